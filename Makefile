@@ -1,0 +1,42 @@
+# Two commands do all the set-up themselves: `make demo` and `make test`. `make lab` opens JupyterLab.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PYTHONHASHSEED := 0
+
+.PHONY: demo test lab table notebooks expected clean browser
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (effnet workbook)"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the main job: train, evaluate and predict on the built-in data (headless)
+	$(BIN)/python -m effnet_lib demo --out runs/demo
+
+test: $(STAMP) browser  ## every test, the notebooks included (executed in quick mode by nbval)
+	rm -rf build/notebooks && $(BIN)/python tests/nbexpect.py build build/notebooks >/dev/null
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider tests build/notebooks
+
+browser:  ## Chromium for the real-browser widget test (Debian/Ubuntu as root; skipped elsewhere)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium not installed: the browser test will be skipped"; }
+
+lab: $(STAMP)  ## JupyterLab on notebooks/ with ipywidgets
+	$(BIN)/jupyter lab notebooks/
+
+table: $(STAMP)  ## the B0-B7 table
+	$(BIN)/python -m effnet_lib table
+
+notebooks: $(STAMP)  ## rewrite the .ipynb pairs from the .py sources (output-free)
+	$(BIN)/jupytext --to ipynb notebooks/*.py
+
+expected: $(STAMP)  ## re-record the expected output of the notebooks' NBVAL_CHECK_OUTPUT cells
+	$(BIN)/python tests/nbexpect.py record
+
+clean:
+	rm -rf runs data/builtin test-artifacts

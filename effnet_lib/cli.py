@@ -1,0 +1,251 @@
+"""Command line: ``python -m effnet_lib train|evaluate|predict|data|table|demo``.
+
+A thin shell over the library: each command parses its options, calls one or two library
+functions and prints what they return. Failures print one line (the file and the fix) and exit
+non-zero; nothing already written is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields, replace
+from pathlib import Path
+
+
+def _train_parser(sub):
+    from .train import RECIPES, TrainConfig
+    p = sub.add_parser("train", help="train on a folder of images; writes history, checkpoints and "
+                       "the validation evaluation into --out",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d = TrainConfig()
+    p.add_argument("--data", default=d.data, help="'builtin', or a folder: DIR/<class>/images (split "
+                   "80/20 per class with a saved manifest) or DIR/train|val|valid|test/<class>/images")
+    p.add_argument("--out", required=True, help="run folder (history.csv, best.pt, last.pt, evaluation)")
+    p.add_argument("--model", default=d.model, choices=[f"b{i}" for i in range(8)],
+                   help="named variant; ignored when --width/--depth are given")
+    p.add_argument("--width", type=float, help="width coefficient (any value, e.g. 0.25 for a tiny model)")
+    p.add_argument("--depth", type=float, help="depth coefficient (any value)")
+    p.add_argument("--image-size", type=int, help="input resolution in px (default: the variant's)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="number of epochs")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch size")
+    p.add_argument("--recipe", default=d.recipe, choices=sorted(RECIPES),
+                   help="seed: SGD 0.01/cosine/BN eps 1e-3 (the reference experiment); paper: RMSProp, "
+                   "0.97 every 2.4 epochs, AutoAugment, EMA")
+    p.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
+    p.add_argument("--warmup-epochs", type=float, help="linear warm-up (default: the recipe's)")
+    p.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing")
+    p.add_argument("--ema", type=float, help="weight EMA decay, e.g. 0.9999; 0 turns it off")
+    p.add_argument("--dropout", type=float, help="dropout before the classifier (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed for split, init, order and augmentation")
+    p.add_argument("--val-fraction", type=float, default=d.val_fraction, help="per-class validation share")
+    p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
+    p.add_argument("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--no-amp", action="store_true", help="train in fp32 on CUDA")
+    p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
+    p.add_argument("--cache-mb", type=int, default=d.cache_mb, help="decoded image cache limit; 0: decode every epoch")
+    p.add_argument("--pretrained", help="torchvision-format weights file to start from (transfer learning)")
+    p.add_argument("--freeze-features", action="store_true", help="train only the classifier")
+    p.add_argument("--max-steps-per-epoch", type=int, help="quick runs: cut each epoch short")
+    p.add_argument("--quick", action="store_true", help="label the run as a quick (not full) run")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _config(args):
+    from .train import TrainConfig
+    names = {f.name for f in fields(TrainConfig)}
+    values = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    values["amp"] = not args.no_amp
+    values["channels_last"] = not args.no_channels_last
+    if args.width is not None or args.depth is not None:
+        values["model"] = None
+    return TrainConfig(**values)
+
+
+def cmd_train(args):
+    from .predict import Predictor, write_evaluation
+    from .train import fit
+    run = fit(_config(args), resume=args.resume, progress=not args.no_progress)
+    if run.best is None or not _is_rank0():
+        return
+    result = Predictor.from_checkpoint(run.best).evaluate(run.folder.val)
+    rep = write_evaluation(result, run.out / "eval-val", history=run.history)
+    print(f"best checkpoint: {run.best}\nvalidation accuracy {rep.summary['accuracy']:.3f} "
+          f"(macro F1 {rep.summary['macro_f1']:.3f}); evaluation in {run.out / 'eval-val'}")
+
+
+def _is_rank0():
+    import torch.distributed as dist
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def cmd_evaluate(args):
+    from .data import open_image_folder
+    from .predict import Predictor, write_evaluation
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    folder = open_image_folder(_data_root(args.data))
+    split = args.split or ("test" if folder.test else "val")
+    samples = folder.split(split)
+    if not samples:
+        raise ValueError(f"{folder.root}: the {split} split is empty; choose --split val or add {split}/")
+    if folder.classes != predictor.classes:
+        raise ValueError(f"{args.checkpoint}: trained on {len(predictor.classes)} classes that differ from "
+                         f"the {len(folder.classes)} in {folder.root}; evaluate on the same classes")
+    rep = write_evaluation(predictor.evaluate(samples, args.batch_size), args.out, title=f"{split} split")
+    print(rep.per_class.round(3).to_string())
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rep.summary.items()}))
+
+
+def _data_root(data):
+    if data == "builtin":
+        from .builtin import ensure
+        return ensure()
+    return data
+
+
+def cmd_predict(args):
+    from .io import atomic_write_text
+    from .predict import Predictor
+    predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
+    table, bad = predictor.predict(args.paths, args.topk, args.batch_size)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".json":
+        atomic_write_text(out, table.to_json(orient="records", indent=2))
+    else:
+        atomic_write_text(out, table.to_csv(index=False))
+    print(table[["path", "pred_1", "prob_1"]].to_string(index=False))
+    print(f"{len(table)} image(s) predicted -> {out}" + (f"; {len(bad)} unreadable skipped: {bad}" if bad else ""))
+
+
+def cmd_data(args):
+    if args.action == "builtin":
+        from .builtin import ensure
+        root = ensure(args.root)
+        from .data import open_image_folder
+        print(open_image_folder(root).summary())
+    elif args.action == "fetch":
+        from .fetch import fetch
+        print(fetch(args.name, args.cache))
+    else:
+        from .data import open_image_folder
+        folder = open_image_folder(_data_root(args.name), val_fraction=args.val_fraction, seed=args.seed)
+        print(folder.summary() + (f"\nsplit manifest: {folder.manifest}" if folder.manifest else ""))
+
+
+def cmd_table(args):
+    print(variant_table_text())
+
+
+def variant_table_text() -> str:
+    import pandas as pd
+
+    from .scaling import variant_table
+    t = pd.DataFrame(variant_table())
+    t["params"] = t["params"].map("{:,}".format)
+    t["MACs (B)"] = (t.pop("macs") / 1e9).round(3)
+    return t[["model", "width", "depth", "resolution", "dropout", "stem", "channels", "repeats",
+              "head", "params", "paper_params_M", "MACs (B)", "paper_macs_B"]].to_string(index=False)
+
+
+def cmd_demo(args):
+    """The main job: train a small EfficientNet on the built-in data, evaluate, predict, report."""
+    from .builtin import ensure
+    from .data import open_image_folder
+    from .predict import Predictor, write_evaluation
+    from .train import fit
+    from .workbook import QUICK
+    out = Path(args.out)
+    print("EfficientNet B0-B7 as built by effnet_lib (params and MACs measured):")
+    print(variant_table_text(), "\n")
+    cfg = replace(QUICK, out=str(out), epochs=args.epochs or QUICK.epochs)
+    print(f"Training a small EfficientNet (width {cfg.width}, depth {cfg.depth}, {cfg.image_size} px, "
+          f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, seed {cfg.seed}) on the built-in "
+          f"textures; this is the quick demo, not a full run.")
+    run = fit(cfg, progress=not args.no_progress)
+    predictor = Predictor.from_checkpoint(run.best)
+    val = write_evaluation(predictor.evaluate(run.folder.val), out / "eval-val", history=run.history)
+    test = write_evaluation(predictor.evaluate(run.folder.test), out / "eval-test", title="test split")
+    # The reference batch test: five images of one class predicted in one batch, results saved.
+    folder = open_image_folder(ensure())
+    first = folder.classes[0]
+    five = [p for p, y in folder.test if y == 0][:5]
+    table, _ = predictor.predict(five, topk=3, batch_size=len(five))
+    from .io import atomic_write_text
+    atomic_write_text(out / "batch_test.csv", table.to_csv(index=False))
+    from .plots import PredictionGallery
+    table.insert(1, "true", first)
+    PredictionGallery.from_predictions(table).plot().save(out / "batch_test.png")
+    chance = 1 / len(run.classes)
+    print(f"\nPer-class metrics on the test split ({len(run.folder.test)} images):")
+    print(test.per_class.round(3).to_string())
+    print(f"\nvalidation accuracy {val.summary['accuracy']:.3f}, test accuracy {test.summary['accuracy']:.3f} "
+          f"(chance {chance:.3f}); batch test of five '{first}' images: "
+          f"{(table['pred_1'] == first).sum()}/5 right")
+    from dataclasses import asdict
+
+    from .io import provenance
+    record = {"command": "python -m effnet_lib demo" + (f" --epochs {args.epochs}" if args.epochs else ""),
+              "provenance": provenance("cpu" if not str(predictor.device).startswith("cuda") else str(predictor.device),
+                                       seed=cfg.seed, quick=True),
+              "config": asdict(cfg), "chance": chance, "train_seconds": sum(r["seconds"] for r in run.history),
+              "val": val.summary, "test": test.summary,
+              "batch_test": {"class": first, "right": int((table["pred_1"] == first).sum()), "of": len(table)},
+              "test_per_class": test.per_class.round(4).reset_index().to_dict(orient="records")}
+    atomic_write_text(out / "demo.json", json.dumps(record, indent=1, default=float))
+    print(f"written to {out}: demo.json, history.csv, curves and confusion matrices (eval-val/, eval-test/), "
+          f"per_class.csv, predictions.csv, batch_test.csv/png, best.pt, last.pt")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m effnet_lib", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    p = sub.add_parser("evaluate", help="metrics, confusion matrix and predictions of a checkpoint on a split")
+    p.add_argument("--checkpoint", required=True, help="best.pt or last.pt of a run")
+    p.add_argument("--data", required=True, help="'builtin' or a dataset folder (either layout)")
+    p.add_argument("--split", choices=["train", "val", "test"], help="default: test if present, else val")
+    p.add_argument("--out", required=True, help="folder for predictions.csv, per_class.csv, summary.json, PNGs")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto")
+    p = sub.add_parser("predict", help="top-k classes of image files or folders")
+    p.add_argument("--checkpoint", required=True, help="best.pt or last.pt of a run")
+    p.add_argument("--out", required=True, help="output file, .csv or .json")
+    p.add_argument("--topk", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="auto")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    p = sub.add_parser("data", help="build the built-in set, download a public set, or inspect a folder")
+    p.add_argument("action", choices=["builtin", "fetch", "info"])
+    p.add_argument("name", nargs="?", default="builtin", help="fetch: flowers|imagenette160; info: a folder")
+    p.add_argument("--root", help="builtin: where to write it")
+    p.add_argument("--cache", help="fetch: cache folder")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+    sub.add_parser("table", help="print the B0-B7 table (measured params and MACs against the paper)")
+    p = sub.add_parser("demo", help="the main job on the built-in data (quick, CPU-sized)")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--epochs", type=int, help="default: the quick config's")
+    p.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "data": cmd_data,
+               "table": cmd_table, "demo": cmd_demo}[args.command]
+    from .train import TrainingStopped
+    try:
+        handler(args)
+    except TrainingStopped as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return 130 if e.args and str(e).startswith(("SIGINT", "SIGTERM")) else 3
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError) as e:
+        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,133 @@
+"""Figures: training curves, confusion-matrix heatmaps, image galleries with predictions.
+
+In the manner of scikit-learn's ``ConfusionMatrixDisplay``: a display holds computed numbers,
+``.plot(ax=None)`` draws them and returns the display (with ``figure_`` and ``ax_``/``axes_``),
+and ``.save(path)`` writes the figure atomically. Computing never happens while drawing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from .io import atomic_savefig
+from .metrics import most_confused_classes, normalise
+
+
+def _axes(ax, ncols=1, figsize=(6, 4)):
+    import matplotlib.pyplot as plt
+    if ax is not None:
+        axes = np.atleast_1d(ax)
+        return axes[0].figure, axes
+    fig, axes = plt.subplots(1, ncols, figsize=figsize, layout="constrained")
+    return fig, np.atleast_1d(axes)
+
+
+class _Display:
+    figure_: matplotlib.figure.Figure
+
+    def save(self, path, dpi=120) -> Path:
+        return atomic_savefig(self.figure_, path, dpi=dpi)
+
+
+class TrainingCurves(_Display):
+    """Loss and accuracy per epoch, train against validation."""
+
+    def __init__(self, history: pd.DataFrame | list[dict]):
+        self.history = pd.DataFrame(history)
+
+    def plot(self, ax=None, title=None):
+        self.figure_, self.axes_ = _axes(ax, 2, (10, 3.8))
+        h = self.history
+        for ax_, metric in zip(self.axes_, ("loss", "acc")):
+            ax_.plot(h["epoch"], h[f"train_{metric}"], "o-", label="train")
+            ax_.plot(h["epoch"], h[f"val_{metric}"], "s-", label="validation")
+            ax_.set_xlabel("epoch")
+            ax_.set_ylabel("cross-entropy" if metric == "loss" else "accuracy")
+            ax_.grid(alpha=0.3)
+            ax_.legend()
+        if title:
+            self.figure_.suptitle(title)
+        return self
+
+
+class ConfusionHeatmap(_Display):
+    """A confusion matrix as a seaborn heatmap; large ones are cut to the most-confused classes."""
+
+    def __init__(self, confusion, classes, normalize: str | None = None, max_classes: int = 25,
+                 indices=None):
+        cm = np.asarray(confusion)
+        if indices is None:
+            indices = np.arange(len(classes)) if len(classes) <= max_classes else most_confused_classes(cm, max_classes)
+        self.indices = np.asarray(indices)
+        self.classes = [classes[i] for i in self.indices]
+        # Normalise on the full matrix first: a row's share must count errors outside the view too.
+        self.values = normalise(cm, normalize)[np.ix_(self.indices, self.indices)]
+        self.normalize, self.total_classes = normalize, len(classes)
+
+    def plot(self, ax=None, annot: bool | None = None, cmap="Blues", title=None):
+        import seaborn as sns
+        n = len(self.classes)
+        size = max(4.5, 0.38 * n + 2)
+        self.figure_, axes = _axes(ax, 1, (size + 1, size))
+        self.ax_ = axes[0]
+        annot = n <= 15 if annot is None else annot
+        fmt = "d" if self.normalize in (None, "counts") else ".2f"
+        values = self.values.astype(int) if fmt == "d" else self.values
+        sns.heatmap(values, annot=annot, fmt=fmt, cmap=cmap, square=True, cbar=True, ax=self.ax_,
+                    xticklabels=self.classes, yticklabels=self.classes,
+                    vmin=0, vmax=None if fmt == "d" else 1)
+        self.ax_.set_xlabel("predicted class")
+        self.ax_.set_ylabel("true class")
+        label = {None: "counts", "counts": "counts", "true": "share of each true class",
+                 "pred": "share of each predicted class"}[self.normalize]
+        part = "" if n == self.total_classes else f", {n} most-confused of {self.total_classes} classes"
+        self.ax_.set_title(title or f"Confusion matrix ({label}{part})")
+        self.ax_.tick_params(axis="x", labelrotation=90)
+        self.ax_.tick_params(axis="y", labelrotation=0)
+        return self
+
+
+class PredictionGallery(_Display):
+    """Images with their top prediction and confidence (green when right, red when wrong)."""
+
+    def __init__(self, images, titles, correct=None):
+        self.images, self.titles = list(images), list(titles)
+        self.correct = list(correct) if correct is not None else [None] * len(self.images)
+
+    @classmethod
+    def from_predictions(cls, predictions: pd.DataFrame, max_images: int = 12, size: int = 160):
+        """`predictions` has path, pred_1, prob_1 and optionally true columns (see `predict`)."""
+        from .data import load_image
+        rows = predictions.head(max_images)
+        images, titles, correct = [], [], []
+        for _, r in rows.iterrows():
+            img = load_image(r["path"], size)
+            images.append(None if img is None else img.permute(1, 2, 0).numpy())
+            truth = r.get("true") if "true" in r and isinstance(r.get("true"), str) else None
+            titles.append(f"{r['pred_1']} ({r['prob_1']:.0%})" + (f"\ntrue: {truth}" if truth else ""))
+            correct.append(None if truth is None else truth == r["pred_1"])
+        return cls(images, titles, correct)
+
+    def plot(self, ax=None, ncols: int = 5):
+        import matplotlib.pyplot as plt
+        n = max(1, len(self.images))
+        ncols = min(ncols, n)
+        nrows = -(-n // ncols)
+        if ax is None:
+            self.figure_, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.9 * nrows),
+                                              layout="constrained", squeeze=False)
+        else:
+            axes = np.atleast_2d(ax)
+            self.figure_ = axes.flat[0].figure
+        self.axes_ = axes
+        for a in axes.flat:
+            a.axis("off")
+        for a, img, title, ok in zip(axes.flat, self.images, self.titles, self.correct):
+            if img is not None:
+                a.imshow(img)
+            a.set_title(title, fontsize=9, color={True: "green", False: "red", None: "black"}[ok])
+        return self

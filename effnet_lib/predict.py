@@ -1,0 +1,178 @@
+"""Predictions from a trained checkpoint: for any image files, and for a labelled split.
+
+`Predictor` rebuilds the network and its eval preprocessing from a checkpoint and predicts
+images in batches; every image is predicted, the last partial batch included, and unreadable files
+are reported and skipped. `EvalResult` is what an evaluation produces (true labels, probabilities,
+paths, class names); it is saved as a predictions CSV (plus the probability matrix) and can be
+read back from such a CSV, so results of any model can be inspected with the same tools.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import data as D
+from .io import atomic_write_bytes, atomic_write_text, load_checkpoint
+from .metrics import Report, report
+
+
+class Predictor:
+    """A trained network with its class names and preprocessing, ready for images on disk."""
+
+    def __init__(self, model, classes, transforms: D.Transforms, device="cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.classes, self.transforms = list(classes), transforms
+
+    @classmethod
+    def from_checkpoint(cls, path, device="auto") -> "Predictor":
+        from .train import model_from_checkpoint, resolve_device
+        ckpt = load_checkpoint(path)
+        tf = ckpt["transforms"]
+        tf = D.Transforms(**{**tf, "crop_scale": tuple(tf["crop_scale"]), "mean": tuple(tf["mean"]),
+                             "std": tuple(tf["std"])})
+        return cls(model_from_checkpoint(ckpt), ckpt["classes"], tf, resolve_device(device))
+
+    @torch.no_grad()
+    def probabilities(self, samples, batch_size=64, workers=0):
+        """Softmax probabilities for (path, label) samples; returns (probs, kept indices, bad indices)."""
+        loader = D.make_loader(samples, self.transforms.eval(), batch_size=batch_size,
+                               working_size=self.transforms.working_size, workers=workers)
+        probs, kept, bad = [], [], []
+        for x, _, idx, bad_idx in loader:
+            bad += bad_idx
+            if len(idx):
+                x = x.to(self.device, memory_format=torch.channels_last)
+                probs.append(torch.softmax(self.model(x).float(), 1).cpu())
+                kept.append(idx)
+        for i in bad:
+            warnings.warn(f"{samples[i][0]}: not a readable image; skipped", stacklevel=2)
+        if not probs:
+            return np.zeros((0, len(self.classes)), np.float32), np.zeros(0, int), bad
+        return torch.cat(probs).numpy(), torch.cat(kept).numpy(), bad
+
+    def predict(self, paths, topk=5, batch_size=64) -> tuple[pd.DataFrame, list[str]]:
+        """Top-k classes and probabilities per image. `paths` may name files or folders."""
+        files = expand_paths(paths)
+        probs, kept, bad = self.probabilities([(str(f), -1) for f in files], batch_size)
+        table = topk_table([str(files[i]) for i in kept], probs, self.classes, topk)
+        return table, [str(files[i]) for i in bad]
+
+    def evaluate(self, samples, batch_size=64, workers=0) -> "EvalResult":
+        probs, kept, _ = self.probabilities(samples, batch_size, workers)
+        return EvalResult(self.classes, [samples[i][0] for i in kept],
+                          np.array([samples[i][1] for i in kept], dtype=int), probs)
+
+
+def expand_paths(paths) -> list[Path]:
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += D.list_images(p)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or folder; pass image files or folders")
+    return files
+
+
+def topk_table(paths, probs, classes, k=5) -> pd.DataFrame:
+    k = min(k, len(classes))
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    table = {"path": list(paths)}
+    for j in range(k):
+        table[f"pred_{j + 1}"] = [classes[i] for i in order[:, j]]
+        table[f"prob_{j + 1}"] = np.take_along_axis(probs, order[:, j:j + 1], 1)[:, 0].round(6)
+    return pd.DataFrame(table)
+
+
+@dataclass
+class EvalResult:
+    """Predictions on a labelled split: the input to metrics, plots and the explorer."""
+
+    classes: list[str]
+    paths: list[str]
+    y_true: np.ndarray
+    probs: np.ndarray  # n x classes; for results read from a CSV only the top-k are known
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        return self.probs.argmax(1)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probs.max(1)
+
+    def report(self, k=5) -> Report:
+        return report(self.y_true, self.y_pred, self.classes, self.probs, k)
+
+    def table(self, k=5) -> pd.DataFrame:
+        t = topk_table(self.paths, self.probs, self.classes, k)
+        t.insert(1, "true", [self.classes[i] for i in self.y_true])
+        return t
+
+    def save(self, out_dir) -> Path:
+        """predictions.csv, probabilities.npy and classes.json in `out_dir`."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "predictions.csv", self.table().to_csv(index=False))
+        import io
+        buf = io.BytesIO()
+        np.save(buf, self.probs.astype(np.float32))
+        atomic_write_bytes(out / "probabilities.npy", buf.getvalue())
+        atomic_write_text(out / "classes.json", json.dumps(self.classes))
+        return out
+
+    @classmethod
+    def load(cls, path) -> "EvalResult":
+        """From a folder written by `save`, or from any predictions CSV (path, true, pred_1, prob_1...)."""
+        path = Path(path)
+        csv = path / "predictions.csv" if path.is_dir() else path
+        table = pd.read_csv(csv)
+        missing = {"path", "true", "pred_1"} - set(table.columns)
+        if missing:
+            raise ValueError(f"{csv}: predictions CSV lacks columns {sorted(missing)}; "
+                             f"expected path, true, pred_1, prob_1, ...")
+        folder = csv.parent
+        if (folder / "classes.json").exists():
+            classes = json.loads((folder / "classes.json").read_text())
+        else:
+            preds = [c for c in table.columns if c.startswith("pred_")]
+            classes = sorted(set(table["true"]).union(*(set(table[c]) for c in preds)))
+        index = {c: i for i, c in enumerate(classes)}
+        if (folder / "probabilities.npy").exists() and csv.name == "predictions.csv":
+            probs = np.load(folder / "probabilities.npy", allow_pickle=False)
+        else:  # only the top-k are known: spread them, the rest stays 0
+            probs = np.zeros((len(table), len(classes)), np.float32)
+            for j in range(1, 1 + sum(c.startswith("pred_") for c in table.columns)):
+                p = table[f"prob_{j}"].to_numpy() if f"prob_{j}" in table else np.full(len(table), 1.0 / j)
+                probs[np.arange(len(table)), table[f"pred_{j}"].map(index).to_numpy()] = p
+        return cls(classes, table["path"].tolist(), table["true"].map(index).to_numpy(), probs)
+
+
+def write_evaluation(result: EvalResult, out_dir, history=None, title="") -> Report:
+    """Everything an evaluation leaves in a run folder: predictions, metrics, figures."""
+    import matplotlib.pyplot as plt
+
+    from .plots import ConfusionHeatmap, TrainingCurves
+    out = result.save(out_dir)
+    rep = result.report()
+    atomic_write_text(out / "per_class.csv", rep.per_class.to_csv(float_format="%.4f"))
+    atomic_write_text(out / "summary.json", json.dumps({k: float(v) if isinstance(v, np.floating) else v
+                                                        for k, v in rep.summary.items()}, indent=2))
+    atomic_write_text(out / "confusion_matrix.csv",
+                      pd.DataFrame(rep.confusion, index=rep.classes, columns=rep.classes).to_csv())
+    for norm, name in ((None, "confusion_matrix.png"), ("true", "confusion_matrix_normalised.png")):
+        ConfusionHeatmap(rep.confusion, rep.classes, normalize=norm).plot(title=title or None).save(out / name)
+        plt.close("all")
+    if history:
+        TrainingCurves(history).plot().save(out / "curves.png")
+        plt.close("all")
+    return rep

@@ -1,0 +1,115 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Evaluating a trained EfficientNet: where does it go wrong?
+#
+# **Learning goals.** After this notebook you can
+# 1. compute and read per-class precision, recall, specificity, F1 and support, and the overall
+#    accuracy, macro/weighted averages and top-5 accuracy,
+# 2. read a confusion matrix in counts and normalised by true class, and cut a large one (400
+#    classes) to its most-confused classes,
+# 3. reproduce the reference batch test: five images of one class predicted in one batch, with
+#    the results saved.
+#
+# **Quick mode (default).** It evaluates the quick-mode run of notebook 03 (trained here if it is
+# not there yet), so the numbers are those of a small model trained for minutes on the built-in
+# textures. The marked cell switches to your own run.
+
+# %%
+import pandas as pd
+
+from effnet_lib import exercises
+from effnet_lib.metrics import top_confusions
+from effnet_lib.plots import ConfusionHeatmap, PredictionGallery
+from effnet_lib.predict import Predictor, write_evaluation
+from effnet_lib.train import train_or_load
+from effnet_lib.workbook import full_training_config, quick_training_config
+
+# %% [markdown]
+# ▶ **Switch to your own run here**: the same `MY_DATA` as in notebook 03 (its finished run is
+# found by its config), or set `config` to any `TrainConfig` you trained.
+
+# %%
+MY_DATA = None  # e.g. "/data/birds-400"
+
+config = full_training_config(MY_DATA, name="my-data") if MY_DATA else quick_training_config("notebook-quick")
+run = train_or_load(config)  # reads the finished run back; trains only if it is missing
+predictor = Predictor.from_checkpoint(run.best)
+split = "test" if run.folder.test else "val"
+print(f"{'QUICK MODE · ' if config.quick else ''}evaluating {run.best} on the {split} split "
+      f"({len(run.folder.split(split))} images)")
+
+# %% [markdown]
+# ## Predictions and metrics
+#
+# `evaluate` predicts every image of the split; `write_evaluation` saves the predictions, the
+# per-class table, the summary and the confusion-matrix figures into the run folder.
+
+# %%
+result = predictor.evaluate(run.folder.split(split))
+report = write_evaluation(result, run.out / f"eval-{split}", title=f"{split} split")
+pd.Series(report.summary).to_frame("value")
+
+# %%
+report.per_class.sort_values("f1").round(3)
+
+# %% [markdown]
+# Specificity is TN / (TN + FP): how rarely the model says "this class" for images of other
+# classes. With many classes it is close to 1 for every class (most images are negatives), so it
+# separates classes less than precision and recall do.
+
+# %% [markdown]
+# ## Confusion matrix
+#
+# Rows are the true class, columns the prediction. Normalised by the true class, each row shows
+# where that class's images go. With hundreds of classes the heatmap is cut to the classes with
+# the most errors (`max_classes`).
+
+# %%
+ConfusionHeatmap(report.confusion, report.classes).plot();
+
+# %%
+ConfusionHeatmap(report.confusion, report.classes, normalize="true").plot();
+
+# %%
+top_confusions(report.confusion, report.classes, n=10)
+
+# %% [markdown]
+# ## The batch test: five images of one class in one batch
+#
+# The reference experiment predicted five test images of its first class ("ABBOTTS BABBLER") in
+# one batch and saved the results. Here: the first class of this dataset.
+
+# %%
+cls = 0
+five = [p for p, y in run.folder.split(split) if y == cls][:5]
+table, unreadable = predictor.predict(five, topk=3, batch_size=len(five))
+table.insert(1, "true", run.classes[cls])
+table.to_csv(run.out / "batch_test.csv", index=False)
+print("saved to", run.out / "batch_test.csv")
+table
+
+# %%
+PredictionGallery.from_predictions(table).plot();
+
+# %% [markdown]
+# ## Exercises
+
+# %%
+for key in ["04.1", "04.2"]:
+    print(key, exercises.question(key))
+
+# %%
+my_answers = {"04.1": None, "04.2": None}  # fill in
+for key, value in my_answers.items():
+    exercises.check(key, value)

@@ -1,0 +1,59 @@
+"""Project hygiene: notebook pairs in sync and output-free, conda and pip naming the same packages."""
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "notebooks").glob("*.py"))
+
+
+def test_every_notebook_has_a_pair():
+    assert {p.stem for p in SOURCES} == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert len(SOURCES) >= 3
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_pair_in_sync_and_without_outputs(source):
+    committed = json.loads(source.with_suffix(".ipynb").read_text())
+    for cell in committed["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{source.stem}: outputs committed"
+    from_py = jupytext.read(source)
+    from_ipynb = jupytext.read(source.with_suffix(".ipynb"))
+    py_cells = [(c.cell_type, c.source) for c in from_py.cells]
+    nb_cells = [(c["cell_type"], c["source"]) for c in from_ipynb.cells]
+    assert py_cells == nb_cells, f"{source.stem}: .py and .ipynb differ; run 'make notebooks'"
+    assert from_ipynb.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_notebooks_open_with_goals_and_close_with_checked_exercises():
+    for source in SOURCES:
+        text = source.read_text()
+        assert "**Learning goals.**" in text.split("# %%")[1], source.name
+        assert "exercises.check(" in text.split("# %%")[-1], source.name
+
+
+def _requirement_names(specs):
+    return {re.split(r"[<>=! \[]", s, maxsplit=1)[0].lower().replace("_", "-"): s for s in specs}
+
+
+def test_environment_yml_and_pyproject_name_the_same_packages():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip = _requirement_names(project["dependencies"] + project["optional-dependencies"]["dev"])
+    conda_names = {"pytorch": "torch"}
+    deps = (ROOT / "environment.yml").read_text().split("dependencies:")[1]
+    env = [l.strip()[2:] for l in deps.splitlines()
+           if l.strip().startswith("- ") and not l.strip().startswith("- pip") and not l.strip().startswith("- -e")]
+    conda = {}
+    for spec in env:
+        name, rest = re.match(r"([A-Za-z0-9_.-]+)(.*)", spec).groups()
+        if name != "python":
+            conda[conda_names.get(name, name).lower()] = rest.replace(" ", "")
+    assert set(conda) == set(pip)
+    for name, rest in conda.items():  # same lower bounds
+        assert pip[name].replace(" ", "").endswith(rest), (name, pip[name], rest)
