@@ -45,6 +45,29 @@ def _class_metric(name: str) -> float:
     return round(float(per_class_table(y_true, y_pred, list(range(12))).loc[0, name]), 3)
 
 
+SMALL_CM = [[8, 1, 1], [2, 5, 3], [0, 0, 10]]  # rows: true class a, b, c; columns: predicted
+
+
+def _small_cm():
+    import numpy as np
+    cm = np.array(SMALL_CM)
+    y_true = np.repeat(np.repeat(np.arange(3), 3), cm.flatten())
+    y_pred = np.repeat(np.tile(np.arange(3), 3), cm.flatten())
+    return cm, y_true, y_pred
+
+
+def _worst_pair() -> str:
+    from .metrics import top_confusions
+    row = top_confusions(_small_cm()[0], ["a", "b", "c"], 1).iloc[0]
+    return f"{row['true']}->{row['predicted']}"
+
+
+def _small_cm_metric(cls: str, name: str) -> float:
+    from .metrics import per_class_table
+    _, y_true, y_pred = _small_cm()
+    return round(float(per_class_table(y_true, y_pred, ["a", "b", "c"]).loc[cls, name]), 3)
+
+
 EXERCISES: dict[str, tuple[str, object, float]] = {
     # key: (question, answer function, relative tolerance)
     "00.1": ("How many MBConv blocks does EfficientNet-B3 have?", lambda: _blocks("b3"), 0),
@@ -64,6 +87,10 @@ EXERCISES: dict[str, tuple[str, object, float]] = {
              lambda: _class_metric("precision"), 0.01),
     "04.2": ("Same class, in a 12-class test set of 50 images per class: what is its specificity? "
              "(three decimals)", lambda: _class_metric("specificity"), 0.001),
+    "05.1": (f"In the confusion matrix {SMALL_CM} (rows: true classes a, b, c; columns: predicted), "
+             "which confused pair is the largest? Answer as 'true->predicted', e.g. 'a->b'.", _worst_pair, 0),
+    "05.2": ("In the same matrix, what is the precision of class c? (three decimals) Why is it lower "
+             "than its recall?", lambda: _small_cm_metric("c", "precision"), 0.001),
 }
 
 
@@ -81,6 +108,11 @@ def check(key: str, value) -> bool:
         raise KeyError(f"no exercise {key!r}; there are {sorted(EXERCISES)}")
     _, fn, tol = EXERCISES[key]
     right = fn()
-    ok = value is not None and (math.isclose(float(value), float(right), rel_tol=tol) if tol else value == right)
+    if value is None:
+        ok = False
+    elif isinstance(right, str):
+        ok = str(value).replace(" ", "").lower() == right.lower()
+    else:
+        ok = math.isclose(float(value), float(right), rel_tol=tol) if tol else value == right
     print(f"exercise {key}: {'right' if ok else 'not yet'} ({value!r})")
     return ok

@@ -95,7 +95,8 @@ class PredictionGallery(_Display):
     """Images with their top prediction and confidence (green when right, red when wrong)."""
 
     def __init__(self, images, titles, correct=None):
-        self.images, self.titles = list(images), list(titles)
+        self.images = [None if i is None else np.asarray(i) for i in images]
+        self.titles = list(titles)
         self.correct = list(correct) if correct is not None else [None] * len(self.images)
 
     @classmethod

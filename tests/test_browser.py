@@ -1,0 +1,78 @@
+"""The error explorer of notebook 05 in a real JupyterLab, in headless Chromium.
+
+Runs the whole notebook as a learner would (Run All), then picks another class in the explorer's
+list and checks that the metrics card and the heatmap follow. Screenshots go to test-artifacts/.
+Skipped without Debian's chromium ('make browser'), unless EFFNET_REQUIRE_BROWSER=1.
+
+Timings (2 cores, chromium 156, cached quick run present): server ready ~3.5 s, page open to
+kernel idle ~4 s, Run All to explorer rendered ~10-15 s, selection to card updated < 1 s; the whole
+test ~35 s. Without a cached run, notebook 05 first trains the quick model (about 2 more minutes).
+"""
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from browser import (NOTEBOOKS, artifact_path, chromium_page, element_screenshot, error_outputs,
+                     lab_server, open_notebook, report_failure, require_chromium, run_all_cells,
+                     wait_for_output, wait_run_all_done)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NOTEBOOK = NOTEBOOKS / "05_explorer.py"
+
+
+def explore(source: Path, tmp_path: Path, timings: dict) -> None:
+    from playwright.sync_api import expect
+
+    chromium = require_chromium()
+    assert source.exists(), f"{source} is missing"
+    t0 = time.monotonic()
+    with lab_server(tmp_path) as lab, chromium_page(chromium) as page:
+        timings["server ready"] = time.monotonic() - t0
+        with report_failure(page, lab, "explorer-failure.png"):
+            open_notebook(page, lab, lab.add_notebook(source))
+            timings["kernel idle"] = time.monotonic() - t0
+            kernels = lab.kernel_processes()  # the venv's python, started from our isolated state
+            assert [Path(k[0]).resolve() for k in kernels] == [Path(sys.executable).resolve()], kernels
+
+            run_all_cells(page)
+            wait_for_output(page, ".effnet-explorer", timeout_s=480)  # may train first (~2 min)
+            assert not error_outputs(page), error_outputs(page)
+            explorer, card = page.locator(".effnet-explorer"), page.locator(".effnet-card")
+            select = page.locator(".effnet-class-list select")  # rendered: the widgets extension loaded
+            expect(select.locator("option").nth(1)).to_be_attached(timeout=60_000)
+            expect(card).to_contain_text(re.compile(r"\w"), timeout=60_000)
+            heatmap = page.locator("img.effnet-heatmap, .effnet-heatmap img").first
+            expect(heatmap).to_be_visible(timeout=60_000)
+            timings["explorer shown"] = time.monotonic() - t0
+
+            old_text, old_heatmap = card.inner_text(), heatmap.get_attribute("src")
+            values = select.evaluate("s => [...s.options].map(o => o.value)")
+            current = select.input_value()
+            others = [v for v in values if v != current]
+            # A label is the class name, maybe followed by "(metric ...)"; prefer a class the old
+            # card does not mention (it lists the confused classes too).
+            name = lambda v: re.sub(r"\s*\(.*\)\s*$", "", v)
+            new = next((v for v in others if name(v) not in old_text), others[0])
+            t1 = time.monotonic()
+            select.select_option(value=new)
+            expect(card).not_to_have_text(old_text, timeout=60_000)
+            expect(card).to_contain_text(name(new), timeout=60_000)
+            expect(heatmap).not_to_have_attribute("src", old_heatmap or "", timeout=60_000)
+            timings["card updated"] = time.monotonic() - t1
+
+            wait_run_all_done(page, timeout_s=300)
+            assert not error_outputs(page), error_outputs(page)
+            page.screenshot(path=artifact_path("explorer-page.png"), full_page=True)
+            element_screenshot(page, explorer, artifact_path("explorer.png"))
+            timings["total"] = time.monotonic() - t0
+
+
+def test_explorer_card_follows_the_selected_class(tmp_path):
+    timings = {}
+    explore(NOTEBOOK, tmp_path, timings)
+    print("\nbrowser test timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))

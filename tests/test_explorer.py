@@ -1,0 +1,118 @@
+"""The error explorer: pure functions, the widget driven from Python, Grad-CAM on known answers."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from conftest import TINY
+from effnet_lib.errors import ErrorAnalysis
+from effnet_lib.explorer import ConfusionExplorer
+from effnet_lib.gradcam import grad_cam
+from effnet_lib.predict import EvalResult, Predictor
+from effnet_lib.train import TrainConfig, fit
+
+
+def synthetic_result(folder, n_classes=6, per_class=10, seed=0, names=None):
+    """A result whose confusions are known: class k is mistaken for class k+1 on 3 of 10 images."""
+    rng = np.random.default_rng(seed)
+    names = names or [f"class {k:03d}" for k in range(n_classes)]
+    paths, y_true, probs = [], [], []
+    for k in range(n_classes):
+        for i in range(per_class):
+            p = folder / f"{k}_{i}.png"
+            Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(p)
+            pred = (k + 1) % n_classes if i < 3 else k
+            row = rng.uniform(0, 0.1, n_classes)
+            row[pred] = 0.5 + i / 100  # confidence grows with i
+            probs.append(row / row.sum())
+            paths.append(str(p))
+            y_true.append(k)
+    return EvalResult(names, paths, np.array(y_true), np.array(probs))
+
+
+@pytest.fixture
+def result(tmp_path):
+    return synthetic_result(tmp_path)
+
+
+def test_analysis_answers(result):
+    a = ErrorAnalysis(result)
+    assert a.confusion[0, 1] == 3 and a.confusion[0, 0] == 7 and a.confusion.sum() == 60
+    table = a.class_table("recall")
+    assert table["recall"].tolist() == [0.7] * 6 and (table["errors"] == 3).all()
+    cw = a.confused_with("class 002").set_index("class")
+    assert cw.loc["class 001"].tolist() == [3, 0]  # class 001 is taken for class 002 three times
+    assert cw.loc["class 003"].tolist() == [0, 3]  # class 002 is taken for class 003 three times
+    mis = a.misclassified("class 000", "class 001")
+    assert len(mis) == 3 and mis["confidence"].is_monotonic_decreasing
+    assert a.search("00", order=["class 005", "class 001"]) == ["class 005", "class 001"]
+    assert a.search("CLASS 004") == ["class 004"] and a.search("zebra") == []
+    assert set(a.pairs_of("class 000")) == {("class 000", "class 001", 3), ("class 005", "class 000", 3)}
+    assert list(a.neighbours("class 000", n=8)) == list(range(6))  # few classes: all of them
+
+
+def test_neighbours_at_many_classes(tmp_path):
+    a = ErrorAnalysis(synthetic_result(tmp_path, n_classes=40, per_class=4))
+    idx = a.neighbours("class 010", n=8)
+    assert idx[0] == 10 and set(idx[1:3]) == {9, 11} and len(idx) == 3
+
+
+def test_widget_controller_from_python(result, tmp_path):
+    ex = ConfusionExplorer(result)
+    first = ex.selected
+    assert first in result.classes and first in ex.card.value and ex.heatmap.value
+    ex.class_list.value = "class 003"
+    assert "class 003" in ex.card.value and first not in ex.card.value.split("confused with")[0]
+    assert ex.pairs.value in {("class 003", "class 004"), ("class 002", "class 003")}
+    assert ex.gallery.value[:4] == b"\x89PNG" and len(ex.image.options) == 3
+    before = ex.heatmap.value
+    ex.normalize.value = "share of true class"
+    assert ex.heatmap.value != before
+    ex.search.value = "005"
+    assert [v for _, v in ex.class_list.options] == ["class 005"] and ex.selected == "class 005"
+    ex.search.value = ""
+    ex.sort.value = "name"
+    assert [v for _, v in ex.class_list.options] == sorted(result.classes)
+    saved = ex.save(tmp_path / "view.png")
+    assert Image.open(saved).size[0] > 200
+    assert set(ex.timings) >= {"class", "normalise", "search", "sort", "pair"}
+
+
+def test_gradcam_known_answer():
+    # Layer = identity 1x1 conv on one channel; score = +mean (class 0) or -mean (class 1).
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(1, 1, 1, bias=False))
+            nn.init.ones_(self.features[0].weight)
+            self.fc = nn.Linear(1, 2, bias=False)
+            self.fc.weight.data = torch.tensor([[1.0], [-1.0]])
+
+        def forward(self, x):
+            return self.fc(self.features(x).mean((2, 3)))
+
+    x = torch.zeros(1, 1, 16, 16)
+    x[0, 0, 3:6, 10:13] = 1.0
+    cam, target = grad_cam(Tiny(), x, 0)
+    assert target == 0 and cam.shape == (16, 16)
+    assert torch.allclose(cam, x[0, 0])  # the map is the evidence for class 0, scaled to [0, 1]
+    cam1, _ = grad_cam(Tiny(), x, 1)
+    assert cam1.abs().sum() == 0  # nothing in the image speaks for class 1
+    assert grad_cam(Tiny(), x)[1] == 0  # default: the predicted class
+
+
+def test_gradcam_in_the_widget_with_a_trained_model(split_folder, tmp_path):
+    run = fit(TrainConfig(data=str(split_folder), out=str(tmp_path / "run"), epochs=1, **TINY), progress=False)
+    predictor = Predictor.from_checkpoint(run.best)
+    result = predictor.evaluate(run.folder.test)
+    cam, _ = grad_cam(predictor.model, torch.randn(1, 3, 32, 32))
+    assert cam.shape == (32, 32) and 0 <= cam.min() and cam.max() <= 1
+    ex = ConfusionExplorer(result, predictor)
+    pairs = [v for _, v in ex.pairs.options if v]
+    if pairs:
+        ex.image.value = ex.image.options[0][1]
+        ex.cam_button.click()
+        assert ex.cam.value[:4] == b"\x89PNG"
+    assert not any(p.requires_grad is False for p in predictor.model.parameters())
