@@ -74,7 +74,7 @@ class ConfusionExplorer:
         self.sort.observe(lambda _: self._timed("sort", self._fill_list), "value")
         self.class_list.observe(lambda _: None if self._refilling else self._timed("class", self._show_class), "value")
         self.normalize.observe(lambda _: self._timed("normalise", self._draw_heatmap), "value")
-        self.pairs.observe(lambda _: self._timed("pair", self._show_pair), "value")
+        self.pairs.observe(lambda _: None if self._refilling else self._timed("pair", self._show_pair), "value")
         self.cam_button.on_click(lambda _: self._timed("gradcam", self._show_cam))
         self.save_button.on_click(lambda _: self._timed("save", self.save))
         self._fill_list()
@@ -131,8 +131,12 @@ class ConfusionExplorer:
             f"<th>it is taken for</th></tr>{rows or '<tr><td colspan=3>no confusions</td></tr>'}</table></div>")
         self._draw_heatmap()
         pairs = self.analysis.pairs_of(name)
-        self.pairs.options = [(f"{t} → predicted {p}  ({n} images)", (t, p)) for t, p, n in pairs] or [("no confusions", None)]
-        self.pairs.value = self.pairs.options[0][1]
+        self._refilling = True  # setting the options selects the first one: draw it once, below
+        try:
+            self.pairs.options = [(f"{t} → predicted {p}  ({n} images)", (t, p)) for t, p, n in pairs] or [("no confusions", None)]
+            self.pairs.value = self.pairs.options[0][1]
+        finally:
+            self._refilling = False
         self._show_pair()
 
     def heatmap_figure(self):

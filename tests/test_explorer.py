@@ -67,6 +67,9 @@ def test_widget_controller_from_python(result, tmp_path):
     assert "class 003" in ex.card.value and first not in ex.card.value.split("confused with")[0]
     assert ex.pairs.value in {("class 003", "class 004"), ("class 002", "class 003")}
     assert ex.gallery.value[:4] == b"\x89PNG" and len(ex.image.options) == 3
+    gallery = ex.gallery.value
+    ex.pairs.value = ex.pairs.options[1][1]
+    assert ex.gallery.value != gallery
     before = ex.heatmap.value
     ex.normalize.value = "share of true class"
     assert ex.heatmap.value != before
