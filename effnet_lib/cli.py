@@ -38,6 +38,8 @@ def _train_parser(sub):
     p.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing")
     p.add_argument("--ema", type=float, help="weight EMA decay, e.g. 0.9999; 0 turns it off")
     p.add_argument("--dropout", type=float, help="dropout before the classifier (default: the recipe's)")
+    p.add_argument("--stochastic-depth", type=float, help="final stochastic-depth drop rate (default: the recipe's)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first epoch)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed for split, init, order and augmentation")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction, help="per-class validation share")
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
@@ -68,17 +70,18 @@ def cmd_train(args):
     from .predict import Predictor, write_evaluation
     from .train import fit
     run = fit(_config(args), resume=args.resume, progress=not args.no_progress)
-    if run.best is None or not _is_rank0():
+    import torch.distributed as dist
+    if dist.is_initialized():  # torchrun: rank 0 evaluates, the others are done
+        rank = dist.get_rank()
+        dist.destroy_process_group()
+        if rank:
+            return
+    if run.best is None:
         return
     result = Predictor.from_checkpoint(run.best).evaluate(run.folder.val)
     rep = write_evaluation(result, run.out / "eval-val", history=run.history)
     print(f"best checkpoint: {run.best}\nvalidation accuracy {rep.summary['accuracy']:.3f} "
           f"(macro F1 {rep.summary['macro_f1']:.3f}); evaluation in {run.out / 'eval-val'}")
-
-
-def _is_rank0():
-    import torch.distributed as dist
-    return not dist.is_initialized() or dist.get_rank() == 0
 
 
 def cmd_evaluate(args):

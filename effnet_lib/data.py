@@ -270,10 +270,15 @@ class Transforms:
 
 
 class ImageDataset(Dataset):
-    """(image, label, index) per sample; (None, label, index) for a file that cannot be read."""
+    """(image, label, index) per sample; (None, label, index) for a file that cannot be read.
 
-    def __init__(self, samples, transform=None, working_size: int | None = None, cache=None):
+    With `seed`, each sample's augmentation draws from its own generator state, a function of
+    (seed, epoch, index): the same images come out whatever the number of workers or processes.
+    """
+
+    def __init__(self, samples, transform=None, working_size: int | None = None, cache=None, seed=None):
         self.samples, self.transform, self.working_size, self.cache = samples, transform, working_size, cache
+        self.seed, self.epoch = seed, 0
 
     def __len__(self):
         return len(self.samples)
@@ -288,7 +293,13 @@ class ImageDataset(Dataset):
         label = self.samples[i][1]
         if img is None:
             return None, label, i
-        return (self.transform(img) if self.transform else img), label, i
+        if self.transform is None:
+            return img, label, i
+        if self.seed is None:
+            return self.transform(img), label, i
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * 1_000_003 + self.epoch * 100_003 + i) % 2**63)
+            return self.transform(img), label, i
 
 
 def collate(batch):
@@ -345,7 +356,7 @@ class EpochSampler(Sampler):
 
 def make_loader(samples, transform, *, batch_size: int, working_size: int, shuffle=False,
                 seed=0, workers=0, cache=None, sampler=None, pin_memory=False, drop_last=False):
-    ds = ImageDataset(samples, transform, working_size, cache)
+    ds = ImageDataset(samples, transform, working_size, cache, seed if shuffle else None)
     sampler = sampler or EpochSampler(len(ds), seed, shuffle)
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
                       collate_fn=collate, pin_memory=pin_memory, drop_last=drop_last,
@@ -357,5 +368,6 @@ def seed_epoch(loader: DataLoader, seed: int, epoch: int):
     """Make epoch `epoch`'s order and augmentation a function of (seed, epoch) alone."""
     if hasattr(loader.sampler, "set_epoch"):
         loader.sampler.set_epoch(epoch)
+    loader.dataset.epoch = epoch
     loader.generator.manual_seed(seed * 100_003 + epoch)  # workers' seeds are drawn from this
     torch.manual_seed(seed * 100_003 + epoch)  # augmentation in the main process (workers=0)

@@ -79,12 +79,14 @@ class TrainConfig:
     label_smoothing: float | None = None
     ema: float | None = None
     dropout: float | None = None
+    stochastic_depth: float | None = None
     seed: int = 0
     val_fraction: float = 0.2
     workers: int = 0
     device: str = "auto"
     amp: bool = True  # CUDA only
     channels_last: bool = True
+    compile: bool = False  # torch.compile the model (opt-in: slow first epoch, no gain measured on CPU)
     cache_mb: int = 2048  # decoded-image cache limit; 0 decodes every epoch
     pretrained: str | None = None  # a torchvision-format weights file
     freeze_features: bool = False
@@ -95,8 +97,8 @@ class TrainConfig:
         if self.recipe not in RECIPES:
             raise ValueError(f"unknown recipe {self.recipe!r}; choose one of {sorted(RECIPES)}")
         r = RECIPES[self.recipe]
-        overrides = {k: getattr(self, k) for k in ("lr", "warmup_epochs", "label_smoothing", "ema", "dropout")
-                     if getattr(self, k) is not None}
+        overrides = {k: getattr(self, k) for k in ("lr", "warmup_epochs", "label_smoothing", "ema", "dropout",
+                                                   "stochastic_depth") if getattr(self, k) is not None}
         return replace(r, **overrides)
 
 
@@ -314,7 +316,11 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
         if ema is not None and ckpt.get("ema"):
             ema.load_state_dict(ckpt["ema"])
         start, history, best_acc = ckpt["epoch"] + 1, ckpt["history"], ckpt["best_acc"]
-    net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    net = model
+    if cfg.compile:
+        net = torch.compile(net)
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     use_amp = cfg.amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)

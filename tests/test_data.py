@@ -134,3 +134,16 @@ def test_unreadable_files_are_reported_not_fatal(tmp_path):
     loader = make_loader(samples, Transforms(16).eval(), batch_size=4, working_size=20)
     x, y, idx, bad = next(iter(loader))
     assert x.shape[0] == 3 and [samples[i][0] for i in bad] == [str(tmp_path / "broken.png")]
+
+
+def test_augmentation_does_not_depend_on_workers(single_folder):
+    from effnet_lib.data import seed_epoch
+    folder = open_image_folder(single_folder, manifest=single_folder.parent / "m2.json")
+    t = Transforms(32)
+    batches = []
+    for workers in (0, 2):
+        loader = make_loader(folder.train, t.train(), batch_size=8, working_size=t.working_size,
+                             shuffle=True, seed=3, workers=workers)
+        seed_epoch(loader, 3, epoch=1)
+        batches.append(next(iter(loader)))
+    assert torch.equal(batches[0][0], batches[1][0]) and torch.equal(batches[0][2], batches[1][2])

@@ -33,10 +33,10 @@ def test_one_epoch_writes_history_and_checkpoints(split_folder, tmp_path):
 
 
 def test_training_learns_the_patterns(single_folder, tmp_path):
-    cfg = TrainConfig(data=str(single_folder), out=str(tmp_path / "run"), epochs=15, lr=0.05, **TINY)
+    cfg = TrainConfig(data=str(single_folder), out=str(tmp_path / "run"), epochs=15, **TINY)
     run = fit(cfg, progress=False)
     assert run.history[-1]["train_loss"] < run.history[0]["train_loss"]
-    assert max(r["val_acc"] for r in run.history) > 0.6  # 3 classes: chance is 0.33
+    assert max(r["val_acc"] for r in run.history) > 0.8  # 3 classes: chance is 0.33
 
 
 def test_recipes_and_schedules():
