@@ -36,6 +36,12 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _set_image(widget: W.Image, png: bytes):
+    """An empty image shows a broken-image icon in the browser: hide it instead."""
+    widget.value = png
+    widget.layout.display = None if png else "none"
+
+
 class ConfusionExplorer:
     """Interactive per-class error explorer over an `EvalResult` (Grad-CAM needs a `Predictor`)."""
 
@@ -56,7 +62,7 @@ class ConfusionExplorer:
         self.image = W.Dropdown(description="image", layout=W.Layout(width="460px"))
         self.cam_button = W.Button(description="Grad-CAM", disabled=predictor is None,
                                    tooltip="where the model looked" if predictor else "needs a Predictor")
-        self.cam = W.Image(format="png").add_class("effnet-cam")
+        self.cam = W.Image(format="png", layout=W.Layout(display="none")).add_class("effnet-cam")
         self.save_path = W.Text(value="explorer-view.png", description="save as")
         self.save_button = W.Button(description="Save view as PNG")
         self.status = W.HTML().add_class("effnet-status")
@@ -144,8 +150,10 @@ class ConfusionExplorer:
         idx = self.analysis.neighbours(self.selected, self.n_neighbours)
         display = ConfusionHeatmap(self.analysis.confusion, self.analysis.classes,
                                    normalize=NORMALISE[self.normalize.value], indices=idx)
-        part = "" if len(idx) == len(self.analysis.classes) else f" and its {len(idx) - 1} most-confused classes"
-        return display.plot(title=f"{self.selected}{part}").figure_
+        part = "" if len(idx) == len(self.analysis.classes) else f"\nand its {len(idx) - 1} most-confused classes"
+        fig = display.plot(title=f"{self.selected}{part}").figure_
+        display.ax_.title.set_wrap(True)
+        return fig
 
     def _draw_heatmap(self):
         if self.selected is not None:
@@ -162,12 +170,13 @@ class ConfusionExplorer:
                               "prob_1": samples["confidence"], "true": samples["true"]})
         self.image.options = [(f"{i + 1}: {p.split('/')[-1]} ({c:.0%})", p)
                               for i, (p, c) in enumerate(zip(samples["path"], samples["confidence"]))]
+        self.image.value = self.image.options[0][1] if self.image.options else None
         return PredictionGallery.from_predictions(table, max_images=self.n_gallery, size=96).plot().figure_
 
     def _show_pair(self):
         fig = self.gallery_figure()
-        self.gallery.value = _png(fig) if fig is not None else b""
-        self.cam.value = b""
+        _set_image(self.gallery, _png(fig) if fig is not None else b"")
+        _set_image(self.cam, b"")
 
     def cam_figure(self):
         from .data import load_image
@@ -189,7 +198,7 @@ class ConfusionExplorer:
 
     def _show_cam(self):
         if self.predictor is not None and self.image.value:
-            self.cam.value = _png(self.cam_figure())
+            _set_image(self.cam, _png(self.cam_figure()))
 
     def save(self, path=None):
         """Write the current view (heatmap, card figures, gallery) as one PNG."""

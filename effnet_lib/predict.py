@@ -43,13 +43,13 @@ class Predictor:
     @torch.no_grad()
     def probabilities(self, samples, batch_size=64, workers=0):
         """Softmax probabilities for (path, label) samples; returns (probs, kept indices, bad indices)."""
-        loader = D.make_loader(samples, self.transforms.eval(), batch_size=batch_size,
+        loader = D.make_loader(samples, self.transforms.eval(normalise=False), batch_size=batch_size,
                                working_size=self.transforms.working_size, workers=workers)
         probs, kept, bad = [], [], []
         for x, _, idx, bad_idx in loader:
             bad += bad_idx
             if len(idx):
-                x = x.to(self.device, memory_format=torch.channels_last)
+                x = self.transforms.normalise_batch(x.to(self.device)).contiguous(memory_format=torch.channels_last)
                 probs.append(torch.softmax(self.model(x).float(), 1).cpu())
                 kept.append(idx)
         for i in bad:

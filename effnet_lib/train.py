@@ -167,7 +167,8 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module, steps_per_epoch: int):
     lr = r.lr * (cfg.batch_size / r.lr_batch if r.lr_batch else 1.0)
     params = [p for p in model.parameters() if p.requires_grad]
     if r.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=r.momentum, weight_decay=r.weight_decay)
+        opt = torch.optim.SGD(params, lr=lr, momentum=r.momentum, weight_decay=r.weight_decay,
+                              foreach=True)  # one kernel per op for all tensors (also on CPU)
     else:
         opt = torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-3, momentum=r.momentum,
                                   weight_decay=r.weight_decay)
@@ -292,10 +293,10 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     val_cache = D.decode_all(folder.val, tf.working_size, cache_limit, cfg.workers) if use_cache else None
     sampler = ShardSampler(len(folder.train), cfg.seed, rank, world) if world > 1 else None
     pin = device.type == "cuda"
-    train_loader = D.make_loader(folder.train, tf.train(), batch_size=per_rank_batch, shuffle=True,
+    train_loader = D.make_loader(folder.train, tf.train(normalise=False), batch_size=per_rank_batch, shuffle=True,
                                  seed=cfg.seed, workers=cfg.workers, cache=train_cache, sampler=sampler,
                                  working_size=tf.working_size, pin_memory=pin, drop_last=len(folder.train) > per_rank_batch)
-    val_loader = D.make_loader(folder.val, tf.eval(), batch_size=per_rank_batch * 2, workers=cfg.workers,
+    val_loader = D.make_loader(folder.val, tf.eval(normalise=False), batch_size=per_rank_batch * 2, workers=cfg.workers,
                                cache=val_cache, working_size=tf.working_size, pin_memory=pin,
                                sampler=ShardSampler(len(folder.val), 0, rank, world, False) if world > 1 else None)
     steps = len(train_loader) if cfg.max_steps_per_epoch is None else min(len(train_loader), cfg.max_steps_per_epoch)
@@ -326,7 +327,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     bad_files: set[int] = set()
-    sync_every = 1 if device.type == "cpu" else 50
+    sync_every = 10 if device.type == "cpu" else 50  # .item() waits for the device: not every step
     config = asdict(cfg)
     meta = {"arch": arch_of(model), "transforms": asdict(tf), "classes": folder.classes}
     if rank == 0:
@@ -350,7 +351,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
                 _report_bad(bad, folder.train, bad_files)
                 if not len(y):
                     continue
-                x = x.to(device, non_blocking=True, memory_format=memory_format)
+                x = tf.normalise_batch(x.to(device, non_blocking=True)).contiguous(memory_format=memory_format)
                 y = y.to(device, non_blocking=True)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                     logits = net(x)
@@ -383,7 +384,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
             if not math.isfinite(stats[0]):
                 raise TrainingStopped(_diverged(out, epoch, steps))
             val = evaluate_loss(ema.module if ema is not None else net, val_loader, device, criterion,
-                                memory_format, use_amp, amp_dtype, world)
+                                memory_format, use_amp, amp_dtype, world, tf.normalise_batch)
             row = {"epoch": epoch + 1, "train_loss": stats[0] / stats[2], "train_acc": stats[1] / stats[2],
                    "val_loss": val[0], "val_acc": val[1], "lr": optimizer.param_groups[0]["lr"],
                    "seconds": train_seconds, "img_per_s": stats[2] / train_seconds, "skipped_files": len(bad_files)}
@@ -423,14 +424,14 @@ def _all_reduce(t: torch.Tensor, world: int) -> list[float]:
 
 @torch.no_grad()
 def evaluate_loss(model, loader, device, criterion, memory_format, use_amp=False,
-                  amp_dtype=torch.bfloat16, world=1) -> tuple[float, float]:
-    """Mean loss and accuracy over a loader (summed over processes)."""
+                  amp_dtype=torch.bfloat16, world=1, normalise=None) -> tuple[float, float]:
+    """Mean loss and accuracy over a loader of uint8 batches (summed over processes)."""
     model.eval()
     totals = torch.zeros(3, dtype=torch.float64, device=device)
     for x, y, _, _ in loader:
         if not len(y):
             continue
-        x = x.to(device, non_blocking=True, memory_format=memory_format)
+        x = normalise(x.to(device, non_blocking=True)).contiguous(memory_format=memory_format)
         y = y.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             logits = model(x)

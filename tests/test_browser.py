@@ -4,9 +4,12 @@ Runs the whole notebook as a learner would (Run All), then picks another class i
 list and checks that the metrics card and the heatmap follow. Screenshots go to test-artifacts/.
 Skipped without Debian's chromium ('make browser'), unless EFFNET_REQUIRE_BROWSER=1.
 
-Timings (2 cores, chromium 156, cached quick run present): server ready ~3.5 s, page open to
-kernel idle ~4 s, Run All to explorer rendered ~10-15 s, selection to card updated < 1 s; the whole
-test ~35 s. Without a cached run, notebook 05 first trains the quick model (about 2 more minutes).
+Timings measured here (2 cores, chromium 156, JupyterLab 4.6, cached quick run), seconds from
+server start: server ready 2.3-2.7, kernel idle 6-7, explorer rendered 11-28 (the notebook
+evaluates the run's test split first; the spread is the machine's other load), selection to card
+and heatmap updated 0.3-0.4; whole test 12-30, pytest wall 19-37. Without a cached run the
+notebook trains the quick model first: about 2 more minutes on an idle machine, 4 to over 8
+minutes when other training shares the 2 cores, hence the 900 s wait for the explorer.
 """
 
 import re
@@ -40,7 +43,7 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             assert [Path(k[0]).resolve() for k in kernels] == [Path(sys.executable).resolve()], kernels
 
             run_all_cells(page)
-            wait_for_output(page, ".effnet-explorer", timeout_s=480)  # may train first (~2 min)
+            wait_for_output(page, ".effnet-explorer", timeout_s=900)  # may train first (see top)
             assert not error_outputs(page), error_outputs(page)
             explorer, card = page.locator(".effnet-explorer"), page.locator(".effnet-card")
             select = page.locator(".effnet-class-list select")  # rendered: the widgets extension loaded

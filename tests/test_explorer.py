@@ -115,7 +115,9 @@ def test_gradcam_in_the_widget_with_a_trained_model(split_folder, tmp_path):
     ex = ConfusionExplorer(result, predictor)
     pairs = [v for _, v in ex.pairs.options if v]
     if pairs:
-        ex.image.value = ex.image.options[0][1]
+        assert ex.image.value == ex.image.options[0][1]  # the first confused image is ready for Grad-CAM
+        assert ex.cam.layout.display == "none"  # nothing to show yet: hidden, not a broken image
         ex.cam_button.click()
+        assert ex.cam.layout.display is None
         assert ex.cam.value[:4] == b"\x89PNG"
     assert not any(p.requires_grad is False for p in predictor.model.parameters())
