@@ -7,7 +7,8 @@ in separate processes (so peak memory is each one's own), one after the other in
   decoding every image with PIL every epoch, RandomResizedCrop + flip + ToTensor + Normalize,
   NCHW fp32, batch 16, a DataLoader with 2 workers, SGD, `loss.item()` every step;
 - ours: `effnet_lib.train.fit` as the workbook runs it: images decoded once into a uint8 cache,
-  augmentation on tensors, channels_last, no per-step host synchronisation, batch 64.
+  augmentation on tensors, channels_last, no per-step host synchronisation, batch 64 (128 was
+  slightly faster at 64 px and twice as slow at 224 px on 2 cores: memory-bound).
 
 End to end = wall time of the whole run (start-up, decoding, every epoch) over images trained.
 A second table times the model step alone (forward + backward + SGD step on random data) of
@@ -71,7 +72,7 @@ def run_ours(data, size, epochs):
     from effnet_lib.train import TrainConfig, fit
     with tempfile.TemporaryDirectory() as out:
         run = fit(TrainConfig(data=data, out=out, model=None, width=WIDTH, depth=DEPTH, image_size=size,
-                              epochs=epochs, batch_size=128), progress=False)
+                              epochs=epochs, batch_size=64), progress=False)
     return sum(round(r["img_per_s"] * r["seconds"]) for r in run.history)
 
 

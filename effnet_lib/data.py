@@ -35,6 +35,9 @@ from .io import atomic_write_text
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 VAL_FOLDERS = ("val", "valid", "validation")
+# torchvision's eval preprocessing per variant (resize -> centre crop), as a ratio to the crop.
+EVAL_RESIZE_RATIO = {"b0": 256 / 224, "b1": 256 / 240, "b2": 1.0, "b3": 320 / 300, "b4": 384 / 380,
+                     "b5": 1.0, "b6": 1.0, "b7": 1.0}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -127,7 +127,8 @@ def dataset_for(cfg: TrainConfig) -> tuple[D.ImageFolder, D.Transforms]:
         tf = D.Transforms(size, resize_ratio=1.0, crop_scale=(0.25, 1.0))
     else:
         folder = D.open_image_folder(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed)
-        tf = D.Transforms(size)
+        named = cfg.model in VARIANTS and cfg.width is None and cfg.depth is None
+        tf = D.Transforms(size, resize_ratio=D.EVAL_RESIZE_RATIO[cfg.model] if named else 256 / 224)
     return folder, replace(tf, autoaugment=cfg.recipe_().autoaugment)
 
 

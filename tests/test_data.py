@@ -109,6 +109,9 @@ def test_transforms_shapes_and_normalisation():
     assert out.shape == (3, 32, 32) and out.dtype == torch.float32
     assert t.resize_size == 37 and Transforms(32, resize_ratio=1.0).resize_size == 32
     assert Transforms(224).resize_size == 256  # torchvision's B0 eval: resize 256, crop 224
+    from effnet_lib.data import EVAL_RESIZE_RATIO
+    assert Transforms(300, resize_ratio=EVAL_RESIZE_RATIO["b3"]).resize_size == 320
+    assert Transforms(600, resize_ratio=EVAL_RESIZE_RATIO["b7"]).resize_size == 600
     assert torch.allclose(t.to_image(t.eval()(torch.full((3, 40, 40), 255, dtype=torch.uint8))), torch.ones(32, 32, 3))
 
 

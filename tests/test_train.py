@@ -76,7 +76,8 @@ def _weights_hash(path):
 
 
 @pytest.mark.slow
-def test_sigint_mid_epoch_then_resume_equals_uninterrupted(single_folder, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_mid_epoch_then_resume_equals_uninterrupted(single_folder, tmp_path, sig):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     data = tmp_path / "data"
     import shutil
@@ -90,10 +91,10 @@ def test_sigint_mid_epoch_then_resume_equals_uninterrupted(single_folder, tmp_pa
     deadline = time.time() + 120
     while not (history.exists() and len(history.read_text().splitlines()) >= 2) and time.time() < deadline:
         time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)  # during epoch 2
+    proc.send_signal(sig)  # during epoch 2
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert "continue with --resume" in err
+    assert "continue with --resume" in err and sig.name in err
     stopped_at = load_checkpoint(tmp_path / "cut" / "last.pt")["epoch"]
     assert stopped_at < epochs - 1
 
