@@ -198,8 +198,8 @@ def cmd_demo(args):
               "batch_test": {"class": first, "right": int((table["pred_1"] == first).sum()), "of": len(table)},
               "test_per_class": test.per_class.round(4).reset_index().to_dict(orient="records")}
     atomic_write_text(out / "demo.json", json.dumps(record, indent=1, default=float))
-    print(f"written to {out}: demo.json, history.csv, curves and confusion matrices (eval-val/, eval-test/), "
-          f"per_class.csv, predictions.csv, batch_test.csv/png, best.pt, last.pt")
+    print(f"written to {out}: demo.json, history.csv, best.pt, last.pt, batch_test.csv/.png, and in eval-val/ and "
+          f"eval-test/: curves, confusion matrices, per_class.csv, predictions.csv, summary.json")
 
 
 def build_parser():
