@@ -179,3 +179,22 @@ def test_one_by_one_image_goes_through_train_and_eval_transforms():
     img = torch.full((3, 1, 1), 7, dtype=torch.uint8)
     t = Transforms(32)
     assert t.train()(img).shape == (3, 32, 32) and t.eval()(img).shape == (3, 32, 32)
+
+
+def test_atomic_writes_leave_the_old_file_or_the_new_one(tmp_path):
+    from effnet_lib.io import _atomic_write, atomic_save
+    path = tmp_path / "last.pt"
+    atomic_save({"model": {"w": torch.ones(2)}, "config": {}}, path)
+    before = path.read_bytes()
+
+    def crash(f):
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt  # interrupted mid-write
+
+    with pytest.raises(KeyboardInterrupt):
+        _atomic_write(path, crash)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+    assert load_checkpoint(path)["model"]["w"].tolist() == [1.0, 1.0]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # the usual permissions, not mkstemp's 0600
