@@ -88,7 +88,9 @@ def cmd_evaluate(args):
     from .data import open_image_folder
     from .predict import Predictor, write_evaluation
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
-    folder = open_image_folder(_data_root(args.data))
+    # The run's own split rule: another seed or fraction would mix training images into "val".
+    folder = open_image_folder(_data_root(args.data), val_fraction=predictor.config.get("val_fraction", 0.2),
+                               seed=predictor.config.get("seed", 0))
     split = args.split or ("test" if folder.test else "val")
     samples = folder.split(split)
     if not samples:
@@ -155,9 +157,8 @@ def variant_table_text() -> str:
 
 def cmd_demo(args):
     """The main job: train a small EfficientNet on the built-in data, evaluate, predict, report."""
-    from .builtin import ensure
-    from .data import open_image_folder
-    from .predict import Predictor, write_evaluation
+    from .io import atomic_write_text
+    from .predict import Predictor, batch_test, write_evaluation
     from .train import fit
     from .workbook import QUICK
     out = Path(args.out)
@@ -172,15 +173,8 @@ def cmd_demo(args):
     val = write_evaluation(predictor.evaluate(run.folder.val), out / "eval-val", history=run.history)
     test = write_evaluation(predictor.evaluate(run.folder.test), out / "eval-test", title="test split")
     # The reference batch test: five images of one class predicted in one batch, results saved.
-    folder = open_image_folder(ensure())
-    first = folder.classes[0]
-    five = [p for p, y in folder.test if y == 0][:5]
-    table, _ = predictor.predict(five, topk=3, batch_size=len(five))
-    from .io import atomic_write_text
-    atomic_write_text(out / "batch_test.csv", table.to_csv(index=False))
-    from .plots import PredictionGallery
-    table.insert(1, "true", first)
-    PredictionGallery.from_predictions(table).plot().save(out / "batch_test.png")
+    first = run.classes[0]
+    table = batch_test(predictor, [p for p, y in run.folder.test if y == 0][:5], first, out)
     chance = 1 / len(run.classes)
     print(f"\nPer-class metrics on the test split ({len(run.folder.test)} images):")
     print(test.per_class.round(3).to_string())
@@ -191,8 +185,7 @@ def cmd_demo(args):
 
     from .io import provenance
     record = {"command": "python -m effnet_lib demo" + (f" --epochs {args.epochs}" if args.epochs else ""),
-              "provenance": provenance("cpu" if not str(predictor.device).startswith("cuda") else str(predictor.device),
-                                       seed=cfg.seed, quick=True),
+              "provenance": provenance(str(predictor.device), seed=cfg.seed, quick=True),
               "config": asdict(cfg), "chance": chance, "train_seconds": sum(r["seconds"] for r in run.history),
               "val": val.summary, "test": test.summary,
               "batch_test": {"class": first, "right": int((table["pred_1"] == first).sum()), "of": len(table)},

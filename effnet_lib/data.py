@@ -35,7 +35,8 @@ from .io import atomic_write_text
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 VAL_FOLDERS = ("val", "valid", "validation")
-# torchvision's eval preprocessing per variant (resize -> centre crop), as a ratio to the crop.
+# The ratio of resize to centre crop in torchvision's eval preprocessing per variant (its B2 crops
+# 288 px; the paper's, and this library's, B2 resolution is 260: the ratio is what carries over).
 EVAL_RESIZE_RATIO = {"b0": 256 / 224, "b1": 256 / 240, "b2": 1.0, "b3": 320 / 300, "b4": 384 / 380,
                      "b5": 1.0, "b6": 1.0, "b7": 1.0}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -257,7 +258,9 @@ class Transforms:
         return v2.Compose(steps + (self._normalise() if normalise else []))
 
     def eval(self, normalise: bool = True) -> v2.Compose:
-        steps = [v2.Resize(self.resize_size, antialias=True), v2.CenterCrop(self.image_size)]
+        # Bicubic, as torchvision's EfficientNet weights were evaluated.
+        steps = [v2.Resize(self.resize_size, interpolation=v2.InterpolationMode.BICUBIC, antialias=True),
+                 v2.CenterCrop(self.image_size)]
         return v2.Compose(steps + (self._normalise() if normalise else []))
 
     def normalise_batch(self, x: torch.Tensor) -> torch.Tensor:

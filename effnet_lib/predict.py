@@ -26,10 +26,11 @@ from .metrics import Report, report
 class Predictor:
     """A trained network with its class names and preprocessing, ready for images on disk."""
 
-    def __init__(self, model, classes, transforms: D.Transforms, device="cpu"):
+    def __init__(self, model, classes, transforms: D.Transforms, device="cpu", config: dict | None = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.classes, self.transforms = list(classes), transforms
+        self.config = config or {}  # the training config, e.g. to reopen the same split
 
     @classmethod
     def from_checkpoint(cls, path, device="auto") -> "Predictor":
@@ -38,7 +39,7 @@ class Predictor:
         tf = ckpt["transforms"]
         tf = D.Transforms(**{**tf, "crop_scale": tuple(tf["crop_scale"]), "mean": tuple(tf["mean"]),
                              "std": tuple(tf["std"])})
-        return cls(model_from_checkpoint(ckpt), ckpt["classes"], tf, resolve_device(device))
+        return cls(model_from_checkpoint(ckpt), ckpt["classes"], tf, resolve_device(device), ckpt["config"])
 
     @torch.no_grad()
     def probabilities(self, samples, batch_size=64, workers=0):
@@ -69,6 +70,19 @@ class Predictor:
         probs, kept, _ = self.probabilities(samples, batch_size, workers)
         return EvalResult(self.classes, [samples[i][0] for i in kept],
                           np.array([samples[i][1] for i in kept], dtype=int), probs)
+
+
+def batch_test(predictor: Predictor, paths, true_class: str, out_dir, topk: int = 3) -> pd.DataFrame:
+    """The reference batch test: images of one class predicted in one batch, saved as CSV and PNG."""
+    from .plots import PredictionGallery
+    table, _ = predictor.predict(paths, topk=topk, batch_size=max(1, len(paths)))
+    table.insert(1, "true", true_class)
+    out = Path(out_dir)
+    atomic_write_text(out / "batch_test.csv", table.to_csv(index=False))
+    PredictionGallery.from_predictions(table).plot().save(out / "batch_test.png")
+    import matplotlib.pyplot as plt
+    plt.close("all")
+    return table
 
 
 def expand_paths(paths) -> list[Path]:

@@ -74,7 +74,7 @@ def measure(model: torch.nn.Module, image_size: int, in_channels: int = 3) -> Co
     """Parameters and forward multiply-adds of one image, measured by torch's flop counter."""
     was_training = model.training
     model.eval()
-    x = torch.zeros(1, in_channels, image_size, image_size)
+    x = torch.zeros(1, in_channels, image_size, image_size, device=next(model.parameters()).device)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
         model(x)

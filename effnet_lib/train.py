@@ -7,7 +7,8 @@ Recipes (`RECIPES`):
 - ``paper``: the EfficientNet paper on ImageNet. RMSProp (decay 0.9, momentum 0.9, eps 1e-3),
   lr 0.256 for a batch of 4096 scaled linearly to the batch used, x0.97 every 2.4 epochs, weight
   decay 1e-5, BatchNorm momentum 0.01 (TF's 0.99), stochastic depth 0.2, the variant's dropout,
-  AutoAugment, 5 warm-up epochs and a weight EMA of 0.9999 as in the official code.
+  AutoAugment, 5 warm-up epochs and a weight EMA of 0.9999 (with the official code's ramp,
+  decay min(0.9999, (1 + n) / (10 + n)) at update n, so early averages are not the random start).
 
 Everything a run makes goes into its folder: ``history.csv`` (one row per epoch), ``last.pt``
 (every epoch) and ``best.pt`` (best validation accuracy), written atomically. A checkpoint holds
@@ -132,13 +133,13 @@ def dataset_for(cfg: TrainConfig) -> tuple[D.ImageFolder, D.Transforms]:
     return folder, replace(tf, autoaugment=cfg.recipe_().autoaugment)
 
 
-def make_model(cfg: TrainConfig, num_classes: int) -> nn.Module:
+def make_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) -> nn.Module:
     r = cfg.recipe_()
     kwargs = dict(num_classes=num_classes, stochastic_depth_prob=r.stochastic_depth, bn=r.bn)
     if r.dropout is not None:
         kwargs["dropout"] = r.dropout
     model = build_model(cfg.model, width=cfg.width, depth=cfg.depth, **kwargs)
-    if cfg.pretrained:
+    if cfg.pretrained and load_weights:  # a resumed run takes its weights from the checkpoint
         load_pretrained(model, cfg.pretrained)
     if cfg.freeze_features:
         for p in model.features.parameters():
@@ -165,7 +166,8 @@ class Schedule:
 
 def make_optimizer(cfg: TrainConfig, model: nn.Module, steps_per_epoch: int):
     r = cfg.recipe_()
-    lr = r.lr * (cfg.batch_size / r.lr_batch if r.lr_batch else 1.0)
+    # The recipe's lr is given for lr_batch images and scaled linearly; an explicit --lr is used as is.
+    lr = r.lr * (cfg.batch_size / r.lr_batch if r.lr_batch and cfg.lr is None else 1.0)
     params = [p for p in model.parameters() if p.requires_grad]
     if r.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=lr, momentum=r.momentum, weight_decay=r.weight_decay,
@@ -187,16 +189,21 @@ def _distributed() -> tuple[int, int]:
 
 
 class ShardSampler(D.EpochSampler):
-    """The (seed, epoch) shuffle, cut into one equal shard per process (padded by wrapping)."""
+    """The (seed, epoch) shuffle, cut into one shard per process.
 
-    def __init__(self, n, seed, rank, world, shuffle=True):
+    Training shards are padded by wrapping so every process takes the same number of steps;
+    evaluation shards (`pad=False`) are not, so no image is counted twice.
+    """
+
+    def __init__(self, n, seed, rank, world, shuffle=True, pad=True):
         super().__init__(n, seed, shuffle)
-        self.rank, self.world = rank, world
-        self.per_rank = math.ceil(n / world)
+        self.rank, self.world, self.pad = rank, world, pad
+        self.per_rank = math.ceil(n / world) if pad else len(range(rank, n, world))
 
     def __iter__(self):
         order = list(super().__iter__())
-        order += order[: self.per_rank * self.world - len(order)]
+        if self.pad:
+            order += order[: math.ceil(self.n / self.world) * self.world - len(order)]
         return iter(order[self.rank:: self.world])
 
     def __len__(self):
@@ -264,14 +271,14 @@ class Run:
 
 def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run:
     """Train as `cfg` says, writing history and checkpoints into `cfg.out`; see the module doc."""
+    device = resolve_device(cfg.device)
+    if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)  # before the process group, so NCCL sets up on this GPU
     rank, world = _distributed()
     out = Path(cfg.out)
     if rank == 0:
         _check_writable(out)
-    device = resolve_device(cfg.device if world == 1 or cfg.device != "auto" else "auto")
-    if device.type == "cuda" and world > 1:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        torch.cuda.set_device(device)
     ckpt = None
     if resume:
         ckpt = load_checkpoint(out / "last.pt")
@@ -285,13 +292,16 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     if ckpt is not None and ckpt["classes"] != folder.classes:
         raise CheckpointError(f"{out / 'last.pt'}: trained on classes {ckpt['classes'][:5]}..., "
                               f"but {folder.root} has {folder.classes[:5]}...; resume on the same data")
-    model = make_model(cfg, len(folder.classes))
+    model = make_model(cfg, len(folder.classes), load_weights=ckpt is None)
     per_rank_batch = cfg.batch_size // world
     cache_limit = cfg.cache_mb * 2**20
     finished = ckpt is not None and ckpt["epoch"] + 1 >= cfg.epochs
     use_cache = cfg.cache_mb and not finished
     train_cache = D.decode_all(folder.train, tf.working_size, cache_limit, cfg.workers) if use_cache else None
-    val_cache = D.decode_all(folder.val, tf.working_size, cache_limit, cfg.workers) if use_cache else None
+    used = sum(t.numel() for t in train_cache if t is not None) if train_cache else 0
+    # One budget for both caches: validation gets what training left.
+    val_cache = (D.decode_all(folder.val, tf.working_size, cache_limit - used, cfg.workers)
+                 if use_cache and train_cache is not None else None)
     sampler = ShardSampler(len(folder.train), cfg.seed, rank, world) if world > 1 else None
     pin = device.type == "cuda"
     train_loader = D.make_loader(folder.train, tf.train(normalise=False), batch_size=per_rank_batch, shuffle=True,
@@ -299,7 +309,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
                                  working_size=tf.working_size, pin_memory=pin, drop_last=len(folder.train) > per_rank_batch)
     val_loader = D.make_loader(folder.val, tf.eval(normalise=False), batch_size=per_rank_batch * 2, workers=cfg.workers,
                                cache=val_cache, working_size=tf.working_size, pin_memory=pin,
-                               sampler=ShardSampler(len(folder.val), 0, rank, world, False) if world > 1 else None)
+                               sampler=ShardSampler(len(folder.val), 0, rank, world, False, pad=False) if world > 1 else None)
     steps = len(train_loader) if cfg.max_steps_per_epoch is None else min(len(train_loader), cfg.max_steps_per_epoch)
 
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -308,8 +318,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     recipe = cfg.recipe_()
     ema = None
     if recipe.ema:
-        ema = torch.optim.swa_utils.AveragedModel(
-            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(recipe.ema), use_buffers=True)
+        ema = torch.optim.swa_utils.AveragedModel(model, avg_fn=_EmaRamp(recipe.ema), use_buffers=True)
     start, history, best_acc = 0, [], -1.0
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
@@ -319,10 +328,10 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
             ema.load_state_dict(ckpt["ema"])
         start, history, best_acc = ckpt["epoch"] + 1, ckpt["history"], ckpt["best_acc"]
     net = model
-    if cfg.compile:
-        net = torch.compile(net)
     if world > 1:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.compile:  # after DDP, so the compiler sees DDP's buckets
+        net = torch.compile(net)
     use_amp = cfg.amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
@@ -330,7 +339,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     bad_files: set[int] = set()
     sync_every = 10 if device.type == "cpu" else 50  # .item() waits for the device: not every step
     config = asdict(cfg)
-    meta = {"arch": arch_of(model), "transforms": asdict(tf), "classes": folder.classes}
+    meta = {"arch": arch_of(model), "transforms": asdict(tf), "classes": folder.classes,
+            "provenance": provenance(str(device), seed=cfg.seed, quick=cfg.quick)}
     if rank == 0:
         atomic_write_text(out / "classes.txt", "\n".join(folder.classes) + "\n")
         if folder.manifest:
@@ -340,6 +350,9 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
         for epoch in range(start, cfg.epochs):
             D.seed_epoch(train_loader, cfg.seed, epoch)
             net.train()
+            if cfg.freeze_features:  # frozen means frozen: BatchNorm statistics too
+                model.features.eval()
+            epoch_lr = optimizer.param_groups[0]["lr"]
             t0 = time.perf_counter()
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.long)
@@ -375,9 +388,9 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
                     bar.set_postfix(loss=f"{loss_sum.item() / max(1, seen.item()):.3f}",
                                     acc=f"{correct.item() / max(1, seen.item()):.3f}",
                                     img_s=f"{seen.item() * world / elapsed:.0f}")
-                if stop.signal:
+                if _agree(stop.signal is not None, world, step % sync_every == 0):
                     raise TrainingStopped(
-                        f"{stop.signal} at epoch {epoch + 1} step {step + 1}: {out / 'last.pt'} holds "
+                        f"{stop.signal or 'stop request'} at epoch {epoch + 1} step {step + 1}: {out / 'last.pt'} holds "
                         f"the last finished epoch ({len(history)} of {cfg.epochs}); continue with --resume")
             bar.close()
             train_seconds = time.perf_counter() - t0
@@ -387,7 +400,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
             val = evaluate_loss(ema.module if ema is not None else net, val_loader, device, criterion,
                                 memory_format, use_amp, amp_dtype, world, tf.normalise_batch)
             row = {"epoch": epoch + 1, "train_loss": stats[0] / stats[2], "train_acc": stats[1] / stats[2],
-                   "val_loss": val[0], "val_acc": val[1], "lr": optimizer.param_groups[0]["lr"],
+                   "val_loss": val[0], "val_acc": val[1], "lr": epoch_lr,
                    "seconds": train_seconds, "img_per_s": stats[2] / train_seconds, "skipped_files": len(bad_files)}
             history.append(row)
             if rank == 0:
@@ -415,6 +428,29 @@ def _report_bad(bad, samples, seen: set):
 def _diverged(out, epoch, step):
     return (f"loss became NaN or infinite at epoch {epoch + 1} step {step + 1}; stopped. "
             f"{out / 'last.pt'} keeps the last good epoch; lower --lr or check the data")
+
+
+def _agree(flag: bool, world: int, check_now: bool) -> bool:
+    """One process's stop request stops all of them, at the same step (else the others hang)."""
+    if world == 1:
+        return flag
+    if not check_now:
+        return False
+    t = torch.tensor([1.0 if flag else 0.0], device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+class _EmaRamp:
+    """EMA with the official code's warm-up: decay min(decay, (1 + n) / (10 + n))."""
+
+    def __init__(self, decay: float):
+        self.decay = decay
+
+    def __call__(self, averaged, current, num_averaged):
+        # num_averaged lives on the device: keep d a tensor, no host synchronisation per step.
+        d = torch.clamp((1 + num_averaged) / (10 + num_averaged), max=self.decay).to(averaged.dtype)
+        return averaged * d + current * (1 - d)
 
 
 def _all_reduce(t: torch.Tensor, world: int) -> list[float]:
@@ -447,8 +483,7 @@ def _save_epoch(out, model, optimizer, scheduler, ema, epoch, history, config, m
     ckpt = {"format": 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "ema": ema.state_dict() if ema is not None else None,
             "epoch": epoch, "history": history, "best_acc": max(r["val_acc"] for r in history),
-            "config": config, **meta, "rng": {"torch": torch.get_rng_state()},
-            "provenance": provenance(str(device), seed=config["seed"], quick=config["quick"])}
+            "config": config, **meta, "rng": {"torch": torch.get_rng_state()}}
     if ema is not None:  # predictions use the averaged weights
         ckpt["model_for_inference"] = ema.module.state_dict()
     atomic_write_text(out / "history.csv", pd.DataFrame(history).to_csv(index=False))

@@ -31,7 +31,7 @@ import pandas as pd
 from effnet_lib import exercises
 from effnet_lib.metrics import top_confusions
 from effnet_lib.plots import ConfusionHeatmap, PredictionGallery
-from effnet_lib.predict import Predictor, write_evaluation
+from effnet_lib.predict import Predictor, batch_test, write_evaluation
 from effnet_lib.train import train_or_load
 from effnet_lib.workbook import full_training_config, quick_training_config
 
@@ -91,12 +91,9 @@ top_confusions(report.confusion, report.classes, n=10)
 # one batch and saved the results. Here: the first class of this dataset.
 
 # %%
-cls = 0
-five = [p for p, y in run.folder.split(split) if y == cls][:5]
-table, unreadable = predictor.predict(five, topk=3, batch_size=len(five))
-table.insert(1, "true", run.classes[cls])
-table.to_csv(run.out / "batch_test.csv", index=False)
-print("saved to", run.out / "batch_test.csv")
+five = [p for p, y in run.folder.split(split) if y == 0][:5]
+table = batch_test(predictor, five, run.classes[0], run.out)
+print("saved to", run.out / "batch_test.csv", "and", run.out / "batch_test.png")
 table
 
 # %%
