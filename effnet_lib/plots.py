@@ -30,7 +30,7 @@ class _Display:
     figure_: matplotlib.figure.Figure
 
     def save(self, path, dpi=120) -> Path:
-        return atomic_savefig(self.figure_, path, dpi=dpi)
+        return atomic_savefig(self.figure_, path, dpi=dpi, bbox_inches="tight")
 
 
 class TrainingCurves(_Display):
