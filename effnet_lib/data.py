@@ -108,6 +108,19 @@ class ImageFolder:
             raise DataError(f"unknown split {name!r}; choose train, val or test")
         return getattr(self, name)
 
+    def counts(self):
+        """Images per class and split, as a DataFrame (classes as rows)."""
+        import pandas as pd
+        return pd.DataFrame({split: pd.Series([self.classes[y] for _, y in self.split(split)]).value_counts()
+                             for split in ("train", "val", "test") if self.split(split)})
+
+    def examples(self, split: str = "train") -> list[tuple[str, int]]:
+        """The first sample of each class in `split`, in class order."""
+        first: dict[int, str] = {}
+        for path, label in self.split(split):
+            first.setdefault(label, path)
+        return [(first[k], k) for k in sorted(first)]
+
     def summary(self) -> str:
         return (f"{self.root}: {len(self.classes)} classes, {len(self.train)} train / "
                 f"{len(self.val)} val / {len(self.test)} test images ({self.layout} layout)")

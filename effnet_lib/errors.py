@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import normalise, per_class_table, top_confusions
+from .metrics import normalise, report, top_confusions
 from .predict import EvalResult
 
 
@@ -23,9 +23,8 @@ class ErrorAnalysis:
         self.classes = list(result.classes)
         self.index = {c: i for i, c in enumerate(self.classes)}
         self.y_true, self.y_pred = np.asarray(result.y_true), np.asarray(result.y_pred)
-        n = len(self.classes)
-        self.confusion = np.bincount(self.y_true * n + self.y_pred, minlength=n * n).reshape(n, n)
-        self.table = per_class_table(self.y_true, self.y_pred, self.classes)
+        metrics = report(self.y_true, self.y_pred, self.classes)
+        self.confusion, self.table = metrics.confusion, metrics.per_class
 
     def class_table(self, sort_by: str = "f1", ascending: bool = True) -> pd.DataFrame:
         """Per-class precision, recall, specificity, F1, support and errors, sorted (worst first)."""

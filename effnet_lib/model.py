@@ -152,9 +152,12 @@ class SqueezeExcitation(nn.Module):
         self.activation = nn.SiLU(inplace=True)
         self.scale_activation = nn.Sigmoid()
 
+    def scale(self, x: torch.Tensor) -> torch.Tensor:
+        """One weight in (0, 1) per channel: squeeze (pool), excite (bottleneck), sigmoid."""
+        return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
-        return scale * x
+        return self.scale(x) * x
 
 
 class MBConv(nn.Module):
@@ -328,6 +331,19 @@ def trace_shapes(model: EfficientNet, x: torch.Tensor) -> list[tuple[str, tuple[
         rows.append(("pool", tuple(out.shape)))
         rows.append(("classifier", tuple(model.classifier(out).shape)))
     return rows
+
+
+def se_weights(model: EfficientNet, x: torch.Tensor, stage: int, block: int = 0) -> torch.Tensor:
+    """The squeeze-and-excitation channel weights of one block (stage 2..8 of Table 1) for input x."""
+    se = next(m for m in model.features[stage - 1][block].block if isinstance(m, SqueezeExcitation))
+    seen = {}
+    hook = se.register_forward_hook(lambda m, inputs, out: seen.__setitem__("w", m.scale(inputs[0])))
+    try:
+        with torch.no_grad():
+            model.features[:stage](x)
+    finally:
+        hook.remove()
+    return seen["w"].flatten(1)
 
 
 # -----------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import torchvision
 import effnet_lib
 from effnet_lib import exercises, scaling
 from effnet_lib.data import Transforms, load_image
-from effnet_lib.model import MBConv, SqueezeExcitation, stage_table, trace_shapes
+from effnet_lib.model import MBConv, SqueezeExcitation, se_weights, stage_table, trace_shapes
 
 torch.manual_seed(0)
 pd.set_option("display.width", 140)
@@ -49,13 +49,12 @@ pd.set_option("display.width", 140)
 # $T = 400$M: the search's trade-off favours B0 even though B1–B3 are more accurate.
 
 # %%
+table = pd.DataFrame(scaling.variant_table())  # B0-B7: params and MACs measured (used again below)
 candidates = []
-for name in ["b0", "b1", "b2", "b3"]:
-    res = scaling.OFFICIAL[name][2]
-    cost = scaling.measure(effnet_lib.build_model(name), res)
-    top1 = scaling.PAPER_TABLE2[name][0] / 100
-    candidates.append({"model": name.upper(), "top-1 (paper)": top1, "MACs (M, measured)": cost.macs / 1e6,
-                       "reward, T=400M": scaling.mnas_objective(top1, cost.macs, 400e6)})
+for _, row in table.head(4).iterrows():
+    top1 = row["paper_top1"] / 100
+    candidates.append({"model": row["model"], "top-1 (paper)": top1, "MACs (M, measured)": row["macs"] / 1e6,
+                       "reward, T=400M": scaling.mnas_objective(top1, row["macs"], 400e6)})
 pd.DataFrame(candidates).round(4)
 
 # %%
@@ -140,12 +139,8 @@ print(b0.features[3][0])
 # after training they become input-dependent channel attention.
 
 # %%
-print(inspect.getsource(SqueezeExcitation.forward))
-se = b0.features[3][0].block[2]
-with torch.no_grad():
-    h = b0.features[:3](x)
-    h = b0.features[3][0].block[1](b0.features[3][0].block[0](h))
-    weights = se.scale_activation(se.fc2(se.activation(se.fc1(se.avgpool(h))))).flatten()
+print(inspect.getsource(SqueezeExcitation))
+weights = se_weights(b0, x, stage=4)[0]
 fig, ax = plt.subplots(figsize=(8, 2.5))
 ax.bar(range(len(weights)), weights)
 ax.set_xlabel("channel of the expanded 144")
@@ -158,7 +153,6 @@ ax.set_ylabel("SE weight")
 # on a forward pass at each model's resolution. The paper's "FLOPs" are multiply-adds.
 
 # %%
-table = pd.DataFrame(scaling.variant_table())
 table["torchvision params"] = [
     sum(p.numel() for p in getattr(torchvision.models, f"efficientnet_{m.lower()}")().parameters())
     for m in table["model"]]

@@ -62,17 +62,12 @@ folder, transforms = dataset_for(config)
 print(folder.summary())
 if folder.manifest:
     print("split manifest (reused by later runs):", folder.manifest)
-counts = pd.DataFrame({split: pd.Series([folder.classes[y] for _, y in folder.split(split)]).value_counts()
-                       for split in ("train", "val", "test") if folder.split(split)})
-counts.head(12)
+folder.counts().head(12)
 
 # %%
-first_of_each = {}
-for path, label in folder.train:
-    first_of_each.setdefault(label, path)
-examples = [first_of_each[k] for k in sorted(first_of_each)][:12]
-PredictionGallery([load_image(p, 128).permute(1, 2, 0) for p in examples],
-                  [folder.classes[k] for k in sorted(first_of_each)][:12]).plot(ncols=6);
+examples = folder.examples("train")[:12]
+PredictionGallery([load_image(p, 128).permute(1, 2, 0) for p, _ in examples],
+                  [folder.classes[k] for _, k in examples]).plot(ncols=6);
 
 # %% [markdown]
 # What the network sees in training: random resized crops and flips of one image (top) and the
@@ -81,7 +76,7 @@ PredictionGallery([load_image(p, 128).permute(1, 2, 0) for p in examples],
 # %%
 import torch
 
-image = load_image(examples[0], transforms.working_size)
+image = load_image(examples[0][0], transforms.working_size)
 torch.manual_seed(0)
 views = [transforms.train()(image) for _ in range(5)] + [transforms.eval()(image)]
 PredictionGallery([transforms.to_image(v) for v in views], ["train view"] * 5 + ["eval view"]).plot(ncols=6);

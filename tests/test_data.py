@@ -150,3 +150,10 @@ def test_augmentation_does_not_depend_on_workers(single_folder):
         seed_epoch(loader, 3, epoch=1)
         batches.append(next(iter(loader)))
     assert torch.equal(batches[0][0], batches[1][0]) and torch.equal(batches[0][2], batches[1][2])
+
+
+def test_counts_and_examples(split_folder):
+    folder = open_image_folder(split_folder)
+    counts = folder.counts()
+    assert counts.loc["noise"].tolist() == [16, 4, 5]
+    assert [folder.classes[k] for _, k in folder.examples("val")] == folder.classes

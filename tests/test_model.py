@@ -125,3 +125,15 @@ def test_load_pretrained_transfer_and_mismatch(tmp_path):
         load_pretrained(build_model("b1"), path)
     with pytest.raises(FileNotFoundError, match="no such weights file"):
         load_pretrained(build_model("b0"), tmp_path / "absent.pth")
+
+
+def test_se_weights_are_the_blocks_channel_scales():
+    from effnet_lib.model import se_weights
+    model = build_model("b0").eval()
+    x = torch.randn(1, 3, 64, 64)
+    block = model.features[3][0]
+    with torch.no_grad():
+        h = block.block[1](block.block[0](model.features[:3](x)))
+        expected = block.block[2].scale(h).flatten(1)
+    w = se_weights(model, x, stage=4)
+    assert w.shape == (1, 144) and torch.allclose(w, expected) and (0 < w).all() and (w < 1).all()
