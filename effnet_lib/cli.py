@@ -155,6 +155,18 @@ def variant_table_text() -> str:
               "head", "params", "paper_params_M", "MACs (B)", "paper_macs_B"]].to_string(index=False)
 
 
+def cmd_scaling(args):
+    """The scaling experiments (Fig. 3, Fig. 4, the grid, compound vs single) in one mode."""
+    from . import scaling_study as S
+    table = S.run(args.mode, cache=args.cache, progress=not args.no_progress)
+    if args.mode == "full":
+        path = S.save_results(table, "python -m effnet_lib scaling --mode full")
+        print(f"wrote {path} and {path.with_suffix('.json').name}")
+    found = S.best_triple(table)
+    print(f"best triple at phi = 1 (mean validation accuracy): alpha, beta, gamma = {found}")
+    print(S.compound_vs_single(table).round(3).to_string(index=False))
+
+
 def cmd_demo(args):
     """The main job: train a small EfficientNet on the built-in data, evaluate, predict, report."""
     from .io import atomic_write_text
@@ -221,6 +233,10 @@ def build_parser():
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     sub.add_parser("table", help="print the B0-B7 table (measured params and MACs against the paper)")
+    p = sub.add_parser("scaling", help="the scaling experiments; full mode writes data/results/scaling_full.csv")
+    p.add_argument("--mode", choices=["quick", "full"], default="quick")
+    p.add_argument("--cache", help="where finished configs are kept (default: runs/experiments)")
+    p.add_argument("--no-progress", action="store_true")
     p = sub.add_parser("demo", help="the main job on the built-in data (quick, CPU-sized)")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--epochs", type=int, help="default: the quick config's")
@@ -231,7 +247,8 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "data": cmd_data,
-               "table": cmd_table, "demo": cmd_demo}[args.command]
+               "table": cmd_table, "demo": cmd_demo,
+               "scaling": cmd_scaling}[args.command]
     from .train import TrainingStopped
     try:
         handler(args)

@@ -1,0 +1,259 @@
+"""The paper's scaling experiments on a CPU-sized base, in quick or full mode.
+
+Section 3 of the paper scales one dimension at a time (Fig. 3), scales width at several depths
+and resolutions (Fig. 4), grid-searches alpha, beta, gamma at phi = 1 under
+alpha * beta^2 * gamma^2 ~ 2, then scales the base with phi and compares against single-dimension
+scaling at equal FLOPs. The same four experiments run here on a base small enough for a laptop
+(B0 at width 0.25, depth 0.34, 48 px) on the built-in textures.
+
+Why the tiny base changes the picture: channels round to multiples of 8 and layer counts round
+up, so a nominal step of phi seldom doubles the measured MACs; the tables carry measured MACs,
+and "matched MACs" means the single-dimension config whose *measured* MACs are nearest.
+
+`experiment_configs(mode)` lists every config of one mode, `run(mode)` trains them (each cached
+by `experiments.sweep`), and the functions below it turn the tidy table into what the notebooks
+plot. The full mode's table is committed under data/results by one command:
+
+    python -m effnet_lib scaling --mode full
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .experiments import Config, sweep
+from .model import round_filters, scaled_stages
+from .scaling import ALPHA, BETA, GAMMA, constraint
+
+BASE = Config(width=0.25, depth=0.34, resolution=48)
+PAPER_TRIPLE = (ALPHA, BETA, GAMMA)
+TOLERANCE = 0.1  # |alpha * beta^2 * gamma^2 - 2| at most this (5%)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How much of each experiment to run; quick is the labelled, CPU-minutes version."""
+
+    name: str
+    epochs: int
+    seeds: tuple[int, ...]
+    widths: tuple[float, ...]
+    depths: tuple[float, ...]
+    resolutions: tuple[int, ...]
+    fig4_pairs: tuple[tuple[float, int], ...]  # (depth, resolution) lines of Fig. 4
+    fig4_widths: tuple[float, ...]
+    grid_step: float
+    phis: tuple[int, ...]
+    budget_epochs: int | None = None  # depth again with this many epochs (deeper nets learn slower)
+
+
+QUICK = Mode("quick", epochs=4, seeds=(0,), widths=(0.25, 0.5, 1.0), depths=(0.34, 0.67, 1.34),
+             resolutions=(32, 48, 96), fig4_pairs=((0.34, 48), (0.67, 64)), fig4_widths=(0.25, 0.5),
+             grid_step=0.4, phis=(0, 1, 2))
+FULL = Mode("full", epochs=15, seeds=(0, 1, 2), widths=(0.25, 0.35, 0.5, 0.7, 1.0),
+            depths=(0.34, 0.67, 1.0, 1.34, 2.0), resolutions=(32, 48, 64, 80, 96),
+            fig4_pairs=((0.34, 48), (0.67, 48), (0.34, 64), (0.67, 64)), fig4_widths=(0.25, 0.5, 1.0),
+            grid_step=0.1, phis=(0, 1, 2, 3), budget_epochs=45)
+MODES = {"quick": QUICK, "full": FULL}
+
+
+def config(mode: Mode, width=BASE.width, depth=BASE.depth, resolution=BASE.resolution, seed=0) -> Config:
+    return replace(BASE, width=round(width, 4), depth=round(depth, 4), resolution=int(resolution),
+                   epochs=mode.epochs, seed=seed, quick=mode.name == "quick")
+
+
+def compound(mode: Mode, alpha: float, beta: float, gamma: float, phi: float, seed=0) -> Config:
+    """The base scaled by phi: depth * alpha^phi, width * beta^phi, resolution * gamma^phi."""
+    return config(mode, BASE.width * beta ** phi, BASE.depth * alpha ** phi,
+                  round(BASE.resolution * gamma ** phi), seed)
+
+
+def architecture(cfg: Config) -> tuple:
+    """What the network actually is after rounding: configs with equal keys are the same model."""
+    stages = tuple((s.out_channels, s.layers) for s in scaled_stages(cfg.width, cfg.depth))
+    return stages, round_filters(1280, cfg.width), cfg.resolution
+
+
+# Step 1: the grid of triples at phi = 1
+
+def grid_triples(step: float, tolerance: float = TOLERANCE) -> list[tuple[float, float, float]]:
+    """Triples on a grid (alpha in [1, 2], beta and gamma in [1, 1.5]) with the FLOPs factor
+    within `tolerance` of 2, one per distinct network at phi = 1, plus the paper's own triple."""
+    alphas = np.round(np.arange(1.0, 2.0 + 1e-9, step), 4)
+    others = np.round(np.arange(1.0, 1.5 + 1e-9, step), 4)
+    found, seen = [], set()
+    for t in [PAPER_TRIPLE] + [(a, b, g) for a in alphas for b in others for g in others]:
+        t = tuple(float(v) for v in t)
+        key = architecture(compound(QUICK, *t, phi=1))
+        if abs(constraint(*t) - 2) <= tolerance and key not in seen:
+            seen.add(key)
+            found.append(t)
+    return found
+
+
+# The configs of each experiment
+
+def single_dimension(mode: Mode) -> list[Config]:
+    """Fig. 3: width, depth and resolution each scaled alone from the base."""
+    return [c for s in mode.seeds for c in
+            [config(mode, width=w, seed=s) for w in mode.widths]
+            + [config(mode, depth=d, seed=s) for d in mode.depths]
+            + [config(mode, resolution=r, seed=s) for r in mode.resolutions]]
+
+
+def depth_budget(mode: Mode) -> list[Config]:
+    """The base and its deepest single-dimension config trained `budget_epochs` instead."""
+    if mode.budget_epochs is None:
+        return []
+    return [replace(config(mode, depth=d, seed=s), epochs=mode.budget_epochs)
+            for s in mode.seeds for d in (mode.depths[0], mode.depths[-2])]
+
+
+def width_lines(mode: Mode) -> list[Config]:
+    """Fig. 4: width scaled at several (depth, resolution) pairs."""
+    return [config(mode, width=w, depth=d, resolution=r, seed=s)
+            for s in mode.seeds for d, r in mode.fig4_pairs for w in mode.fig4_widths]
+
+
+def grid_search(mode: Mode) -> list[tuple[Config, dict]]:
+    """Step 1: the base at phi = 1 with every triple of the grid."""
+    return [(compound(mode, *t, phi=1, seed=s), _tags(t, 1)) for s in mode.seeds for t in grid_triples(mode.grid_step)]
+
+
+def compound_scaling(mode: Mode, triple) -> list[tuple[Config, dict]]:
+    """Step 2: phi = 0, 1, ... with one triple."""
+    return [(compound(mode, *triple, phi=p, seed=s), _tags(triple, p)) for s in mode.seeds for p in mode.phis]
+
+
+def _tags(triple, phi) -> dict:
+    return {"alpha": triple[0], "beta": triple[1], "gamma": triple[2], "phi": phi}
+
+
+def experiment_configs(mode: Mode, found=None) -> dict[str, list[tuple[Config, dict]]]:
+    """Every config of `mode` by experiment, each with its tags (the triple and phi where compound).
+    `found` is step 1's best triple; step 2 with it is listed only once it is known."""
+    out = {"single_dimension": [(c, {}) for c in single_dimension(mode)],
+           "width_lines": [(c, {}) for c in width_lines(mode)],
+           "grid": grid_search(mode), "compound_paper": compound_scaling(mode, PAPER_TRIPLE),
+           "depth_budget": [(c, {}) for c in depth_budget(mode)]}
+    if found is not None:
+        out["compound_found"] = compound_scaling(mode, found)
+    return out
+
+
+def run(mode: Mode | str, cache=None, progress: bool = True) -> pd.DataFrame:
+    """Train (or read back) every config of `mode`; one row per (experiment, config).
+    Step 2 with the found triple runs after step 1, since it needs step 1's result."""
+    mode = MODES[mode] if isinstance(mode, str) else mode
+    experiments = experiment_configs(mode)
+    frames = [_sweep(name, pairs, cache, progress) for name, pairs in experiments.items() if pairs]
+    found = best_triple(_with_ratio(frames))
+    frames.append(_sweep("compound_found", compound_scaling(mode, found), cache, progress))
+    return _with_ratio(frames)
+
+
+def _with_ratio(frames) -> pd.DataFrame:
+    table = pd.concat(frames, ignore_index=True)
+    base = table[(table.width == BASE.width) & (table.depth == BASE.depth) & (table.resolution == BASE.resolution)]
+    return table.assign(macs_ratio=table.macs / base.macs.iloc[0])
+
+
+def _sweep(name, pairs, cache, progress) -> pd.DataFrame:
+    rows = sweep([c for c, _ in pairs], cache, progress).set_index("key")
+    tags = pd.DataFrame([{"key": c.key(), **t} for c, t in pairs]).drop_duplicates("key").set_index("key")
+    return rows.join(tags).reset_index().assign(experiment=name)
+
+
+# What the tables show
+
+def summarise(table: pd.DataFrame, by=("width", "depth", "resolution")) -> pd.DataFrame:
+    """Mean, spread (standard deviation over seeds) and count of test accuracy per config."""
+    g = table.groupby(list(by), as_index=False, dropna=False)
+    return g.agg(macs=("macs", "first"), macs_ratio=("macs_ratio", "first"), params=("params", "first"),
+                 test_mean=("test_acc", "mean"), test_std=("test_acc", "std"), val_mean=("val_acc", "mean"),
+                 seeds=("seed", "nunique"), train_seconds=("train_seconds", "mean"))
+
+
+def dimension_curve(table: pd.DataFrame, dimension: str, experiment="single_dimension") -> pd.DataFrame:
+    """Fig. 3's curve for one dimension: the single-dimension rows where only `dimension` moved."""
+    others = {"width": BASE.width, "depth": BASE.depth, "resolution": BASE.resolution}
+    others.pop(dimension)
+    rows = table[(table.experiment == experiment)
+                 & np.logical_and.reduce([table[k] == v for k, v in others.items()])]
+    return summarise(rows).sort_values("macs").reset_index(drop=True)
+
+
+def gain_per_doubling(curve: pd.DataFrame) -> pd.DataFrame:
+    """Between neighbouring points from the base up: accuracy points gained per doubling of
+    measured MACs (where two points cost the same MACs, the step is not defined and is dropped)."""
+    c = curve[curve.macs_ratio >= 1 - 1e-9].sort_values("macs").drop_duplicates("macs").reset_index(drop=True)
+    doublings = np.log2(c.macs.to_numpy()[1:] / c.macs.to_numpy()[:-1])
+    return pd.DataFrame({"from_macs_ratio": c.macs_ratio[:-1].to_numpy(), "to_macs_ratio": c.macs_ratio[1:].to_numpy(),
+                         "points_per_doubling": np.diff(c.test_mean.to_numpy()) * 100 / doublings})
+
+
+def grid_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Step 1: every tried triple, its FLOPs factor (nominal, and measured MACs against the base)
+    and accuracy; best mean validation accuracy first."""
+    s = table[table.experiment == "grid"].groupby(["alpha", "beta", "gamma"], as_index=False).agg(
+        width=("width", "first"), depth=("depth", "first"), resolution=("resolution", "first"),
+        macs_ratio=("macs_ratio", "first"), val_mean=("val_acc", "mean"), val_std=("val_acc", "std"),
+        test_mean=("test_acc", "mean"), seeds=("seed", "nunique"))
+    s.insert(3, "flops_factor", [constraint(a, b, g) for a, b, g in zip(s.alpha, s.beta, s.gamma)])
+    return s.sort_values("val_mean", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def best_triple(table: pd.DataFrame) -> tuple[float, float, float]:
+    """Step 1's choice: the best mean *validation* accuracy (test is kept for step 2's comparison)."""
+    best = grid_table(table).iloc[0]
+    return float(best.alpha), float(best.beta), float(best.gamma)
+
+
+def compound_vs_single(table: pd.DataFrame, experiment: str = "compound_found") -> pd.DataFrame:
+    """Step 2: each phi of a compound run against each single dimension at the nearest measured MACs."""
+    comp = summarise(table[table.experiment == experiment], by=("phi", "width", "depth", "resolution"))
+    out = []
+    for row in comp.itertuples():
+        entry = {"phi": row.phi, "macs_ratio": row.macs_ratio, "compound_mean": row.test_mean,
+                 "compound_std": row.test_std}
+        for dim in ("width", "depth", "resolution"):
+            curve = dimension_curve(table, dim)
+            near = curve.iloc[(np.log(curve.macs) - math.log(row.macs)).abs().argmin()]
+            entry |= {f"{dim}_value": near[dim], f"{dim}_macs_ratio": near.macs_ratio,
+                      f"{dim}_mean": near.test_mean, f"{dim}_std": near.test_std}
+        out.append(entry)
+    return pd.DataFrame(out)
+
+
+def macs_per_step(table: pd.DataFrame, experiment: str = "compound_found") -> pd.DataFrame:
+    """Measured MACs ratio from each phi to the next, against the nominal alpha*beta^2*gamma^2."""
+    c = summarise(table[table.experiment == experiment], by=("phi", "alpha", "beta", "gamma")).sort_values("phi")
+    return pd.DataFrame({"phi": c.phi.to_numpy()[1:], "measured_ratio": c.macs.to_numpy()[1:] / c.macs.to_numpy()[:-1],
+                         "nominal": [constraint(a, b, g) for a, b, g in zip(c.alpha[1:], c.beta[1:], c.gamma[1:])]})
+
+
+# Committed full-mode results
+
+RESULTS = Path(__file__).resolve().parents[1] / "data" / "results" / "scaling_full.csv"
+
+
+def save_results(table: pd.DataFrame, command: str, path: Path = RESULTS) -> Path:
+    from .io import atomic_write_text, provenance
+    atomic_write_text(path, table.to_csv(index=False))
+    meta = {"command": command, "rows": len(table), "seeds": sorted(table.seed.unique().tolist()),
+            "total_train_seconds": float(table.drop_duplicates("key").train_seconds.sum()), **provenance()}
+    atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
+    return path
+
+
+def load_results(path: Path = RESULTS) -> tuple[pd.DataFrame, dict]:
+    """The committed full-mode table and how it was made (command, commit, device, seeds)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no full-mode results; make them with `python -m effnet_lib scaling --mode full`")
+    return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
