@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test lab table notebooks expected clean browser
+.PHONY: demo test lab table notebooks expected clean browser scaling-full
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ lab: $(STAMP)  ## JupyterLab on notebooks/ with ipywidgets
 
 table: $(STAMP)  ## the B0-B7 table
 	$(BIN)/python -m effnet_lib table
+
+scaling-full: $(STAMP)  ## the scaling experiments in full mode (about 80 min on 2 cores) -> data/results/scaling_full.csv
+	$(BIN)/python -m effnet_lib scaling --mode full
 
 notebooks: $(STAMP)  ## rewrite the .ipynb pairs from the .py sources (output-free)
 	$(BIN)/jupytext --to ipynb notebooks/*.py

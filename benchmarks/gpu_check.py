@@ -5,8 +5,9 @@
    AMP (bf16), with AMP + channels_last; img/s and peak memory of each.
 2. Logit equality of our B0 and torchvision's on the GPU in fp32 (TF32 off).
 3. End to end: `effnet_lib.train.fit` on a generated 224 px JPEG folder (decoded-image cache,
-   AMP, channels_last, pinned memory); img/s per epoch from its history, and the end-to-end rate
-   against the model-step rate (near 1 means data loading is not the bottleneck).
+   AMP, channels_last, pinned memory, persistent workers), with the crop and flip done per image
+   in the loader and done for the whole batch on the GPU; img/s per epoch from its history, and
+   the end-to-end rate against the model-step rate (near 1: data loading is not the bottleneck).
 4. torch.compile on top of AMP + channels_last (last, since compiling takes the longest).
 Targets: >= 3,000 img/s training on an H100, >= 1.5x the fp32 NCHW baseline.
 
@@ -109,25 +110,30 @@ def main():
     del ref, ours
     save()
 
-    # 3. End to end through the library's own training loop.
+    # 3. End to end through the library's own training loop: augmentation per image in the loader
+    # workers against the batch cropped on the GPU (the default on CUDA).
     from train_speed import jpeg_folder
 
     from effnet_lib.train import TrainConfig, fit
+    model_rate = steps_out["ours_amp_channels_last"]["img_per_s"]
+    out["end_to_end"] = {}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         data = jpeg_folder(Path(tmp) / "jpeg", classes=20, per_class=8 if smoke else 400, size=size)
         made = time.perf_counter() - start
-        start = time.perf_counter()
-        run = fit(TrainConfig(data=str(data), out=str(Path(tmp) / "run"), model="b0", image_size=size,
-                              epochs=2 if smoke else 3, batch_size=batch * 4 if smoke else batch,
-                              workers=2 if smoke else 8, seed=0), progress=False)
-        total = time.perf_counter() - start
-    rates = [round(r["img_per_s"], 1) for r in run.history]
-    model_rate = steps_out["ours_amp_channels_last"]["img_per_s"]
-    out["end_to_end"] = {"images": len(run.folder.train), "epochs": len(rates), "img_per_s_per_epoch": rates,
-                         "fit_seconds_incl_decode_and_validation": round(total, 1),
-                         "jpeg_generation_seconds": round(made, 1),
-                         "end_to_end_over_model_step": round(max(rates[1:]) / model_rate, 2)}
+        for where in ("loader", "device"):
+            start = time.perf_counter()
+            run = fit(TrainConfig(data=str(data), out=str(Path(tmp) / where), model="b0", image_size=size,
+                                  epochs=2 if smoke else 3, batch_size=batch * 4 if smoke else batch,
+                                  workers=2 if smoke else 8, seed=0, augment_on=where), progress=False)
+            total = time.perf_counter() - start
+            rates = [round(r["img_per_s"], 1) for r in run.history]
+            out["end_to_end"][f"augment_on_{where}"] = {
+                "images": len(run.folder.train), "epochs": len(rates), "workers": 2 if smoke else 8,
+                "img_per_s_per_epoch": rates, "fit_seconds_incl_decode_and_validation": round(total, 1),
+                "end_to_end_over_model_step": round(max(rates[1:]) / model_rate, 2)}
+            print(where, out["end_to_end"][f"augment_on_{where}"], flush=True)
+    out["end_to_end"]["jpeg_generation_seconds"] = round(made, 1)
     save()
 
     # 4. torch.compile on top (opt-in in the library: TrainConfig.compile).
@@ -143,7 +149,7 @@ def main():
     out["targets"] = {"3000_img_s": best >= 3000,
                       "1.5x_baseline": steps_out["ours_amp_channels_last"]["ratio_to_baseline"] >= 1.5,
                       "data_keeps_up (end to end >= 0.8x model step)":
-                          out["end_to_end"]["end_to_end_over_model_step"] >= 0.8}
+                          out["end_to_end"]["augment_on_device"]["end_to_end_over_model_step"] >= 0.8}
     save()
 
 

@@ -8,7 +8,8 @@ in separate processes (so peak memory is each one's own), one after the other in
   NCHW fp32, batch 16, a DataLoader with 2 workers, SGD, `loss.item()` every step;
 - ours: `effnet_lib.train.fit` as the workbook runs it: images decoded once into a uint8 cache,
   augmentation on tensors, channels_last, no per-step host synchronisation, batch 64 (128 was
-  slightly faster at 64 px and twice as slow at 224 px on 2 cores: memory-bound).
+  slightly faster at 64 px and twice as slow at 224 px on 2 cores: memory-bound); and the same
+  with `augment_on="device"` (the whole batch cropped and flipped by one roi_align call).
 
 End to end = wall time of the whole run (start-up, decoding, every epoch) over images trained.
 A second table times the model step alone (forward + backward + SGD step on random data) of
@@ -68,11 +69,11 @@ def run_baseline(data, size, epochs):
     return seen
 
 
-def run_ours(data, size, epochs):
+def run_ours(data, size, epochs, augment_on="auto"):
     from effnet_lib.train import TrainConfig, fit
     with tempfile.TemporaryDirectory() as out:
         run = fit(TrainConfig(data=data, out=out, model=None, width=WIDTH, depth=DEPTH, image_size=size,
-                              epochs=epochs, batch_size=64), progress=False)
+                              epochs=epochs, batch_size=64, augment_on=augment_on), progress=False)
     return sum(round(r["img_per_s"] * r["seconds"]) for r in run.history)
 
 
@@ -105,7 +106,8 @@ def child(args):
         value = run_step(args.kind, args.size, 64, args.channels_last, args.steps)
         result = {"img_per_s": value}
     else:
-        seen = (run_baseline if args.child == "baseline" else run_ours)(args.data, args.size, args.epochs)
+        seen = (run_baseline(args.data, args.size, args.epochs) if args.child == "baseline"
+                else run_ours(args.data, args.size, args.epochs, args.augment_on))
         result = {"img_per_s": seen / (time.perf_counter() - start), "images": seen,
                   "seconds": time.perf_counter() - start}
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -154,6 +156,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=4, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=20, help=argparse.SUPPRESS)
     parser.add_argument("--channels-last", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--augment-on", default="auto", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
@@ -167,9 +170,14 @@ def main():
         for label, data, size, epochs in cases:
             base = measure("--child", "baseline", "--data", data, "--size", str(size), "--epochs", str(epochs))
             ours = measure("--child", "ours", "--data", data, "--size", str(size), "--epochs", str(epochs))
+            batched = measure("--child", "ours", "--data", data, "--size", str(size), "--epochs", str(epochs),
+                              "--augment-on", "device")
             rows.append({"case": label, "epochs": epochs, "baseline_img_s": base["img_per_s"],
                          "ours_img_s": ours["img_per_s"], "ratio": ours["img_per_s"] / base["img_per_s"],
-                         "baseline_peak_mb": base["peak_rss_mb"], "ours_peak_mb": ours["peak_rss_mb"]})
+                         "ours_batched_crop_img_s": batched["img_per_s"],
+                         "ratio_batched_crop": batched["img_per_s"] / base["img_per_s"],
+                         "baseline_peak_mb": base["peak_rss_mb"], "ours_peak_mb": ours["peak_rss_mb"],
+                         "ours_batched_crop_peak_mb": batched["peak_rss_mb"]})
     steps = []
     for size in (64, 224):
         for cl in (False, True):
@@ -186,10 +194,12 @@ def main():
                           "memory_ratio": max(r["peak_rss_mb"] for r in us) / max(r["peak_rss_mb"] for r in tv)})
 
     print(f"Model: EfficientNet width {WIDTH}, depth {DEPTH}. End to end (wall time incl. start-up):")
-    print(f"{'case':<30} {'epochs':>6} {'baseline img/s':>15} {'ours img/s':>11} {'ratio':>6} {'peak MB base/ours':>18}")
+    print(f"{'case':<30} {'epochs':>6} {'baseline img/s':>15} {'ours img/s':>11} {'ratio':>6} "
+          f"{'batched crop img/s':>19} {'ratio':>6} {'peak MB base/ours/batched':>25}")
     for r in rows:
         print(f"{r['case']:<30} {r['epochs']:>6} {r['baseline_img_s']:>15.1f} {r['ours_img_s']:>11.1f} {r['ratio']:>6.2f} "
-              f"{r['baseline_peak_mb']:>8.0f}/{r['ours_peak_mb']:<8.0f}")
+              f"{r['ours_batched_crop_img_s']:>19.1f} {r['ratio_batched_crop']:>6.2f} "
+              f"{r['baseline_peak_mb']:>8.0f}/{r['ours_peak_mb']:.0f}/{r['ours_batched_crop_peak_mb']:.0f}")
     print("\nModel step alone (batch 64, random data, best of 3 processes each):")
     print(f"{'size':>5} {'channels_last':>14} {'torchvision img/s':>18} {'ours img/s':>11} {'ratio':>6} {'peak memory ratio':>18}")
     for r in steps:

@@ -40,6 +40,9 @@ def _train_parser(sub):
     p.add_argument("--dropout", type=float, help="dropout before the classifier (default: the recipe's)")
     p.add_argument("--stochastic-depth", type=float, help="final stochastic-depth drop rate (default: the recipe's)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first epoch)")
+    p.add_argument("--augment-on", default=d.augment_on, choices=["auto", "loader", "device"],
+                   help="crop and flip per image in the loader, or the whole batch on the device (auto: "
+                   "device on CUDA)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed for split, init, order and augmentation")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction, help="per-class validation share")
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")

@@ -276,9 +276,25 @@ class Transforms:
                  v2.CenterCrop(self.image_size)]
         return v2.Compose(steps + (self._normalise() if normalise else []))
 
+    def crop_params(self) -> CropParams:
+        """The train augmentation split in two: draw each image's crop and flip (per sample, cheap),
+        then cut and resize the whole batch at once on its device (`crop_batch`)."""
+        return CropParams(self.crop_scale, self.hflip)
+
+    def crop_batch(self, canvas: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """uint8 images (padded to one size) and their (top, left, height, width, flip) -> float
+        crops at `image_size`, still unnormalised. One roi_align call does every crop-and-resize;
+        its adaptive sampling averages over each output pixel's area, like an antialiased resize."""
+        from torchvision.ops import roi_align
+        p = params.to(canvas.device, torch.float32)
+        boxes = torch.stack([torch.arange(len(p), device=p.device, dtype=p.dtype),
+                             p[:, 1], p[:, 0], p[:, 1] + p[:, 3], p[:, 0] + p[:, 2]], 1)
+        out = roi_align(canvas.float(), boxes, self.image_size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+        return torch.where(p[:, 4, None, None, None] > 0, out.flip(-1), out)
+
     def normalise_batch(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 batch -> normalised float, once per batch on its device (cheaper than per image)."""
-        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1) * 255
+        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1) * 255  # uint8 or 0-255 float
         inv_std = 1 / (torch.tensor(self.std, device=x.device).view(1, 3, 1, 1) * 255)
         return (x.float() - mean) * inv_std
 
@@ -289,6 +305,36 @@ class Transforms:
 
     def _normalise(self):
         return [v2.ToDtype(torch.float32, scale=True), v2.Normalize(self.mean, self.std)]
+
+
+class CropParams:
+    """RandomResizedCrop's choice of box (area in `scale`, aspect ratio in [3/4, 4/3], ten tries,
+    then the centre) and a coin for the flip, drawn from torch's default generator; the image
+    itself is left untouched for `Transforms.crop_batch`."""
+
+    def __init__(self, scale=(0.08, 1.0), hflip=True, ratio=(3 / 4, 4 / 3)):
+        self.scale, self.hflip, self.log_ratio = scale, hflip, (math.log(ratio[0]), math.log(ratio[1]))
+
+    def __call__(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        height, width = img.shape[-2:]
+        area = height * width
+        box = None
+        for _ in range(10):
+            target = area * torch.empty(1).uniform_(*self.scale).item()
+            aspect = math.exp(torch.empty(1).uniform_(*self.log_ratio).item())
+            w, h = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
+            if 0 < w <= width and 0 < h <= height:
+                top = torch.randint(0, height - h + 1, (1,)).item()
+                left = torch.randint(0, width - w + 1, (1,)).item()
+                box = (top, left, h, w)
+                break
+        if box is None:  # fall back to the largest centred box within the ratio range
+            ratio = width / height
+            lo, hi = math.exp(self.log_ratio[0]), math.exp(self.log_ratio[1])
+            w, h = (width, round(width / lo)) if ratio < lo else (round(height * hi), height) if ratio > hi else (width, height)
+            box = ((height - h) // 2, (width - w) // 2, h, w)
+        flip = float(self.hflip and torch.rand(1).item() < 0.5)
+        return img, torch.tensor([*box, flip])
 
 
 # -----------------------------------------------------------------------------
@@ -314,7 +360,9 @@ class ImageDataset(Dataset):
             return self.cache[i]
         return load_image(self.samples[i][0], self.working_size)
 
-    def __getitem__(self, i):
+    def __getitem__(self, key):
+        # A training sampler yields (index, epoch): persistent workers never see `self.epoch` change.
+        i, epoch = key if isinstance(key, tuple) else (key, self.epoch)
         img = self.decoded(i)
         label = self.samples[i][1]
         if img is None:
@@ -326,18 +374,39 @@ class ImageDataset(Dataset):
         with torch.random.fork_rng(devices=[]):
             # The CPU generator only: torch.manual_seed would also queue CUDA seeding, at a cost of
             # a stack trace per call (ms per image).
-            torch.default_generator.manual_seed((self.seed * 1_000_003 + self.epoch * 100_003 + i) % 2**63)
+            torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch * 100_003 + i) % 2**63)
             return self.transform(img), label, i
 
 
 def collate(batch):
-    """Stack the readable samples; report the indices of unreadable ones instead of failing."""
+    """Stack the readable samples; report the indices of unreadable ones instead of failing.
+
+    Samples of `CropParams` give (image, params): the images are padded to the batch's largest
+    size and x is (canvas, params), ready for `Transforms.crop_batch`."""
     good = [b for b in batch if b[0] is not None]
     bad = [b[2] for b in batch if b[0] is None]
     if not good:
         return torch.empty(0), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long), bad
-    x = torch.stack([b[0] for b in good])
+    if isinstance(good[0][0], tuple):
+        images = [b[0][0] for b in good]
+        height, width = max(i.shape[1] for i in images), max(i.shape[2] for i in images)
+        canvas = torch.zeros(len(images), 3, height, width, dtype=torch.uint8)
+        for c, img in zip(canvas, images):
+            c[:, :img.shape[1], :img.shape[2]] = img
+        x = (canvas, torch.stack([b[0][1] for b in good]))
+    else:
+        x = torch.stack([b[0] for b in good])
     return x, torch.tensor([b[1] for b in good]), torch.tensor([b[2] for b in good]), bad
+
+
+def to_device(x, transforms: Transforms, device, memory_format=torch.contiguous_format) -> torch.Tensor:
+    """A collated batch -> normalised float on `device`, cropping there when x is (canvas, params)."""
+    if isinstance(x, (tuple, list)):
+        canvas, params = x
+        x = transforms.crop_batch(canvas.to(device, non_blocking=True), params.to(device, non_blocking=True))
+    else:
+        x = x.to(device, non_blocking=True)
+    return transforms.normalise_batch(x).contiguous(memory_format=memory_format)
 
 
 def decode_all(samples, working_size: int, max_bytes: int, workers: int = 0, desc="decoding"):
@@ -364,7 +433,10 @@ def decode_all(samples, working_size: int, max_bytes: int, workers: int = 0, des
 
 
 class EpochSampler(Sampler):
-    """A shuffle that depends only on (seed, epoch): resuming at epoch k replays epoch k's order."""
+    """A shuffle that depends only on (seed, epoch): resuming at epoch k replays epoch k's order.
+
+    Shuffling, it yields (index, epoch) so that the dataset's augmentation knows the epoch even in
+    a persistent worker; in order (evaluation), plain indices."""
 
     def __init__(self, n: int, seed: int = 0, shuffle: bool = True):
         self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
@@ -376,7 +448,7 @@ class EpochSampler(Sampler):
         if not self.shuffle:
             return iter(range(self.n))
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
+        return iter([(i, self.epoch) for i in torch.randperm(self.n, generator=g).tolist()])
 
     def __len__(self):
         return self.n
@@ -388,6 +460,7 @@ def make_loader(samples, transform, *, batch_size: int, working_size: int, shuff
     sampler = sampler or EpochSampler(len(ds), seed, shuffle)
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
                       collate_fn=collate, pin_memory=pin_memory, drop_last=drop_last,
+                      persistent_workers=workers > 0,  # no worker start-up every epoch
                       generator=torch.Generator().manual_seed(seed),
                       multiprocessing_context="fork" if workers and os.name == "posix" else None)
 

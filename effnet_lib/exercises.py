@@ -45,6 +45,41 @@ def _class_metric(name: str) -> float:
     return round(float(per_class_table(y_true, y_pred, list(range(12))).loc[0, name]), 3)
 
 
+def _study_macs_ratio(**changes) -> float:
+    """Measured MACs of the scaling study's base with `changes`, as a multiple of the base's."""
+    from .scaling_study import BASE
+    base = dict(width=BASE.width, depth=BASE.depth, resolution=BASE.resolution)
+    new = base | changes
+    macs = [S.measure(M.efficientnet(c["width"], c["depth"], num_classes=12), c["resolution"]).macs for c in (base, new)]
+    return round(macs[1] / macs[0], 2)
+
+
+def _study_blocks(depth: float) -> int:
+    return sum(s.layers for s in M.scaled_stages(0.25, depth))
+
+
+def _final_map(resolution: int) -> int:
+    import torch
+    model = M.efficientnet(0.25, 0.34, num_classes=12)
+    return M.trace_shapes(model, torch.zeros(1, 3, resolution, resolution))[-3][1][-1]
+
+
+def _grid_size() -> int:
+    from .scaling_study import FULL, grid_triples
+    return len(grid_triples(FULL.grid_step))
+
+
+def _phi_resolution(phi: int) -> int:
+    from .scaling_study import PAPER_TRIPLE, QUICK, compound
+    return compound(QUICK, *PAPER_TRIPLE, phi=phi).resolution
+
+
+def _phi_macs_ratio(phi: int) -> float:
+    from .scaling_study import PAPER_TRIPLE, QUICK, compound
+    c = compound(QUICK, *PAPER_TRIPLE, phi=phi)
+    return _study_macs_ratio(width=c.width, depth=c.depth, resolution=c.resolution)
+
+
 SMALL_CM = [[8, 1, 1], [2, 5, 3], [0, 0, 10]]  # rows: true class a, b, c; columns: predicted
 
 
@@ -78,6 +113,19 @@ EXERCISES: dict[str, tuple[str, object, float]] = {
              lambda: S.compound_coefficients(3).image_size(), 0),
     "00.4": ("By what factor do the multiply-adds grow per phi step with alpha=1.2, beta=1.1, "
              "gamma=1.15 (two decimals)?", lambda: round(S.constraint(), 2), 0.005),
+    "01.1": ("The study's base has width 0.25. Doubling it to 0.5 should multiply the MACs by 2^2 = 4. "
+             "What does measuring give (two decimals)? Why less?", lambda: _study_macs_ratio(width=0.5), 0.01),
+    "01.2": ("How many MBConv blocks does the base have at depth 0.5 (B0 has 16 at depth 1)? Compare depth "
+             "0.34.", lambda: _study_blocks(0.5), 0),
+    "01.3": ("At 96 px input, how many pixels wide is the base's last feature map (before pooling)?",
+             lambda: _final_map(96), 0),
+    "02.1": ("How many distinct networks does the full grid (step 0.1, |alpha*beta^2*gamma^2 - 2| <= 0.1, "
+             "the paper's triple added) try at phi = 1?", _grid_size, 0),
+    "02.2": ("With the paper's triple, what input resolution (px) does phi = 2 give the 48 px base?",
+             lambda: _phi_resolution(2), 0),
+    "02.3": ("With the paper's triple, by what factor do the measured MACs grow from phi = 0 to phi = 1 on "
+             "the base (two decimals)? Nominally it is 1.92.",
+             lambda: _phi_macs_ratio(1), 0.01),
     "03.1": ("With the practitioner's rule (int(0.2 * n) per class), how many validation images "
              "does a class of 143 images give?", lambda: _val_images(143), 0),
     "03.2": ("The seed recipe anneals lr 0.01 with a cosine over 30 epochs, stepped once per epoch. "

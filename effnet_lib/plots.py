@@ -1,4 +1,4 @@
-"""Figures: training curves, confusion-matrix heatmaps, image galleries with predictions.
+"""Figures: training curves, confusion-matrix heatmaps, image galleries, scaling curves.
 
 In the manner of scikit-learn's ``ConfusionMatrixDisplay``: a display holds computed numbers,
 ``.plot(ax=None)`` draws them and returns the display (with ``figure_`` and ``ax_``/``axes_``),
@@ -131,4 +131,34 @@ class PredictionGallery(_Display):
             if img is not None:
                 a.imshow(img)
             a.set_title(title, fontsize=9, color={True: "green", False: "red", None: "black"}[ok])
+        return self
+
+
+class ScalingCurves(_Display):
+    """Accuracy against measured MACs (as in the paper's Fig. 3-5): one line per curve, mean over
+    seeds with the spread as error bars, each point labelled with its setting."""
+
+    def __init__(self, curves: dict[str, pd.DataFrame], label: str | None = None, chance: float | None = None):
+        """`curves`: name -> rows with macs_ratio, test_mean, test_std (and `label`'s column)."""
+        self.curves, self.label, self.chance = curves, label, chance
+
+    def plot(self, ax=None, title=None, styles: dict[str, str] | None = None):
+        self.figure_, axes = _axes(ax, 1, (6, 4.2))
+        self.ax_ = axes[0]
+        for name, c in self.curves.items():
+            c = c.sort_values("macs_ratio")
+            fmt = (styles or {}).get(name, "o-")
+            self.ax_.errorbar(c.macs_ratio, c.test_mean, yerr=c.test_std.fillna(0), fmt=fmt, capsize=3, label=name)
+            if self.label and self.label in c:
+                for x, y, v in zip(c.macs_ratio, c.test_mean, c[self.label]):
+                    self.ax_.annotate(f"{v:g}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+        if self.chance is not None:
+            self.ax_.axhline(self.chance, color="grey", ls=":", lw=1, label="chance")
+        self.ax_.set_xscale("log", base=2)
+        self.ax_.set_xlabel("MACs, measured (× the base)")
+        self.ax_.set_ylabel("test accuracy (mean ± sd over seeds)")
+        self.ax_.grid(alpha=0.3, which="both")
+        self.ax_.legend(fontsize=8)
+        if title:
+            self.ax_.set_title(title, fontsize=10)
         return self

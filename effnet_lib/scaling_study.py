@@ -147,14 +147,21 @@ def experiment_configs(mode: Mode, found=None) -> dict[str, list[tuple[Config, d
     return out
 
 
-def run(mode: Mode | str, cache=None, progress: bool = True) -> pd.DataFrame:
-    """Train (or read back) every config of `mode`; one row per (experiment, config).
-    Step 2 with the found triple runs after step 1, since it needs step 1's result."""
+def run(mode: Mode | str, cache=None, progress: bool = True, only=None) -> pd.DataFrame:
+    """Train (or read back) every config of `mode`, or of the experiments named in `only`; one
+    row per (experiment, config). Step 2 with the found triple runs after step 1 (it needs it)."""
     mode = MODES[mode] if isinstance(mode, str) else mode
-    experiments = experiment_configs(mode)
-    frames = [_sweep(name, pairs, cache, progress) for name, pairs in experiments.items() if pairs]
-    found = best_triple(_with_ratio(frames))
-    frames.append(_sweep("compound_found", compound_scaling(mode, found), cache, progress))
+    wanted = set(only or ["single_dimension", "width_lines", "grid", "compound_paper", "depth_budget",
+                          "compound_found"])
+    if "compound_found" in wanted:
+        wanted |= {"grid", "single_dimension"}  # its triple comes from the grid, its rivals from Fig. 3
+    if wanted.isdisjoint({"single_dimension", "width_lines", "compound_paper"}):
+        wanted.add("compound_paper")  # holds the base (phi = 0) that MACs ratios are taken against
+    frames = [_sweep(name, pairs, cache, progress) for name, pairs in experiment_configs(mode).items()
+              if pairs and name in wanted]
+    if "compound_found" in wanted:
+        found = best_triple(_with_ratio(frames))
+        frames.append(_sweep("compound_found", compound_scaling(mode, found), cache, progress))
     return _with_ratio(frames)
 
 
@@ -168,6 +175,23 @@ def _sweep(name, pairs, cache, progress) -> pd.DataFrame:
     rows = sweep([c for c, _ in pairs], cache, progress).set_index("key")
     tags = pd.DataFrame([{"key": c.key(), **t} for c, t in pairs]).drop_duplicates("key").set_index("key")
     return rows.join(tags).reset_index().assign(experiment=name)
+
+
+def costs(mode: Mode = FULL, num_classes: int = 12) -> pd.DataFrame:
+    """Before training anything: blocks, parameters and measured MACs of each single-dimension
+    config, against the nominal factor (width^2, depth, resolution^2 relative to the base)."""
+    from .model import efficientnet
+    from .scaling import measure
+    rows = []
+    for dim, values in (("width", mode.widths), ("depth", mode.depths), ("resolution", mode.resolutions)):
+        for v in values:
+            c = config(mode, **{dim: v})
+            cost = measure(efficientnet(c.width, c.depth, num_classes=num_classes), c.resolution)
+            rows.append({"dimension": dim, "value": v, "blocks": sum(s.layers for s in scaled_stages(c.width, c.depth)),
+                         "params": cost.params, "macs": cost.macs,
+                         "nominal_factor": (v / getattr(BASE, dim)) ** (1 if dim == "depth" else 2)})
+    t = pd.DataFrame(rows)
+    return t.assign(measured_factor=t.macs / t.macs[(t.dimension == "width") & (t.value == BASE.width)].iloc[0])
 
 
 # What the tables show
@@ -246,8 +270,15 @@ RESULTS = Path(__file__).resolve().parents[1] / "data" / "results" / "scaling_fu
 def save_results(table: pd.DataFrame, command: str, path: Path = RESULTS) -> Path:
     from .io import atomic_write_text, provenance
     atomic_write_text(path, table.to_csv(index=False))
-    meta = {"command": command, "rows": len(table), "seeds": sorted(table.seed.unique().tolist()),
-            "total_train_seconds": float(table.drop_duplicates("key").train_seconds.sum()), **provenance()}
+    runs = table.drop_duplicates("key")
+    meta = {"command": command, "rows": len(table), "trained_configs": len(runs),
+            "seeds": sorted(int(s) for s in table.seed.unique()),
+            "epochs": sorted(int(e) for e in table.epochs.unique()),
+            "trained_at_commits": sorted(runs.prov_commit.unique().tolist()),
+            "trained_on": sorted(runs.prov_device.unique().tolist()),
+            "trained_between": [runs.prov_date.min(), runs.prov_date.max()],
+            "total_train_seconds": round(float(runs.train_seconds.sum()), 1),
+            **{f"table_written_{k}": v for k, v in provenance().items()}}
     atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
     return path
 
@@ -257,3 +288,90 @@ def load_results(path: Path = RESULTS) -> tuple[pd.DataFrame, dict]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no full-mode results; make them with `python -m effnet_lib scaling --mode full`")
     return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
+
+
+# The paper's claims against a table
+
+def _diff(a_mean, a_std, a_n, b_mean, b_std, b_n) -> tuple[float, float]:
+    """Difference of two means and its standard error (0 where a side has one seed)."""
+    se = math.sqrt(np.nan_to_num(a_std) ** 2 / a_n + np.nan_to_num(b_std) ** 2 / b_n)
+    return a_mean - b_mean, se
+
+
+def _verdict(diff, se) -> bool:
+    return bool(diff > 2 * se) if se > 0 else bool(diff > 0)
+
+
+def paper_claims(table: pd.DataFrame) -> pd.DataFrame:
+    """Each claim of the paper's section 3 that the table can test, what the table measures and
+    whether the claim holds here (a difference counts when it exceeds twice its standard error
+    over seeds; with one seed, any positive difference counts, which says little)."""
+    rows = []
+    exps = set(table.experiment)
+    if "single_dimension" in exps:
+        for dim in ("width", "depth", "resolution"):
+            c = dimension_curve(table, dim)
+            base = c[(c[dim] == getattr(BASE, dim))].iloc[0]
+            top = c[c[dim] == c[dim].max()].iloc[0]
+            best = c.loc[c.test_mean.idxmax()]
+            d, se = _diff(top.test_mean, top.test_std, top.seeds, base.test_mean, base.test_std, base.seeds)
+            rows.append({"claim": f"Fig. 3: scaling {dim} alone raises accuracy",
+                         "measured": f"{dim} {base[dim]:g} -> {top[dim]:g} ({top.macs_ratio:.2f}x MACs): "
+                                     f"{d * 100:+.1f} points (± {se * 100:.1f}); best {best[dim]:g} at "
+                                     f"{best.test_mean:.3f}", "holds": _verdict(d, se)})
+            g = gain_per_doubling(c)
+            if len(g) >= 2:
+                rows.append({"claim": f"Fig. 3: the gain from {dim} shrinks as the model grows",
+                             "measured": f"points per doubling of MACs: first step {g.points_per_doubling.iloc[0]:+.1f}, "
+                                         f"last {g.points_per_doubling.iloc[-1]:+.1f}",
+                             "holds": bool(g.points_per_doubling.iloc[-1] < g.points_per_doubling.iloc[0])})
+    if "width_lines" in exps:
+        lines = summarise(table[table.experiment == "width_lines"])
+        small = lines[(lines.depth == lines.depth.min()) & (lines.resolution == lines.resolution.min())]
+        large = lines[(lines.depth == lines.depth.max()) & (lines.resolution == lines.resolution.max())]
+        a, b = large.loc[large.test_mean.idxmax()], small.loc[small.test_mean.idxmax()]
+        d, se = _diff(a.test_mean, a.test_std, a.seeds, b.test_mean, b.test_std, b.seeds)
+        rows.append({"claim": "Fig. 4: width scaling reaches more accuracy at greater depth and resolution",
+                     "measured": f"best of d={a.depth:g}, r={a.resolution}: {a.test_mean:.3f}; best of "
+                                 f"d={b.depth:g}, r={b.resolution}: {b.test_mean:.3f} ({d * 100:+.1f} ± {se * 100:.1f})",
+                     "holds": _verdict(d, se)})
+    if "grid" in exps:
+        g = grid_table(table)
+        rank = int(np.flatnonzero(np.isclose(g.alpha, ALPHA) & np.isclose(g.beta, BETA) & np.isclose(g.gamma, GAMMA))[0]) + 1
+        top = g.iloc[0]
+        rows.append({"claim": "Step 1: the grid at phi = 1 picks alpha, beta, gamma = 1.2, 1.1, 1.15",
+                     "measured": f"best here ({top.alpha:g}, {top.beta:g}, {top.gamma:g}), val {top.val_mean:.3f}; "
+                                 f"the paper's triple ranks {rank} of {len(g)}", "holds": rank == 1})
+    for exp in ("compound_found", "compound_paper"):
+        if exp not in exps or "single_dimension" not in exps:
+            continue
+        for r in compound_vs_single(table, exp).itertuples():
+            if r.phi == 0:
+                continue
+            rivals = {dim: (getattr(r, f"{dim}_mean"), getattr(r, f"{dim}_std")) for dim in ("width", "depth", "resolution")}
+            dim = max(rivals, key=lambda k: rivals[k][0])
+            n = table[table.experiment == exp].seed.nunique()
+            d, se = _diff(r.compound_mean, r.compound_std, n, *rivals[dim][:1], rivals[dim][1], n)
+            which = "found" if exp == "compound_found" else "paper's"
+            rows.append({"claim": f"Step 2 ({which} triple): compound beats every single dimension at phi = {r.phi:g}",
+                         "measured": f"compound {r.compound_mean:.3f} at {r.macs_ratio:.2f}x MACs; best single: "
+                                     f"{dim} {getattr(r, f'{dim}_value'):g} {rivals[dim][0]:.3f} at "
+                                     f"{getattr(r, f'{dim}_macs_ratio'):.2f}x ({d * 100:+.1f} ± {se * 100:.1f})",
+                         "holds": _verdict(d, se)})
+        steps = macs_per_step(table, exp)
+        rows.append({"claim": f"each phi step about doubles the MACs ({exp.replace('_', ' ')})",
+                     "measured": "measured ratios " + ", ".join(f"{v:.2f}" for v in steps.measured_ratio)
+                                 + f" (nominal {steps.nominal.iloc[0]:.2f})",
+                     "holds": bool(np.all(np.abs(steps.measured_ratio - 2) <= 0.2))})
+    if "depth_budget" in exps:
+        b = summarise(table[table.experiment == "depth_budget"], by=("depth", "epochs"))
+        s = summarise(table[(table.experiment == "single_dimension") & table.depth.isin(b.depth)
+                            & (table.width == BASE.width) & (table.resolution == BASE.resolution)], by=("depth", "epochs"))
+        both = pd.concat([s, b]).set_index(["depth", "epochs"]).test_mean
+        short, long_ = int(s.epochs.iloc[0]), int(b.epochs.iloc[0])
+        lo, hi = b.depth.min(), b.depth.max()
+        gap_short, gap_long = both[(hi, short)] - both[(lo, short)], both[(hi, long_)] - both[(lo, long_)]
+        rows.append({"claim": "deeper nets need longer training (the depth gap shrinks with epochs)",
+                     "measured": f"depth {hi:g} minus {lo:g}: {gap_short * 100:+.1f} points at {short} epochs, "
+                                 f"{gap_long * 100:+.1f} at {long_}", "holds": bool(gap_long > gap_short)})
+    return pd.DataFrame(rows)

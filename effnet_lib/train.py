@@ -87,6 +87,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True  # CUDA only
     channels_last: bool = True
+    augment_on: str = "auto"  # "loader" (per image), "device" (crop the batch on the device); auto: device on CUDA
     compile: bool = False  # torch.compile the model (opt-in: slow first epoch, no gain measured on CPU)
     cache_mb: int = 2048  # decoded-image cache limit; 0 decodes every epoch
     pretrained: str | None = None  # a torchvision-format weights file
@@ -210,6 +211,14 @@ class ShardSampler(D.EpochSampler):
         return self.per_rank
 
 
+def _augment_on_device(cfg: TrainConfig, device: torch.device, tf: D.Transforms) -> bool:
+    if cfg.augment_on not in ("auto", "loader", "device"):
+        raise ValueError(f"augment_on={cfg.augment_on!r}: choose auto, loader or device")
+    if tf.autoaugment:  # AutoAugment's per-image operations run in the loader
+        return False
+    return cfg.augment_on == "device" or (cfg.augment_on == "auto" and device.type == "cuda")
+
+
 def _check_writable(out: Path):
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -304,7 +313,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
                  if use_cache and train_cache is not None else None)
     sampler = ShardSampler(len(folder.train), cfg.seed, rank, world) if world > 1 else None
     pin = device.type == "cuda"
-    train_loader = D.make_loader(folder.train, tf.train(normalise=False), batch_size=per_rank_batch, shuffle=True,
+    on_device = _augment_on_device(cfg, device, tf)
+    train_loader = D.make_loader(folder.train, tf.crop_params() if on_device else tf.train(normalise=False), batch_size=per_rank_batch, shuffle=True,
                                  seed=cfg.seed, workers=cfg.workers, cache=train_cache, sampler=sampler,
                                  working_size=tf.working_size, pin_memory=pin, drop_last=len(folder.train) > per_rank_batch)
     val_loader = D.make_loader(folder.val, tf.eval(normalise=False), batch_size=per_rank_batch * 2, workers=cfg.workers,
@@ -365,7 +375,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
                 _report_bad(bad, folder.train, bad_files)
                 if not len(y):
                     continue
-                x = tf.normalise_batch(x.to(device, non_blocking=True)).contiguous(memory_format=memory_format)
+                x = D.to_device(x, tf, device, memory_format)
                 y = y.to(device, non_blocking=True)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
                     logits = net(x)

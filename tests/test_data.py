@@ -139,17 +139,23 @@ def test_unreadable_files_are_reported_not_fatal(tmp_path):
     assert x.shape[0] == 3 and [samples[i][0] for i in bad] == [str(tmp_path / "broken.png")]
 
 
-def test_augmentation_does_not_depend_on_workers(single_folder):
-    from effnet_lib.data import seed_epoch
+@pytest.mark.parametrize("where", ["loader", "device"])
+def test_augmentation_does_not_depend_on_workers(single_folder, where):
+    from effnet_lib.data import seed_epoch, to_device
     folder = open_image_folder(single_folder, manifest=single_folder.parent / "m2.json")
     t = Transforms(32)
     batches = []
     for workers in (0, 2):
-        loader = make_loader(folder.train, t.train(), batch_size=8, working_size=t.working_size,
+        loader = make_loader(folder.train, t.train() if where == "loader" else t.crop_params(), batch_size=8,
+                             working_size=t.working_size,
                              shuffle=True, seed=3, workers=workers)
-        seed_epoch(loader, 3, epoch=1)
-        batches.append(next(iter(loader)))
-    assert torch.equal(batches[0][0], batches[1][0]) and torch.equal(batches[0][2], batches[1][2])
+        for epoch in (1, 2):  # the same (persistent) workers must see the new epoch
+            seed_epoch(loader, 3, epoch=epoch)
+            x, y, idx, bad = next(iter(loader))
+            batches.append((x if where == "loader" else to_device(x, t, torch.device("cpu")), y, idx))
+    assert torch.equal(batches[0][0], batches[2][0]) and torch.equal(batches[0][2], batches[2][2])
+    assert torch.equal(batches[1][0], batches[3][0]) and torch.equal(batches[1][2], batches[3][2])
+    assert not torch.equal(batches[2][0], batches[3][0])
 
 
 def test_counts_and_examples(split_folder):
@@ -157,3 +163,40 @@ def test_counts_and_examples(split_folder):
     counts = folder.counts()
     assert counts.loc["noise"].tolist() == [16, 4, 5]
     assert [folder.classes[k] for _, k in folder.examples("val")] == folder.classes
+
+
+def test_batched_crop_on_the_device_cuts_and_flips_exactly():
+    from effnet_lib.data import collate, to_device
+    img = torch.randint(0, 256, (3, 40, 48), dtype=torch.uint8)
+    small = torch.randint(0, 256, (3, 20, 30), dtype=torch.uint8)
+    t = Transforms(16)
+    # a 16x16 box at the output size is a pure cut (no resampling), flipped when asked
+    x, _, _, _ = collate([((img, torch.tensor([4., 6., 16., 16., 0.])), 0, 0),
+                          ((small, torch.tensor([2., 3., 16., 16., 1.])), 1, 1)])
+    assert x[0].shape == (2, 3, 40, 48)  # padded to the largest image
+    out = t.crop_batch(*x)
+    assert torch.equal(out[0], img[:, 4:20, 6:22].float())
+    assert torch.equal(out[1], small[:, 2:18, 3:19].flip(-1).float())
+    # a larger box is averaged down; a constant image stays constant
+    flat = torch.full((3, 40, 40), 100, dtype=torch.uint8)
+    x, _, _, _ = collate([((flat, torch.tensor([0., 0., 40., 40., 0.])), 0, 0)])
+    assert torch.allclose(t.crop_batch(*x), torch.full((1, 3, 16, 16), 100.0))
+    normalised = to_device(x, t, torch.device("cpu"), torch.channels_last)
+    assert normalised.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(normalised, t.normalise_batch(torch.full((1, 3, 16, 16), 100.0)))
+
+
+def test_crop_params_follow_random_resized_crop():
+    from effnet_lib.data import CropParams
+    torch.manual_seed(0)
+    img = torch.zeros(3, 50, 80, dtype=torch.uint8)
+    params = torch.stack([CropParams((0.08, 1.0))(img)[1] for _ in range(500)])
+    top, left, h, w, flip = params.T
+    assert (top >= 0).all() and (left >= 0).all() and (top + h <= 50).all() and (left + w <= 80).all()
+    area = h * w / (50 * 80)
+    assert area.min() >= 0.07 and area.max() <= 1.0 and 0.3 < flip.mean() < 0.7
+    big = (h >= 20) & (w >= 20)  # rounding skews the ratio of small boxes, as in torchvision
+    assert ((w / h)[big] >= 0.72).all() and ((w / h)[big] <= 1.38).all()
+    # nothing fits a 1x100 strip at these ratios: the centred fallback
+    _, p = CropParams((0.9, 1.0))(torch.zeros(3, 1, 100, dtype=torch.uint8))
+    assert p[2] == 1 and p[3] == 1 and p[1] == 49

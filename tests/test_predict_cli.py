@@ -75,10 +75,10 @@ def test_evaluate_writes_metrics_and_figures(trained, split_folder, tmp_path):
 def test_cli_help_documents_every_option():
     text = cli("train", "--help").stdout
     for option in ("--data", "--out", "--epochs", "--image-size", "--model", "--width", "--depth",
-                   "--recipe", "--resume", "--pretrained", "--freeze-features", "--workers"):
+                   "--recipe", "--resume", "--pretrained", "--freeze-features", "--workers", "--augment-on"):
         assert option in text
     top = cli("--help").stdout
-    for command in ("train", "evaluate", "predict", "data", "table", "demo"):
+    for command in ("train", "evaluate", "predict", "data", "table", "demo", "scaling"):
         assert command in top
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import math
 import os
 import signal
 import subprocess
@@ -155,3 +156,13 @@ def test_transfer_learning_from_torchvision_weights(split_folder, tmp_path):
     assert torch.equal(state["features.1.0.block.0.0.weight"], source.state_dict()["features.1.0.block.0.0.weight"])
     assert state["classifier.1.weight"].shape[0] == 3
     assert torchvision  # the format is torchvision's key layout (see test_model)
+
+
+def test_augmenting_on_the_device_trains_and_is_reproducible(split_folder, tmp_path):
+    runs = [fit(TrainConfig(data=str(split_folder), out=str(tmp_path / f"run{i}"), epochs=2, augment_on="device",
+                            workers=2 * i, **TINY), progress=False) for i in (0, 1)]
+    a, b = ([{k: r[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")} for r in run.history] for run in runs)
+    assert a == b  # the same numbers with and without worker processes
+    assert all(math.isfinite(r["train_loss"]) for r in a)
+    with pytest.raises(ValueError, match="augment_on"):
+        fit(TrainConfig(data=str(split_folder), out=str(tmp_path / "bad"), augment_on="gpu", **TINY), progress=False)
