@@ -79,23 +79,32 @@ def load_checkpoint(path) -> dict:
     return ckpt
 
 
-def provenance(device: str | None = None, **extra) -> dict:
-    """How a result was made: commit, library versions, device and time (plus any extras)."""
-    import datetime
-    import platform
+def _commit() -> str:
     import subprocess
-
-    import torchvision
-
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
                                 text=True, cwd=Path(__file__).parent, timeout=5).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, cwd=Path(__file__).parent,
                                timeout=5).stdout.strip()
-        commit = (commit + ("+dirty" if dirty else "")) or "unknown"
+        return (commit + ("+dirty" if dirty else "")) or "unknown"
     except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
+        return "unknown"
+
+
+# The code a process runs is the code it imported: read the commit once, at import, so that a
+# long run keeps reporting it while the checkout moves on.
+COMMIT = _commit()
+
+
+def provenance(device: str | None = None, **extra) -> dict:
+    """How a result was made: commit, library versions, device and time (plus any extras)."""
+    import datetime
+    import platform
+
+    import torchvision
+
+    commit = COMMIT
     if device is None or device == "cpu":
         name = f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, " \
                f"{torch.get_num_threads()} threads)"
