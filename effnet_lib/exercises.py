@@ -119,7 +119,7 @@ EXERCISES: dict[str, tuple[str, object, float]] = {
              "0.34.", lambda: _study_blocks(0.5), 0),
     "01.3": ("At 96 px input, how many pixels wide is the base's last feature map (before pooling)?",
              lambda: _final_map(96), 0),
-    "02.1": ("How many distinct networks does the full grid (step 0.1, |alpha*beta^2*gamma^2 - 2| <= 0.1, "
+    "02.1": ("How many distinct networks does the full grid (step 0.2, |alpha*beta^2*gamma^2 - 2| <= 0.1, "
              "the paper's triple added) try at phi = 1?", _grid_size, 0),
     "02.2": ("With the paper's triple, what input resolution (px) does phi = 2 give the 48 px base?",
              lambda: _phi_resolution(2), 0),

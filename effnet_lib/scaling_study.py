@@ -59,7 +59,7 @@ QUICK = Mode("quick", epochs=4, seeds=(0,), widths=(0.25, 0.5, 1.0), depths=(0.3
 FULL = Mode("full", epochs=15, seeds=(0, 1, 2), widths=(0.25, 0.35, 0.5, 0.7, 1.0),
             depths=(0.34, 0.67, 1.0, 1.34, 2.0), resolutions=(32, 48, 64, 80, 96),
             fig4_pairs=((0.34, 48), (0.67, 48), (0.34, 64), (0.67, 64)), fig4_widths=(0.25, 0.5, 1.0),
-            grid_step=0.1, phis=(0, 1, 2, 3), budget_epochs=45)
+            grid_step=0.2, phis=(0, 1, 2, 3), budget_epochs=45)
 MODES = {"quick": QUICK, "full": FULL}
 
 
@@ -108,7 +108,7 @@ def single_dimension(mode: Mode) -> list[Config]:
 
 
 def depth_budget(mode: Mode) -> list[Config]:
-    """The base and its deepest single-dimension config trained `budget_epochs` instead."""
+    """The base and a deep config (the second-deepest of the depth sweep) trained `budget_epochs`."""
     if mode.budget_epochs is None:
         return []
     return [replace(config(mode, depth=d, seed=s), epochs=mode.budget_epochs)

@@ -61,9 +61,9 @@ ScalingCurves({f"d={d:g}, r={r}": g for (d, r), g in lines.groupby(["depth", "re
 # ## Step 1: the grid search at phi = 1
 #
 # With phi = 1 the base gets alpha times the depth, beta times the width and gamma times the
-# resolution. The grid: alpha from 1 to 2, beta and gamma from 1 to 1.5, in steps of 0.1, keeping
+# resolution. The grid: alpha from 1 to 2, beta and gamma from 1 to 1.5, in steps of 0.2, keeping
 # the triples whose nominal FLOPs factor alpha * beta^2 * gamma^2 is within **0.1 of 2** (5%), plus
-# the paper's 1.2, 1.1, 1.15 (not on a 0.1 grid). Triples that round to the same network are run
+# the paper's 1.2, 1.1, 1.15 (not on this grid). Triples that round to the same network are run
 # once. The choice uses the *validation* accuracy; test accuracy is kept for step 2.
 #
 # `macs_ratio` is the measured MACs against the base: the nominal factor says about 2, the
