@@ -168,6 +168,7 @@ def cmd_scaling(args):
     found = S.best_triple(table)
     print(f"best triple at phi = 1 (mean validation accuracy): alpha, beta, gamma = {found}")
     print(S.compound_vs_single(table).round(3).to_string(index=False))
+    print(S.paper_claims(table).to_string(index=False))
 
 
 def cmd_demo(args):

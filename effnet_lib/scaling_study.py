@@ -213,13 +213,20 @@ def dimension_curve(table: pd.DataFrame, dimension: str, experiment="single_dime
     return summarise(rows).sort_values("macs").reset_index(drop=True)
 
 
-def gain_per_doubling(curve: pd.DataFrame) -> pd.DataFrame:
-    """Between neighbouring points from the base up: accuracy points gained per doubling of
-    measured MACs (where two points cost the same MACs, the step is not defined and is dropped)."""
-    c = curve[curve.macs_ratio >= 1 - 1e-9].sort_values("macs").drop_duplicates("macs").reset_index(drop=True)
+def gain_per_doubling(curve: pd.DataFrame, min_doublings: float = 0.25) -> pd.DataFrame:
+    """From the base upwards: accuracy points gained per doubling of measured MACs, step by step.
+    Points that cost less than `min_doublings` more than the last one are passed over (rounding
+    can make two settings cost nearly the same, and a tiny denominator would blow the ratio up)."""
+    c = curve[curve.macs_ratio >= 1 - 1e-9].sort_values("macs").reset_index(drop=True)
+    kept = [0]
+    for i in range(1, len(c)):
+        if math.log2(c.macs[i] / c.macs[kept[-1]]) >= min_doublings:
+            kept.append(i)
+    c = c.iloc[kept].reset_index(drop=True)
     doublings = np.log2(c.macs.to_numpy()[1:] / c.macs.to_numpy()[:-1])
+    points = np.diff(c.test_mean.to_numpy()) * 100
     return pd.DataFrame({"from_macs_ratio": c.macs_ratio[:-1].to_numpy(), "to_macs_ratio": c.macs_ratio[1:].to_numpy(),
-                         "points_per_doubling": np.diff(c.test_mean.to_numpy()) * 100 / doublings})
+                         "doublings": doublings, "points": points, "points_per_doubling": points / doublings})
 
 
 def grid_table(table: pd.DataFrame) -> pd.DataFrame:
