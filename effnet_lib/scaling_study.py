@@ -34,6 +34,7 @@ from .scaling import ALPHA, BETA, GAMMA, constraint
 BASE = Config(width=0.25, depth=0.34, resolution=48)
 PAPER_TRIPLE = (ALPHA, BETA, GAMMA)
 TOLERANCE = 0.1  # |alpha * beta^2 * gamma^2 - 2| at most this (5%)
+MATCH = 1.5  # "matched MACs": within this factor of each other
 
 
 @dataclass(frozen=True)
@@ -312,7 +313,8 @@ def _verdict(diff, se) -> bool:
 def paper_claims(table: pd.DataFrame) -> pd.DataFrame:
     """Each claim of the paper's section 3 that the table can test, what the table measures and
     whether the claim holds here (a difference counts when it exceeds twice its standard error
-    over seeds; with one seed, any positive difference counts, which says little)."""
+    over seeds; with one seed, any positive difference counts, which says little). `holds` is
+    None where the table has nothing to compare with (no single-dimension point at matched MACs)."""
     rows = []
     exps = set(table.experiment)
     if "single_dimension" in exps:
@@ -352,19 +354,26 @@ def paper_claims(table: pd.DataFrame) -> pd.DataFrame:
     for exp in ("compound_found", "compound_paper"):
         if exp not in exps or "single_dimension" not in exps:
             continue
+        which = "found" if exp == "compound_found" else "paper's"
         for r in compound_vs_single(table, exp).itertuples():
             if r.phi == 0:
                 continue
-            rivals = {dim: (getattr(r, f"{dim}_mean"), getattr(r, f"{dim}_std")) for dim in ("width", "depth", "resolution")}
+            claim = f"Step 2 ({which} triple): compound beats every single dimension at phi = {r.phi:g}"
+            # matched: a single-dimension point within MATCH times the compound network's MACs
+            rivals = {dim: (getattr(r, f"{dim}_mean"), getattr(r, f"{dim}_std")) for dim in ("width", "depth", "resolution")
+                      if abs(math.log(getattr(r, f"{dim}_macs_ratio") / r.macs_ratio)) <= math.log(MATCH)}
+            if not rivals:
+                rows.append({"claim": claim, "holds": None,
+                             "measured": f"compound {r.compound_mean:.3f} at {r.macs_ratio:.2f}x MACs; no single-dimension "
+                                         f"point within {MATCH}x of its MACs"})
+                continue
             dim = max(rivals, key=lambda k: rivals[k][0])
             n = table[table.experiment == exp].seed.nunique()
             d, se = _diff(r.compound_mean, r.compound_std, n, *rivals[dim][:1], rivals[dim][1], n)
-            which = "found" if exp == "compound_found" else "paper's"
-            rows.append({"claim": f"Step 2 ({which} triple): compound beats every single dimension at phi = {r.phi:g}",
-                         "measured": f"compound {r.compound_mean:.3f} at {r.macs_ratio:.2f}x MACs; best single: "
-                                     f"{dim} {getattr(r, f'{dim}_value'):g} {rivals[dim][0]:.3f} at "
-                                     f"{getattr(r, f'{dim}_macs_ratio'):.2f}x ({d * 100:+.1f} ± {se * 100:.1f})",
-                         "holds": _verdict(d, se)})
+            rows.append({"claim": claim, "holds": _verdict(d, se),
+                         "measured": f"compound {r.compound_mean:.3f} at {r.macs_ratio:.2f}x MACs; best single within "
+                                     f"{MATCH}x MACs: {dim} {getattr(r, f'{dim}_value'):g} {rivals[dim][0]:.3f} at "
+                                     f"{getattr(r, f'{dim}_macs_ratio'):.2f}x ({d * 100:+.1f} ± {se * 100:.1f})"})
         steps = macs_per_step(table, exp)
         rows.append({"claim": f"each phi step about doubles the MACs ({exp.replace('_', ' ')})",
                      "measured": "measured ratios " + ", ".join(f"{v:.2f}" for v in steps.measured_ratio)
@@ -382,3 +391,36 @@ def paper_claims(table: pd.DataFrame) -> pd.DataFrame:
                      "measured": f"depth {hi:g} minus {lo:g}: {gap_short * 100:+.1f} points at {short} epochs, "
                                  f"{gap_long * 100:+.1f} at {long_}", "holds": bool(gap_long > gap_short)})
     return pd.DataFrame(rows)
+
+
+def headline(table: pd.DataFrame) -> str:
+    """The study's outcome in a few sentences (markdown), every number read from `table`."""
+    lines = []
+    if "grid" in set(table.experiment):
+        g, found = grid_table(table), best_triple(table)
+        moved = [name for name, v in zip(("depth", "width", "resolution"), found) if v != 1]
+        what = f"{moved[0]} alone" if len(moved) == 1 else " and ".join(moved)
+        paper = int(np.flatnonzero(np.isclose(g.alpha, ALPHA) & np.isclose(g.beta, BETA) & np.isclose(g.gamma, GAMMA))[0]) + 1
+        lines.append(f"- **Step 1** picked alpha, beta, gamma = {found} (scaling {what}), mean validation accuracy "
+                     f"{g.val_mean.iloc[0]:.3f} ± {g.val_std.iloc[0]:.3f}; the paper's (1.2, 1.1, 1.15) ranks {paper} of {len(g)}.")
+    singles = pd.concat([dimension_curve(table, d).assign(dimension=d) for d in ("width", "depth", "resolution")],
+                        ignore_index=True)
+    for exp, name in (("compound_found", "the found triple"), ("compound_paper", "the paper's triple")):
+        if exp not in set(table.experiment):
+            continue
+        comp = summarise(table[table.experiment == exp], by=("phi", "width", "depth", "resolution"))
+        best = comp.loc[comp.test_mean.idxmax()]
+        near = singles[np.abs(np.log(singles.macs / best.macs)) <= math.log(MATCH)]
+        text = f"- **Step 2, {name}**: the best compound network (phi = {best.phi:g}, {best.macs_ratio:.2f}x the base's MACs) " \
+               f"reaches {best.test_mean:.3f} ± {best.test_std:.3f} test accuracy"
+        if len(near):
+            rival = near.loc[near.test_mean.idxmax()]
+            text += f"; the best single-dimension network within {MATCH}x of its MACs, {rival.dimension} " \
+                    f"{rival[rival.dimension]:g} ({rival.macs_ratio:.2f}x), {rival.test_mean:.3f} ± {rival.test_std:.3f}."
+        else:
+            text += f"; no single-dimension network lies within {MATCH}x of its MACs."
+        lines.append(text)
+    if "depth_budget" in set(table.experiment):
+        claim = paper_claims(table[table.experiment.isin(["single_dimension", "depth_budget"])]).iloc[-1]
+        lines.append(f"- **Depth and budget**: {claim.measured}.")
+    return "\n".join(lines)
