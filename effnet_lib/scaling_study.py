@@ -214,6 +214,25 @@ def dimension_curve(table: pd.DataFrame, dimension: str, experiment="single_dime
     return summarise(rows).sort_values("macs").reset_index(drop=True)
 
 
+def compound_curve(table: pd.DataFrame, experiment: str = "compound_found") -> pd.DataFrame:
+    """Step 2's curve: one row per phi of a compound experiment, mean and spread over seeds."""
+    return summarise(table[table.experiment == experiment], by=("phi", "width", "depth", "resolution"))
+
+
+def width_line_curves(table: pd.DataFrame, experiment: str = "width_lines") -> dict[str, pd.DataFrame]:
+    """Fig. 4's lines: width scaled at each (depth, resolution) pair, labelled by the pair."""
+    lines = summarise(table[table.experiment == experiment])
+    return {f"d={d:g}, r={r}": g for (d, r), g in lines.groupby(["depth", "resolution"])}
+
+
+def depth_budget_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The depth-budget configs next to the same depths at the sweep's budget, by (depth, epochs)."""
+    longer = table[table.experiment == "depth_budget"]
+    shorter = table[(table.experiment == "single_dimension") & table.depth.isin(set(longer.depth))
+                    & (table.width == BASE.width) & (table.resolution == BASE.resolution)]
+    return summarise(pd.concat([shorter, longer]), by=("depth", "epochs"))
+
+
 def gain_per_doubling(curve: pd.DataFrame, min_doublings: float = 0.25) -> pd.DataFrame:
     """From the base upwards: accuracy points gained per doubling of measured MACs, step by step.
     Points that cost less than `min_doublings` more than the last one are passed over (rounding
@@ -241,6 +260,12 @@ def grid_table(table: pd.DataFrame) -> pd.DataFrame:
     return s.sort_values("val_mean", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _paper_rank(grid: pd.DataFrame) -> int:
+    """Where the paper's triple lands in `grid_table`'s order (1 = best)."""
+    return int(np.flatnonzero(np.isclose(grid.alpha, ALPHA) & np.isclose(grid.beta, BETA)
+                              & np.isclose(grid.gamma, GAMMA))[0]) + 1
+
+
 def best_triple(table: pd.DataFrame) -> tuple[float, float, float]:
     """Step 1's choice: the best mean *validation* accuracy (test is kept for step 2's comparison)."""
     best = grid_table(table).iloc[0]
@@ -249,13 +274,12 @@ def best_triple(table: pd.DataFrame) -> tuple[float, float, float]:
 
 def compound_vs_single(table: pd.DataFrame, experiment: str = "compound_found") -> pd.DataFrame:
     """Step 2: each phi of a compound run against each single dimension at the nearest measured MACs."""
-    comp = summarise(table[table.experiment == experiment], by=("phi", "width", "depth", "resolution"))
+    curves = {dim: dimension_curve(table, dim) for dim in ("width", "depth", "resolution")}
     out = []
-    for row in comp.itertuples():
+    for row in compound_curve(table, experiment).itertuples():
         entry = {"phi": row.phi, "macs_ratio": row.macs_ratio, "compound_mean": row.test_mean,
                  "compound_std": row.test_std}
-        for dim in ("width", "depth", "resolution"):
-            curve = dimension_curve(table, dim)
+        for dim, curve in curves.items():
             near = curve.iloc[(np.log(curve.macs) - math.log(row.macs)).abs().argmin()]
             entry |= {f"{dim}_value": near[dim], f"{dim}_macs_ratio": near.macs_ratio,
                       f"{dim}_mean": near.test_mean, f"{dim}_std": near.test_std}
@@ -346,7 +370,7 @@ def paper_claims(table: pd.DataFrame) -> pd.DataFrame:
                      "holds": _verdict(d, se)})
     if "grid" in exps:
         g = grid_table(table)
-        rank = int(np.flatnonzero(np.isclose(g.alpha, ALPHA) & np.isclose(g.beta, BETA) & np.isclose(g.gamma, GAMMA))[0]) + 1
+        rank = _paper_rank(g)
         top = g.iloc[0]
         rows.append({"claim": "Step 1: the grid at phi = 1 picks alpha, beta, gamma = 1.2, 1.1, 1.15",
                      "measured": f"best here ({top.alpha:g}, {top.beta:g}, {top.gamma:g}), val {top.val_mean:.3f}; "
@@ -380,17 +404,19 @@ def paper_claims(table: pd.DataFrame) -> pd.DataFrame:
                                  + f" (nominal {steps.nominal.iloc[0]:.2f})",
                      "holds": bool(np.all(np.abs(steps.measured_ratio - 2) <= 0.2))})
     if "depth_budget" in exps:
-        b = summarise(table[table.experiment == "depth_budget"], by=("depth", "epochs"))
-        s = summarise(table[(table.experiment == "single_dimension") & table.depth.isin(b.depth)
-                            & (table.width == BASE.width) & (table.resolution == BASE.resolution)], by=("depth", "epochs"))
-        both = pd.concat([s, b]).set_index(["depth", "epochs"]).test_mean
-        short, long_ = int(s.epochs.iloc[0]), int(b.epochs.iloc[0])
-        lo, hi = b.depth.min(), b.depth.max()
-        gap_short, gap_long = both[(hi, short)] - both[(lo, short)], both[(hi, long_)] - both[(lo, long_)]
+        measured, holds = _depth_gap(table)
         rows.append({"claim": "deeper nets need longer training (the depth gap shrinks with epochs)",
-                     "measured": f"depth {hi:g} minus {lo:g}: {gap_short * 100:+.1f} points at {short} epochs, "
-                                 f"{gap_long * 100:+.1f} at {long_}", "holds": bool(gap_long > gap_short)})
+                     "measured": measured, "holds": holds})
     return pd.DataFrame(rows)
+
+
+def _depth_gap(table: pd.DataFrame) -> tuple[str, bool]:
+    """The deep config's accuracy minus the base's, at the short and the long budget."""
+    both = depth_budget_table(table).set_index(["depth", "epochs"]).test_mean
+    (lo, hi), (short, long_) = sorted(set(both.index.get_level_values(0))), sorted(set(both.index.get_level_values(1)))
+    gap_short, gap_long = both[(hi, short)] - both[(lo, short)], both[(hi, long_)] - both[(lo, long_)]
+    return (f"depth {hi:g} minus {lo:g}: {gap_short * 100:+.1f} points at {short} epochs, "
+            f"{gap_long * 100:+.1f} at {long_}", bool(gap_long > gap_short))
 
 
 def headline(table: pd.DataFrame) -> str:
@@ -400,7 +426,7 @@ def headline(table: pd.DataFrame) -> str:
         g, found = grid_table(table), best_triple(table)
         moved = [name for name, v in zip(("depth", "width", "resolution"), found) if v != 1]
         what = f"{moved[0]} alone" if len(moved) == 1 else " and ".join(moved)
-        paper = int(np.flatnonzero(np.isclose(g.alpha, ALPHA) & np.isclose(g.beta, BETA) & np.isclose(g.gamma, GAMMA))[0]) + 1
+        paper = _paper_rank(g)
         lines.append(f"- **Step 1** picked alpha, beta, gamma = {found} (scaling {what}), mean validation accuracy "
                      f"{g.val_mean.iloc[0]:.3f} ± {g.val_std.iloc[0]:.3f}; the paper's (1.2, 1.1, 1.15) ranks {paper} of {len(g)}.")
     singles = pd.concat([dimension_curve(table, d).assign(dimension=d) for d in ("width", "depth", "resolution")],
@@ -408,7 +434,7 @@ def headline(table: pd.DataFrame) -> str:
     for exp, name in (("compound_found", "the found triple"), ("compound_paper", "the paper's triple")):
         if exp not in set(table.experiment):
             continue
-        comp = summarise(table[table.experiment == exp], by=("phi", "width", "depth", "resolution"))
+        comp = compound_curve(table, exp)
         best = comp.loc[comp.test_mean.idxmax()]
         near = singles[np.abs(np.log(singles.macs / best.macs)) <= math.log(MATCH)]
         text = f"- **Step 2, {name}**: the best compound network (phi = {best.phi:g}, {best.macs_ratio:.2f}x the base's MACs) " \
@@ -421,6 +447,5 @@ def headline(table: pd.DataFrame) -> str:
             text += f"; no single-dimension network lies within {MATCH}x of its MACs."
         lines.append(text)
     if "depth_budget" in set(table.experiment):
-        claim = paper_claims(table[table.experiment.isin(["single_dimension", "depth_budget"])]).iloc[-1]
-        lines.append(f"- **Depth and budget**: {claim.measured}.")
+        lines.append(f"- **Depth and budget**: {_depth_gap(table)[0]}.")
     return "\n".join(lines)

@@ -109,10 +109,7 @@ S.paper_claims(full[full.experiment.isin(["single_dimension", "depth_budget"])])
 # the gap between them at both budgets.
 
 # %%
-budget = full[full.experiment.isin(["single_dimension", "depth_budget"])
-              & (full.width == S.BASE.width) & (full.resolution == S.BASE.resolution)]
-budget = S.summarise(budget[budget.depth.isin(set(full[full.experiment == "depth_budget"].depth))],
-                     by=("depth", "epochs"))
+budget = S.depth_budget_table(full)
 budget[["depth", "epochs", "macs_ratio", "test_mean", "test_std", "seeds"]].round(3)
 
 # %% [markdown]

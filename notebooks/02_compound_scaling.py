@@ -53,9 +53,8 @@ pd.Series(how).drop("command").to_frame("full-mode results")
 # independent, so they should be scaled together.
 
 # %%
-lines = S.summarise(full[full.experiment == "width_lines"])
-ScalingCurves({f"d={d:g}, r={r}": g for (d, r), g in lines.groupby(["depth", "resolution"])},
-              label="width", chance=CHANCE).plot(title="full mode · width scaling at four (depth, resolution) pairs");
+ScalingCurves(S.width_line_curves(full), label="width", chance=CHANCE).plot(
+    title="full mode · width scaling at four (depth, resolution) pairs");
 
 # %% [markdown]
 # ## Step 1: the grid search at phi = 1
@@ -91,8 +90,7 @@ fig, axes = plt.subplots(1, 2, figsize=(14, 4.6), sharey=True, layout="constrain
 singles = {f"{dim} only": S.dimension_curve(full, dim) for dim in ("width", "depth", "resolution")}
 styles = {"width only": "s--", "depth only": "^--", "resolution only": "v--"}
 for ax, exp, name in zip(axes, ("compound_found", "compound_paper"), ("found triple", "paper's triple")):
-    comp = S.summarise(full[full.experiment == exp], by=("phi", "width", "depth", "resolution"))
-    ScalingCurves({f"compound, {name} (phi)": comp, **singles}, label="phi", chance=CHANCE).plot(
+    ScalingCurves({f"compound, {name} (phi)": S.compound_curve(full, exp), **singles}, label="phi", chance=CHANCE).plot(
         ax=ax, title=f"full mode · compound ({name}) against single dimensions", styles=styles)
 
 # %%
@@ -138,10 +136,8 @@ Markdown(S.headline(full))
 # %%
 quick = S.run("quick", only=["width_lines", "grid", "compound_paper", "compound_found"])
 fig, axes = plt.subplots(1, 2, figsize=(14, 4.4), sharey=True, layout="constrained")
-q_lines = S.summarise(quick[quick.experiment == "width_lines"])
-ScalingCurves({f"d={d:g}, r={r}": g for (d, r), g in q_lines.groupby(["depth", "resolution"])},
-              label="width", chance=CHANCE).plot(ax=axes[0], title="QUICK MODE · Fig. 4")
-q_comp = {f"compound, {name}": S.summarise(quick[quick.experiment == exp], by=("phi", "width", "depth", "resolution"))
+ScalingCurves(S.width_line_curves(quick), label="width", chance=CHANCE).plot(ax=axes[0], title="QUICK MODE · Fig. 4")
+q_comp = {f"compound, {name}": S.compound_curve(quick, exp)
           for exp, name in (("compound_found", "found"), ("compound_paper", "paper's"))}
 q_singles = {f"{dim} only": S.dimension_curve(quick, dim) for dim in ("width", "depth", "resolution")}
 ScalingCurves({**q_comp, **q_singles}, label="phi", chance=CHANCE).plot(
