@@ -26,8 +26,8 @@ browser:  ## Chromium for the real-browser widget test (Debian/Ubuntu as root; s
 	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
-lab: $(STAMP)  ## JupyterLab on notebooks/ with ipywidgets
-	$(BIN)/jupyter lab notebooks/
+lab: $(STAMP)  ## JupyterLab on notebooks/ (127.0.0.1:8888 or the next free port; LAB_IP, LAB_PORT change them)
+	BIN=$(BIN) scripts/lab.sh
 
 table: $(STAMP)  ## the B0-B7 table
 	$(BIN)/python -m effnet_lib table

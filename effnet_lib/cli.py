@@ -14,25 +14,35 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments get one line (what is wrong and where to read more), not the whole usage."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _train_parser(sub):
     from .train import RECIPES, TrainConfig
+    # Defaults are None here and filled from TrainConfig, so that --resume knows what was given.
     p = sub.add_parser("train", help="train on a folder of images; writes history, checkpoints and "
-                       "the validation evaluation into --out",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       "the validation evaluation into --out", description=TRAIN_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     d = TrainConfig()
-    p.add_argument("--data", default=d.data, help="'builtin', or a folder: DIR/<class>/images (split "
-                   "80/20 per class with a saved manifest) or DIR/train|val|valid|test/<class>/images")
+    p.add_argument("--data", help="'builtin' (textures), 'fashion' (Fashion-MNIST subset), or a folder: "
+                   "DIR/<class>/images (split 80/20 per class with a saved manifest) or "
+                   f"DIR/train|val|valid|test/<class>/images (default: {d.data})")
     p.add_argument("--out", required=True, help="run folder (history.csv, best.pt, last.pt, evaluation)")
-    p.add_argument("--model", default=d.model, choices=[f"b{i}" for i in range(8)],
-                   help="named variant; ignored when --width/--depth are given")
-    p.add_argument("--width", type=float, help="width coefficient (any value, e.g. 0.25 for a tiny model)")
-    p.add_argument("--depth", type=float, help="depth coefficient (any value)")
+    p.add_argument("--model", choices=[f"b{i}" for i in range(8)],
+                   help=f"named variant; ignored when --width/--depth are given (default: {d.model})")
+    p.add_argument("--width", type=float, help="width coefficient (any value above 0, e.g. 0.25 for a tiny model)")
+    p.add_argument("--depth", type=float, help="depth coefficient (any value above 0)")
     p.add_argument("--image-size", type=int, help="input resolution in px (default: the variant's)")
-    p.add_argument("--epochs", type=int, default=d.epochs, help="number of epochs")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch size")
-    p.add_argument("--recipe", default=d.recipe, choices=sorted(RECIPES),
-                   help="seed: SGD 0.01/cosine/BN eps 1e-3 (the reference experiment); paper: RMSProp, "
-                   "0.97 every 2.4 epochs, AutoAugment, EMA")
+    p.add_argument("--epochs", type=int, help=f"number of epochs (default: {d.epochs}; with --resume: the run's "
+                   "own target; a larger value recomputes the cosine schedule for the new number of epochs)")
+    p.add_argument("--batch-size", type=int, help=f"global batch size (default: {d.batch_size})")
+    p.add_argument("--recipe", choices=sorted(RECIPES),
+                   help=f"seed: SGD 0.01/cosine/BN eps 1e-3 (the reference experiment); paper: RMSProp, "
+                   f"0.97 every 2.4 epochs, AutoAugment, EMA; short: AdamW for short CPU budgets (default: {d.recipe})")
     p.add_argument("--lr", type=float, help="learning rate (default: the recipe's)")
     p.add_argument("--warmup-epochs", type=float, help="linear warm-up (default: the recipe's)")
     p.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing")
@@ -40,39 +50,64 @@ def _train_parser(sub):
     p.add_argument("--dropout", type=float, help="dropout before the classifier (default: the recipe's)")
     p.add_argument("--stochastic-depth", type=float, help="final stochastic-depth drop rate (default: the recipe's)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first epoch)")
-    p.add_argument("--augment-on", default=d.augment_on, choices=["auto", "loader", "device"],
-                   help="crop and flip per image in the loader, or the whole batch on the device (auto: "
-                   "device on CUDA)")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed for split, init, order and augmentation")
-    p.add_argument("--val-fraction", type=float, default=d.val_fraction, help="per-class validation share")
-    p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
-    p.add_argument("--device", default=d.device, help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--augment-on", choices=["auto", "loader", "device"],
+                   help="crop and flip per image in the loader, or the whole batch on the device (default "
+                   "auto: device on CUDA)")
+    p.add_argument("--seed", type=int, help=f"seed for split, init, order and augmentation (default: {d.seed})")
+    p.add_argument("--val-fraction", type=float, help=f"per-class validation share (default: {d.val_fraction})")
+    p.add_argument("--workers", type=int, help=f"DataLoader worker processes (default: {d.workers})")
+    p.add_argument("--device", help=f"auto, cpu, cuda or cuda:N (default: {d.device})")
     p.add_argument("--no-amp", action="store_true", help="train in fp32 on CUDA")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
-    p.add_argument("--cache-mb", type=int, default=d.cache_mb, help="decoded image cache limit; 0: decode every epoch")
+    p.add_argument("--cache-mb", type=int, help=f"decoded image cache limit; 0: decode every epoch (default: {d.cache_mb})")
     p.add_argument("--pretrained", help="torchvision-format weights file to start from (transfer learning)")
     p.add_argument("--freeze-features", action="store_true", help="train only the classifier")
     p.add_argument("--max-steps-per-epoch", type=int, help="quick runs: cut each epoch short")
     p.add_argument("--quick", action="store_true", help="label the run as a quick (not full) run")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt (see below)")
+    g.add_argument("--overwrite", action="store_true", help="replace the run in --out (without it, a folder that "
+                   "holds a run is refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+TRAIN_HELP = """Train an EfficientNet on a folder of images.
+
+A run folder that already holds a run is never replaced by accident: continue it with --resume,
+replace it with --overwrite, or choose another --out.
+
+--resume continues to the run's own number of epochs, with its own settings. --epochs N sets a new
+target (N at least the epochs done): the cosine schedule is recomputed for N epochs, so the
+remaining epochs get the learning rates a run planned for N epochs would have had. Options that
+change what is trained (--model, --width, --depth, --image-size, --recipe, --lr, --batch-size,
+--seed, ...) are refused on resume with the differences named; --data may point to the same
+classes in another place (a moved dataset)."""
+
+
 def _config(args):
+    """The TrainConfig of the options given; on --resume, the run's own config with them applied."""
+    from .io import load_checkpoint
     from .train import TrainConfig
     names = {f.name for f in fields(TrainConfig)}
-    values = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    values["amp"] = not args.no_amp
-    values["channels_last"] = not args.no_channels_last
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.no_amp:
+        given["amp"] = False
+    if args.no_channels_last:
+        given["channels_last"] = False
     if args.width is not None or args.depth is not None:
-        values["model"] = None
-    return TrainConfig(**values)
+        given.setdefault("model", None)
+    if args.resume and (Path(args.out) / "last.pt").is_file():
+        saved = {k: v for k, v in load_checkpoint(Path(args.out) / "last.pt")["config"].items() if k in names}
+        return TrainConfig(**{**saved, **given})
+    if given.get("model") and (args.width is not None or args.depth is not None):
+        given["model"] = None  # --width/--depth build a custom network; the variant's name would mislead
+    return TrainConfig(**given)
 
 
 def cmd_train(args):
     from .predict import Predictor, write_evaluation
     from .train import fit
-    run = fit(_config(args), resume=args.resume, progress=not args.no_progress)
+    run = fit(_config(args), resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
     import torch.distributed as dist
     if dist.is_initialized():  # torchrun: rank 0 evaluates, the others are done
         rank = dist.get_rank()
@@ -88,37 +123,33 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from .data import open_image_folder
-    from .predict import Predictor, write_evaluation
+    from .predict import Predictor, evaluation_samples, write_evaluation
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     # The run's own split rule: another seed or fraction would mix training images into "val".
-    folder = open_image_folder(_data_root(args.data), val_fraction=predictor.config.get("val_fraction", 0.2),
-                               seed=predictor.config.get("seed", 0))
-    split = args.split or ("test" if folder.test else "val")
-    samples = folder.split(split)
-    if not samples:
-        raise ValueError(f"{folder.root}: the {split} split is empty; choose --split val or add {split}/")
-    if folder.classes != predictor.classes:
-        raise ValueError(f"{args.checkpoint}: trained on {len(predictor.classes)} classes that differ from "
-                         f"the {len(folder.classes)} in {folder.root}; evaluate on the same classes")
-    rep = write_evaluation(predictor.evaluate(samples, args.batch_size), args.out, title=f"{split} split")
+    samples, what = evaluation_samples(args.data, predictor.classes, args.split,
+                                       val_fraction=predictor.config.get("val_fraction", 0.2),
+                                       seed=predictor.config.get("seed", 0))
+    print(f"evaluating {what}")
+    rep = write_evaluation(predictor.evaluate(samples, args.batch_size), args.out, title=what.split(": ", 1)[-1])
     print(rep.per_class.round(3).to_string())
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rep.summary.items()}))
 
 
 def _data_root(data):
-    if data == "builtin":
-        from .builtin import ensure
-        return ensure()
-    return data
+    from .datasets import resolve
+    return resolve(data)
 
 
 def cmd_predict(args):
     from .io import atomic_write_text
     from .predict import Predictor
+    out = Path(args.out)
+    if out.suffix.lower() not in (".csv", ".json"):
+        raise ValueError(f"--out {out}: write .csv or .json (other formats are not written)")
+    if args.topk < 1 or args.batch_size < 1:
+        raise ValueError(f"--topk {args.topk} --batch-size {args.batch_size}: both must be at least 1")
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     table, bad = predictor.predict(args.paths, args.topk, args.batch_size)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".json":
         atomic_write_text(out, table.to_json(orient="records", indent=2))
@@ -160,27 +191,48 @@ def variant_table_text() -> str:
 
 def cmd_scaling(args):
     """The scaling experiments (Fig. 3, Fig. 4, the grid, compound vs single) in one mode."""
-    from . import scaling_study as S
-    table = S.run(args.mode, cache=args.cache, progress=not args.no_progress)
+    from . import scaling_analysis, scaling_study
+    from .executors import Slurm, open_executor
+    slurm = Slurm(partition=args.partition, cores=args.cores, memory=args.memory, walltime=args.walltime,
+                  jobs=args.slurm_jobs, account=args.account)
+    with open_executor(args.executor, args.jobs, args.scheduler, slurm) as executor:
+        table = scaling_study.run(args.mode, cache=args.cache, progress=not args.no_progress, executor=executor)
     if args.mode == "full":
-        path = S.save_results(table, "python -m effnet_lib scaling --mode full")
+        command = "python -m effnet_lib scaling --mode full" + (f" --executor {args.executor}" if args.executor != "local"
+                                                                 else f" --jobs {args.jobs}" if args.jobs > 1 else "")
+        path = scaling_study.save_results(table, command)
         print(f"wrote {path} and {path.with_suffix('.json').name}")
-    found = S.best_triple(table)
+    found = scaling_analysis.best_triple(table)
     print(f"best triple at phi = 1 (mean validation accuracy): alpha, beta, gamma = {found}")
-    print(S.compound_vs_single(table).round(3).to_string(index=False))
-    print(S.paper_claims(table).to_string(index=False))
+    print(scaling_analysis.paper_claims(table).to_string(index=False))
 
 
 def cmd_demo(args):
     """The main job: train a small EfficientNet on the built-in data, evaluate, predict, report."""
+    from .io import replace_folder, scratch_folder
+    final = Path(args.out)
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError(f"--epochs {args.epochs}: must be at least 1")
+    if final.exists() and any(final.iterdir()) and not (final / "demo.json").exists():
+        raise FileExistsError(f"{final}: holds something other than a demo run; the demo replaces only its own "
+                              f"earlier run: choose another --out")
+    print("EfficientNet B0-B7 as built by effnet_lib (params and MACs measured):")
+    print(variant_table_text(), "\n")
+    # The demo owns its folder: it is built beside it and swapped in whole at the end, so a second
+    # `make demo` replaces the first in one step and an interrupted one leaves the old run as it was.
+    with scratch_folder(final) as out:
+        _demo(args, out, final)
+        replace_folder(out, final)
+    print(f"written to {final}: demo.json, history.csv, best.pt, last.pt, batch_test.csv/.png, and in eval-val/ "
+          f"and eval-test/: curves, confusion matrices, per_class.csv, predictions.csv, summary.json")
+
+
+def _demo(args, out: Path, final: Path):
     from .io import atomic_write_text
     from .predict import Predictor, batch_test, write_evaluation
     from .train import fit
     from .workbook import QUICK
-    out = Path(args.out)
-    print("EfficientNet B0-B7 as built by effnet_lib (params and MACs measured):")
-    print(variant_table_text(), "\n")
-    cfg = replace(QUICK, out=str(out), epochs=args.epochs or QUICK.epochs)
+    cfg = replace(QUICK, out=str(out), epochs=args.epochs if args.epochs is not None else QUICK.epochs)
     print(f"Training a small EfficientNet (width {cfg.width}, depth {cfg.depth}, {cfg.image_size} px, "
           f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, seed {cfg.seed}) on the built-in "
           f"textures; this is the quick demo, not a full run.")
@@ -202,23 +254,24 @@ def cmd_demo(args):
     from .io import provenance
     record = {"command": "python -m effnet_lib demo" + (f" --epochs {args.epochs}" if args.epochs else ""),
               "provenance": provenance(str(predictor.device), seed=cfg.seed, quick=True),
-              "config": asdict(cfg), "chance": chance, "train_seconds": sum(r["seconds"] for r in run.history),
+              "config": {**asdict(cfg), "out": str(final)}, "chance": chance, "train_seconds": sum(r["seconds"] for r in run.history),
               "val": val.summary, "test": test.summary,
               "batch_test": {"class": first, "right": int((table["pred_1"] == first).sum()), "of": len(table)},
               "test_per_class": test.per_class.round(4).reset_index().to_dict(orient="records")}
     atomic_write_text(out / "demo.json", json.dumps(record, indent=1, default=float))
-    print(f"written to {out}: demo.json, history.csv, best.pt, last.pt, batch_test.csv/.png, and in eval-val/ and "
-          f"eval-test/: curves, confusion matrices, per_class.csv, predictions.csv, summary.json")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m effnet_lib", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="python -m effnet_lib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     p = sub.add_parser("evaluate", help="metrics, confusion matrix and predictions of a checkpoint on a split")
     p.add_argument("--checkpoint", required=True, help="best.pt or last.pt of a run")
-    p.add_argument("--data", required=True, help="'builtin' or a dataset folder (either layout)")
-    p.add_argument("--split", choices=["train", "val", "test"], help="default: test if present, else val")
+    p.add_argument("--data", required=True, help="'builtin', 'fashion' or a dataset folder: a held-out folder of "
+                   "class subfolders is scored whole; a folder with train/ and val/ or test/ (or the run's own "
+                   "split data) on one split")
+    p.add_argument("--split", choices=["train", "val", "test", "all"], help="default: test if the folder has "
+                   "one, val for the run's own split data, all for a folder without a split of its own")
     p.add_argument("--out", required=True, help="folder for predictions.csv, per_class.csv, summary.json, PNGs")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto")
@@ -240,6 +293,17 @@ def build_parser():
     p = sub.add_parser("scaling", help="the scaling experiments; full mode writes data/results/scaling_full.csv")
     p.add_argument("--mode", choices=["quick", "full"], default="quick")
     p.add_argument("--cache", help="where finished configs are kept (default: runs/experiments)")
+    p.add_argument("--executor", choices=["local", "dask", "slurm"], default="local",
+                   help="where configs train: this machine, a Dask scheduler, or SLURM jobs (default: local)")
+    p.add_argument("--jobs", type=int, default=1, help="local: configs trained at once, one process each "
+                   "(default 1: one after another)")
+    p.add_argument("--scheduler", help="dask: the scheduler's address, e.g. tcp://HOST:8786")
+    p.add_argument("--partition", help="slurm: the partition (queue) to submit worker jobs to")
+    p.add_argument("--account", help="slurm: the account to charge")
+    p.add_argument("--cores", type=int, default=2, help="slurm: cores per worker job (default 2)")
+    p.add_argument("--memory", default="8GB", help="slurm: memory per worker job (default 8GB)")
+    p.add_argument("--walltime", default="02:00:00", help="slurm: time limit per worker job (default 02:00:00)")
+    p.add_argument("--slurm-jobs", type=int, default=4, help="slurm: worker jobs to ask for (default 4)")
     p.add_argument("--no-progress", action="store_true")
     p = sub.add_parser("demo", help="the main job on the built-in data (quick, CPU-sized)")
     p.add_argument("--out", default="runs/demo")

@@ -40,6 +40,8 @@ VAL_FOLDERS = ("val", "valid", "validation")
 EVAL_RESIZE_RATIO = {"b0": 256 / 224, "b1": 256 / 240, "b2": 1.0, "b3": 320 / 300, "b4": 384 / 380,
                      "b5": 1.0, "b6": 1.0, "b7": 1.0}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
+if os.environ.get("EFFNET_MAX_IMAGE_PIXELS"):  # a trusted folder of huge scans: raise Pillow's bomb limit
+    Image.MAX_IMAGE_PIXELS = int(os.environ["EFFNET_MAX_IMAGE_PIXELS"])
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
@@ -137,31 +139,58 @@ def _manifest_path(root: Path, val_fraction: float, seed: int) -> Path:
 
 
 def open_image_folder(root: str | Path, *, val_fraction: float = 0.2, seed: int = 0,
-                      manifest: str | Path | None = None) -> ImageFolder:
+                      manifest: str | Path | None = None, write: bool = True) -> ImageFolder:
     """Read a dataset folder in either layout; split a single folder reproducibly (see module doc)."""
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise DataError(f"{root}: no such folder; pass a folder of class subfolders "
-                        f"(or with train/ and val/ inside), or --data builtin")
+    root = _existing_folder(root)
+    if not 0 <= val_fraction < 1:
+        raise DataError(f"val_fraction = {val_fraction:g}: must be at least 0 and below 1 (e.g. 0.2 for 20%)")
     if (root / "train").is_dir():
         classes = _nonempty_classes(root / "train")
         train = _scan(root / "train", classes)
         test = _scan(root / "test", classes) if (root / "test").is_dir() else []
         val_dir = next((root / v for v in VAL_FOLDERS if (root / v).is_dir()), None)
+        for other in [d for d in (val_dir, root / "test") if d is not None and d.is_dir()]:
+            _warn_unknown_classes(other, classes)
         if val_dir is not None:
             folder = ImageFolder(root, classes, train, _scan(val_dir, classes), test, "splits")
         else:
-            folder = _split_with_manifest(root, classes, train, val_fraction, seed, manifest)
+            folder = _split_with_manifest(root, classes, train, val_fraction, seed, manifest, write)
             folder.test = test
     else:
         classes = _nonempty_classes(root)
-        folder = _split_with_manifest(root, classes, _scan(root, classes), val_fraction, seed, manifest)
+        folder = _split_with_manifest(root, classes, _scan(root, classes), val_fraction, seed, manifest, write)
     if not folder.train:
         raise DataError(f"{root}: the training split is empty; put images in the class folders")
     if not folder.val:
         raise DataError(f"{root}: the validation split is empty; add images (a class of n images "
                         f"gives int({val_fraction} * n) to validation) or a val/ folder")
     return folder
+
+
+def _existing_folder(root) -> Path:
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder; pass a folder of class subfolders "
+                        f"(or with train/ and val/ inside), or --data builtin")
+    return root
+
+
+def _warn_unknown_classes(folder: Path, classes: list[str]):
+    """Class folders of val/ or test/ that train/ lacks are not used: say so, with their sizes."""
+    extra = [c for c in list_classes(folder) if c not in classes]
+    if extra:
+        sizes = ", ".join(f"{c} ({len(list_images(folder / c))} images)" for c in extra[:10])
+        warnings.warn(f"{folder}: {len(extra)} class folder(s) not in train/ are left out: {sizes}"
+                      + (" ..." if len(extra) > 10 else ""), stacklevel=3)
+
+
+def labelled_images(root) -> tuple[list[str], list[tuple[str, int]]]:
+    """Every image of a folder of class subfolders, unsplit: (classes, samples).
+
+    For a held-out set (a user's test/ folder): nothing is drawn and nothing is written."""
+    root = _existing_folder(root)
+    classes = _nonempty_classes(root)
+    return classes, _scan(root, classes)
 
 
 def _nonempty_classes(folder: Path) -> list[str]:
@@ -177,15 +206,22 @@ def _nonempty_classes(folder: Path) -> list[str]:
     return classes
 
 
-def _split_with_manifest(root, classes, samples, val_fraction, seed, manifest) -> ImageFolder:
+def has_split(root, val_fraction: float = 0.2, seed: int = 0) -> bool:
+    """Whether `root` has a split of its own: split folders, or a manifest a training run drew."""
+    root = Path(root).expanduser()
+    return (root / "train").is_dir() or _manifest_path(root, val_fraction, seed).is_file()
+
+
+def _split_with_manifest(root, classes, samples, val_fraction, seed, manifest, write=True) -> ImageFolder:
     path = Path(manifest) if manifest else _manifest_path(root, val_fraction, seed)
     rel = [(os.path.relpath(p, root), y) for p, y in samples]
     if path.exists():
         saved = json.loads(path.read_text())
         listed = {tuple(s) for s in saved["train"] + saved["val"]}
         if saved["classes"] != classes or listed != set(rel):
-            raise DataError(f"{path}: split manifest does not match the files under {root} "
-                            f"(images or classes changed); delete it to draw a new split")
+            raise DataError(f"{path}: split manifest does not match the files under {root}: "
+                            f"{_changes(saved['classes'], classes, listed, set(rel))}; put the files back, "
+                            f"or delete the manifest to draw a new split")
         train, val = saved["train"], saved["val"]
     else:
         train, val = split_per_class(rel, val_fraction, seed)
@@ -193,10 +229,24 @@ def _split_with_manifest(root, classes, samples, val_fraction, seed, manifest) -
                   "numpy default_rng(seed).permutation over each class's sorted files",
                   "val_fraction": val_fraction, "seed": seed, "classes": classes,
                   "train": train, "val": val}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(record))
+        if not write:  # drawn the same way, kept in memory (a folder that must not be written into)
+            path = None
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(record))
     absolute = lambda items: [(str(root / p), int(y)) for p, y in items]  # noqa: E731
     return ImageFolder(root, classes, absolute(train), absolute(val), [], "single", path)
+
+
+def _changes(old_classes, new_classes, old_files, new_files) -> str:
+    """What differs between a manifest and the folder, in a few words."""
+    parts = []
+    for what, old, new in (("classes", set(old_classes), set(new_classes)),
+                           ("files", {f for f, _ in old_files}, {f for f, _ in new_files})):
+        for verb, names in (("added", sorted(new - old)), ("removed", sorted(old - new))):
+            if names:
+                parts.append(f"{len(names)} {what} {verb} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+    return "; ".join(parts) or "files moved between classes"
 
 
 # -----------------------------------------------------------------------------
@@ -222,6 +272,22 @@ def load_image(path: str | Path, max_side: int | None = None) -> torch.Tensor | 
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
                          Image.BICUBIC, reducing_gap=None)
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+
+
+def unreadable_reason(path: str | Path) -> str:
+    """Why `load_image` gave None for `path`, in words a user can act on."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except Image.DecompressionBombError as e:
+        return (f"larger than Pillow's decompression-bomb limit ({e}); if the file is trusted, raise "
+                f"Pillow's MAX_IMAGE_PIXELS (now {Image.MAX_IMAGE_PIXELS:,}; images over twice it are refused) "
+                f"with the environment variable EFFNET_MAX_IMAGE_PIXELS")
+    except FileNotFoundError:
+        return "no such file"
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        return f"not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+    return "not a readable image"
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -430,6 +496,21 @@ def decode_all(samples, working_size: int, max_bytes: int, workers: int = 0, des
         if total > max_bytes:
             return None
     return cache
+
+
+def same_image_in_two_classes(samples, cache, classes) -> list[tuple[str, str]]:
+    """Pairs of files (one pair per class conflict) whose decoded pixels are identical but whose
+    labels differ: a copy filed under two classes. Needs the decoded cache (`decode_all`)."""
+    first: dict[bytes, int] = {}
+    pairs = []
+    for i, img in enumerate(cache):
+        if img is None:
+            continue
+        key = hashlib.blake2b(img.numpy().tobytes(), digest_size=16).digest()
+        j = first.setdefault(key, i)
+        if j != i and samples[j][1] != samples[i][1]:
+            pairs.append((f"{samples[j][0]} ({classes[samples[j][1]]})", f"{samples[i][0]} ({classes[samples[i][1]]})"))
+    return pairs
 
 
 class EpochSampler(Sampler):

@@ -66,7 +66,7 @@ def _final_map(resolution: int) -> int:
 
 def _grid_size() -> int:
     from .scaling_study import FULL, grid_triples
-    return len(grid_triples(FULL.grid_step))
+    return len(grid_triples(FULL))
 
 
 def _phi_resolution(phi: int) -> int:
@@ -119,9 +119,9 @@ EXERCISES: dict[str, tuple[str, object, float]] = {
              "0.34.", lambda: _study_blocks(0.5), 0),
     "01.3": ("At 96 px input, how many pixels wide is the base's last feature map (before pooling)?",
              lambda: _final_map(96), 0),
-    "02.1": ("How many distinct networks does the full grid (step 0.2, |alpha*beta^2*gamma^2 - 2| <= 0.1, "
-             "the paper's triple added) try at phi = 1?", _grid_size, 0),
-    "02.2": ("With the paper's triple, what input resolution (px) does phi = 2 give the 48 px base?",
+    "02.1": ("How many distinct networks does the full mode's grid try at phi = 1, once each alpha, beta "
+             "has had its gamma solved for equal measured MACs?", _grid_size, 0),
+    "02.2": ("With the paper's triple, what input resolution (px) does phi = 2 give the study's base?",
              lambda: _phi_resolution(2), 0),
     "02.3": ("With the paper's triple, by what factor do the measured MACs grow from phi = 0 to phi = 1 on "
              "the base (two decimals)? Nominally it is 1.92.",

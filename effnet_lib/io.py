@@ -8,8 +8,11 @@ plain containers, never code.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import pickle
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -58,6 +61,36 @@ def atomic_savefig(fig, path, **kwargs) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+@contextlib.contextmanager
+def scratch_folder(final):
+    """A hidden, empty sibling of `final` to build a whole folder in; removed unless it was moved
+    into place (see `replace_folder`). Scratch folders that a killed process left are cleared first."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_folder(new, final):
+    """Put folder `new` where `final` is, in one rename; an earlier `final` is removed after."""
+    new, final = Path(new), Path(final)
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        os.replace(final, old)
+    try:
+        os.replace(new, final)
+    except OSError:
+        if old.exists() and not final.exists():
+            os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message names the file and what to do."""
 
@@ -69,10 +102,14 @@ def load_checkpoint(path) -> dict:
         raise CheckpointError(f"{path}: no such checkpoint; pass the best.pt or last.pt of a run folder")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle.UnpicklingError for code, RuntimeError for a damaged file
+    except pickle.UnpicklingError:  # weights_only refused a Python object: code could run on load
+        raise CheckpointError(f"{path}: refused: not a plain weights file (it holds Python objects that could run "
+                              f"code when loaded), so it will not be loaded; use a checkpoint written by this "
+                              f"library or a torchvision weights file") from None
+    except Exception as e:  # RuntimeError and friends for a damaged or foreign file
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: refused or unreadable checkpoint ({first[:200]}); "
-                              f"only weights files written by this library or torchvision load") from None
+        raise CheckpointError(f"{path}: unreadable checkpoint ({first[:200]}); the file is damaged or not a "
+                              f"PyTorch file: use the best.pt or last.pt of a run") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise CheckpointError(f"{path}: not a training checkpoint of this library "
                               f"(for plain torchvision weights use --pretrained)")

@@ -196,7 +196,8 @@ class EfficientNet(nn.Module):
     """Stem conv, seven MBConv stages, 1x1 head conv, global pool, dropout, linear classifier."""
 
     def __init__(self, width=1.0, depth=1.0, num_classes=1000, dropout=0.2,
-                 stochastic_depth_prob=0.2, bn=(1e-5, 0.1), in_channels=3):
+                 stochastic_depth_prob=0.2, bn=(1e-5, 0.1), in_channels=3, zero_init_residual=False,
+                 init="torchvision"):
         super().__init__()
         stages = scaled_stages(width, depth)
         n_blocks = sum(s.layers for s in stages)
@@ -221,12 +222,30 @@ class EfficientNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(dropout, inplace=True), nn.Linear(head, num_classes))
-        self._init_weights()
+        self._init_weights(per_group_fan_out=init == "official")
+        if zero_init_residual:
+            self._zero_init_residual()
 
-    def _init_weights(self):
+    def _zero_init_residual(self):
+        # Each residual block starts as the identity (its last BatchNorm scales by 0), so a deeper
+        # network starts out computing what the shallower one does and adds layers as they learn
+        # (Goyal et al. 2017). Short budgets otherwise punish depth for its slow start.
+        for m in self.modules():
+            if isinstance(m, MBConv) and m.use_residual:
+                nn.init.zeros_(m.block[-1][1].weight)
+
+    def _init_weights(self, per_group_fan_out=False):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+                if per_group_fan_out and m.groups > 1:
+                    # The official TensorFlow code counts a depthwise kernel's fan-out per group
+                    # (k*k), torchvision over all channels (k*k*C). Under BatchNorm a filter's
+                    # effective learning rate grows as its norm shrinks, so torchvision's choice
+                    # gives wider networks a larger step: one learning rate no longer fits all widths.
+                    nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / (m.kernel_size[0] * m.kernel_size[1]
+                                                                  * m.out_channels // m.groups)))
+                else:
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, nn.BatchNorm2d):
@@ -253,7 +272,8 @@ def _bn(bn: str | tuple[float, float], eps: float | None, momentum: float | None
 
 
 def efficientnet(width=1.0, depth=1.0, *, num_classes=1000, dropout=0.2, stochastic_depth_prob=0.2,
-                 bn="torch", bn_eps=None, bn_momentum=None, in_channels=3) -> EfficientNet:
+                 bn="torch", bn_eps=None, bn_momentum=None, in_channels=3, zero_init_residual=False,
+                 init="torchvision") -> EfficientNet:
     """An EfficientNet with any width/depth coefficients (below 1 too: tiny models for CPUs).
 
     `bn` names a BatchNorm setting from `BATCHNORM` (or is an (eps, momentum) pair);
@@ -261,19 +281,23 @@ def efficientnet(width=1.0, depth=1.0, *, num_classes=1000, dropout=0.2, stochas
     """
     if width <= 0 or depth <= 0:
         raise ValueError(f"width and depth must be positive, got width={width}, depth={depth}")
+    if init not in ("torchvision", "official"):
+        raise ValueError(f"init={init!r}: choose 'torchvision' or 'official'")
     return EfficientNet(width, depth, num_classes, dropout, stochastic_depth_prob,
-                        _bn(bn, bn_eps, bn_momentum), in_channels)
+                        _bn(bn, bn_eps, bn_momentum), in_channels, zero_init_residual, init)
 
 
 def _variant_builder(variant: str):
     width, depth, res, dropout = VARIANTS[variant]
 
     def build(*, num_classes=1000, dropout=dropout, stochastic_depth_prob=0.2, bn=None,
-              bn_eps=None, bn_momentum=None, in_channels=3) -> EfficientNet:
+              bn_eps=None, bn_momentum=None, in_channels=3, zero_init_residual=False,
+              init="torchvision") -> EfficientNet:
         return efficientnet(width, depth, num_classes=num_classes, dropout=dropout,
                             stochastic_depth_prob=stochastic_depth_prob,
                             bn=bn or torchvision_batchnorm(variant), bn_eps=bn_eps,
-                            bn_momentum=bn_momentum, in_channels=in_channels)
+                            bn_momentum=bn_momentum, in_channels=in_channels,
+                            zero_init_residual=zero_init_residual, init=init)
 
     build.__name__ = f"efficientnet_{variant}"
     build.__doc__ = (f"EfficientNet-{variant.upper()}: width {width}, depth {depth}, "

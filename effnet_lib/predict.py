@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from . import data as D
-from .io import atomic_write_bytes, atomic_write_text, load_checkpoint
+from .io import CheckpointError, atomic_write_bytes, atomic_write_text, load_checkpoint
 from .metrics import Report, report
 
 
@@ -36,6 +36,14 @@ class Predictor:
     def from_checkpoint(cls, path, device="auto") -> "Predictor":
         from .train import model_from_checkpoint, resolve_device
         ckpt = load_checkpoint(path)
+        missing = sorted({"arch", "classes", "transforms"} - set(ckpt))
+        if missing:
+            raise CheckpointError(f"{path}: lacks {', '.join(missing)}, so it cannot predict; use the best.pt or "
+                                  f"last.pt of a run of this library")
+        weights = ckpt.get("model_for_inference") or ckpt["model"]
+        if not all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point()):
+            raise CheckpointError(f"{path}: holds NaN or infinite weights (the run diverged); use an earlier "
+                                  f"checkpoint, or train again with a lower --lr")
         tf = ckpt["transforms"]
         tf = D.Transforms(**{**tf, "crop_scale": tuple(tf["crop_scale"]), "mean": tuple(tf["mean"]),
                              "std": tuple(tf["std"])})
@@ -54,7 +62,7 @@ class Predictor:
                 probs.append(torch.softmax(self.model(x).float(), 1).cpu())
                 kept.append(idx)
         for i in bad:
-            warnings.warn(f"{samples[i][0]}: not a readable image; skipped", stacklevel=2)
+            warnings.warn(f"{samples[i][0]}: {D.unreadable_reason(samples[i][0])}; skipped", stacklevel=2)
         if not probs:
             return np.zeros((0, len(self.classes)), np.float32), np.zeros(0, int), bad
         return torch.cat(probs).numpy(), torch.cat(kept).numpy(), bad
@@ -70,6 +78,48 @@ class Predictor:
         probs, kept, _ = self.probabilities(samples, batch_size, workers)
         return EvalResult(self.classes, [samples[i][0] for i in kept],
                           np.array([samples[i][1] for i in kept], dtype=int), probs)
+
+
+SPLITS = ("train", "val", "test", "all")
+
+
+def evaluation_samples(data, classes: list[str], split: str | None = None, *, val_fraction: float = 0.2,
+                       seed: int = 0) -> tuple[list[tuple[str, int]], str]:
+    """The images `evaluate` scores and what they are, labelled with the model's class indices.
+
+    - A folder with splits of its own (``train/`` beside ``val/`` or ``test/``): `split`, by
+      default ``test`` if there is one, else ``val``.
+    - A folder that a training run split (its manifest is there): the same split, ``val`` by default.
+    - Any other folder of class subfolders (a held-out test set): every image (``all``).
+
+    Nothing is written into the data folder. The folder may lack some of the model's classes
+    (their rows stay empty); a class the model does not know is refused by name.
+    """
+    from .datasets import resolve
+    root = resolve(data)
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"--split {split}: choose one of {', '.join(SPLITS)}")
+    if D.has_split(root, val_fraction, seed):
+        folder = D.open_image_folder(root, val_fraction=val_fraction, seed=seed, write=False)
+        split = split or ("test" if folder.test else "val")
+        samples = folder.train + folder.val + folder.test if split == "all" else folder.split(split)
+        names, what = folder.classes, f"the {split} split of {root}"
+    else:
+        names, samples = D.labelled_images(root)
+        if split not in (None, "all"):
+            folder = D.open_image_folder(root, val_fraction=val_fraction, seed=seed, write=False)
+            samples = folder.split(split)
+        split = split or "all"
+        what = f"{'every image' if split == 'all' else f'the {split} split'} of {root}" + \
+               (" (a folder without a split of its own)" if split == "all" else "")
+    if not samples:
+        raise D.DataError(f"{root}: the {split} split holds no images; choose another --split")
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted(set(names) - set(index))
+    if unknown:
+        raise D.DataError(f"{root}: class folder(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} are "
+                          f"not among the {len(classes)} classes the model was trained on; evaluate on those classes")
+    return [(p, index[names[y]]) for p, y in samples], f"{len(samples)} images: {what}"
 
 
 def batch_test(predictor: Predictor, paths, true_class: str, out_dir, topk: int = 3) -> pd.DataFrame:
@@ -146,29 +196,58 @@ class EvalResult:
 
     @classmethod
     def load(cls, path) -> "EvalResult":
-        """From a folder written by `save`, or from any predictions CSV (path, true, pred_1, prob_1...)."""
+        """From a folder written by `save`, or from any predictions CSV (path, true, pred_1, prob_1...).
+
+        Labels are read as text, so classes called "0", "001" or "NA" stay what they are; a row
+        without a prediction (an empty pred_1) is left out with a warning."""
         path = Path(path)
         csv = path / "predictions.csv" if path.is_dir() else path
-        table = pd.read_csv(csv)
-        missing = {"path", "true", "pred_1"} - set(table.columns)
-        if missing:
-            raise ValueError(f"{csv}: predictions CSV lacks columns {sorted(missing)}; "
-                             f"expected path, true, pred_1, prob_1, ...")
+        table = _read_predictions(csv)
         folder = csv.parent
         if (folder / "classes.json").exists():
-            classes = json.loads((folder / "classes.json").read_text())
+            classes = [str(c) for c in json.loads((folder / "classes.json").read_text())]
         else:
             preds = [c for c in table.columns if c.startswith("pred_")]
-            classes = sorted(set(table["true"]).union(*(set(table[c]) for c in preds)))
+            classes = sorted((set(table["true"]).union(*(set(table[c]) for c in preds))) - {""})
         index = {c: i for i, c in enumerate(classes)}
-        if (folder / "probabilities.npy").exists() and csv.name == "predictions.csv":
+        unknown = sorted(set(table["true"]) - set(index))
+        if unknown:
+            raise ValueError(f"{csv}: true labels {unknown[:5]} are not among the classes of {folder / 'classes.json'}")
+        full = (folder / "probabilities.npy").exists() and csv.name == "predictions.csv" and not table.attrs["dropped"]
+        if full:
             probs = np.load(folder / "probabilities.npy", allow_pickle=False)
         else:  # only the top-k are known: spread them, the rest stays 0
             probs = np.zeros((len(table), len(classes)), np.float32)
             for j in range(1, 1 + sum(c.startswith("pred_") for c in table.columns)):
-                p = table[f"prob_{j}"].to_numpy() if f"prob_{j}" in table else np.full(len(table), 1.0 / j)
-                probs[np.arange(len(table)), table[f"pred_{j}"].map(index).to_numpy()] = p
+                given = table[f"pred_{j}"] != ""
+                p = (pd.to_numeric(table[f"prob_{j}"].replace("", np.nan)).to_numpy() if f"prob_{j}" in table
+                     else np.full(len(table), 1.0 / j))
+                rows = np.flatnonzero(given.to_numpy())
+                probs[rows, table[f"pred_{j}"][given].map(index).to_numpy()] = np.nan_to_num(p[rows])
         return cls(classes, table["path"].tolist(), table["true"].map(index).to_numpy(), probs)
+
+
+def _read_predictions(csv: Path) -> pd.DataFrame:
+    if not csv.is_file():
+        raise FileNotFoundError(f"{csv}: no such predictions file; pass an evaluation folder or a predictions CSV")
+    try:
+        table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{csv}: the file is empty; expected a header path, true, pred_1, prob_1, ... "
+                         f"and one row per image") from None
+    missing = {"path", "true", "pred_1"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{csv}: predictions CSV lacks columns {sorted(missing)}; "
+                         f"expected path, true, pred_1, prob_1, ...")
+    if table.empty:
+        raise ValueError(f"{csv}: holds a header but no predictions; evaluate again or pass another file")
+    unpredicted = table["pred_1"] == ""
+    if unpredicted.any():
+        warnings.warn(f"{csv}: {int(unpredicted.sum())} row(s) without a prediction left out "
+                      f"(first: {table.path[unpredicted].iloc[0]})", stacklevel=3)
+        table = table[~unpredicted].reset_index(drop=True)
+    table.attrs["dropped"] = bool(unpredicted.any())
+    return table
 
 
 def write_evaluation(result: EvalResult, out_dir, history=None, title="") -> Report:

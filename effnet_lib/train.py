@@ -4,11 +4,17 @@ Recipes (`RECIPES`):
 - ``seed``: the practitioner's experiment this workbook reproduces. SGD lr 0.01, momentum 0.9,
   weight decay 1e-4, cosine annealing over the epochs (stepped once per epoch, as
   ``CosineAnnealingLR``), cross-entropy, dropout 0.2, BatchNorm eps 1e-3 momentum 0.1.
-- ``paper``: the EfficientNet paper on ImageNet. RMSProp (decay 0.9, momentum 0.9, eps 1e-3),
-  lr 0.256 for a batch of 4096 scaled linearly to the batch used, x0.97 every 2.4 epochs, weight
-  decay 1e-5, BatchNorm momentum 0.01 (TF's 0.99), stochastic depth 0.2, the variant's dropout,
-  AutoAugment, 5 warm-up epochs and a weight EMA of 0.9999 (with the official code's ramp,
-  decay min(0.9999, (1 + n) / (10 + n)) at update n, so early averages are not the random start).
+- ``paper``: the EfficientNet paper on ImageNet, as its official TensorFlow code runs it
+  (tensorflow/tpu, models/official/efficientnet; `PAPER_SOURCES` names the source of each value).
+  TensorFlow's RMSProp (decay 0.9, momentum 0.9, eps 1e-3 inside the square root; `optim.RMSpropTF`,
+  which says why PyTorch's RMSprop is another optimizer), lr 0.016 per 256 images (0.256 per 4096)
+  scaled linearly to the batch used, 5 warm-up epochs, x0.97 every 2.4 epochs, L2 weight decay
+  1e-5 on every weight but BatchNorm's, label smoothing 0.1, BatchNorm momentum 0.01 (TF's 0.99)
+  and eps 1e-3, stochastic depth 0.2 rising linearly by block (survival 0.8 at the last), the
+  variant's dropout (0.2 for B0 to 0.5 for B7), AutoAugment (ImageNet policy), a weight EMA of
+  0.9999 with the official ramp min(0.9999, (1 + n) / (10 + n)) at update n, and evaluation on a
+  centre crop of 87.5% (bicubic).
+- ``short``: short CPU budgets, the scaling study's recipe (see `RECIPES`).
 
 Everything a run makes goes into its folder: ``history.csv`` (one row per epoch), ``last.pt``
 (every epoch) and ``best.pt`` (best validation accuracy), written atomically. A checkpoint holds
@@ -21,11 +27,12 @@ all-reduced, and only rank 0 writes files.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -34,13 +41,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import data as D
+from . import datasets
 from .io import CheckpointError, atomic_save, atomic_write_text, load_checkpoint, provenance
 from .model import VARIANTS, arch_of, build_model, from_arch, load_pretrained
+from .optim import RMSpropTF
 
 
 @dataclass(frozen=True)
 class Recipe:
-    optimizer: str  # "sgd" | "rmsprop"
+    optimizer: str  # "sgd" | "rmsprop_tf"
     lr: float
     weight_decay: float
     schedule: str  # "cosine" (per epoch) | "step" (x decay every decay_epochs)
@@ -55,12 +64,43 @@ class Recipe:
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
     ema: float = 0.0
+    zero_init_residual: bool = False  # residual blocks start as the identity (see model.EfficientNet)
+    init: str = "torchvision"  # or "official": depthwise fan-out per group, as the TF code
+    decay_batchnorm: bool = True  # False: no weight decay on BatchNorm's weights and biases
+    eval_crop: float | None = None  # centre-crop fraction at evaluation; None: torchvision's per variant
 
 
 RECIPES = {
     "seed": Recipe("sgd", 0.01, 1e-4, "cosine", "seed"),
-    "paper": Recipe("rmsprop", 0.256, 1e-5, "step", "tf", lr_batch=4096, dropout=None,
-                    autoaugment=True, warmup_epochs=5, ema=0.9999),
+    # Short CPU budgets (the scaling study): a higher rate after a one-epoch warm-up, no dropout or
+    # stochastic depth (tiny networks underfit in a few epochs), residual blocks that start as the
+    # identity so that extra depth does not start behind, and the official code's depthwise
+    # initialisation so that one learning rate suits every width (data/results/REGIME.md).
+    "short": Recipe("sgd", 0.05, 1e-4, "cosine", "seed", warmup_epochs=1, dropout=0.0, stochastic_depth=0.0,
+                    zero_init_residual=True, init="official"),
+    "paper": Recipe("rmsprop_tf", 0.256, 1e-5, "step", "tf", lr_batch=4096, dropout=None, autoaugment=True,
+                    warmup_epochs=5, ema=0.9999, label_smoothing=0.1, decay_batchnorm=False, eval_crop=0.875),
+}
+
+
+# Where each value of the paper recipe comes from. "main.py" and "utils.py" are the official code's
+# files (tensorflow/tpu, models/official/efficientnet/), "builder" its efficientnet_builder.py.
+PAPER_SOURCES = {
+    "optimizer": ("TF RMSProp, decay 0.9, momentum 0.9, eps 1e-3", "paper sec. 5.2; utils.py build_optimizer"),
+    "learning rate": ("0.016 per 256 images = 0.256 per 4096", "main.py --base_learning_rate, scaled by batch / 256"),
+    "warm-up": ("5 epochs, linear", "main.py --lr_warmup_epochs; utils.py build_learning_rate"),
+    "decay": ("x0.97 every 2.4 epochs (staircase)", "paper sec. 5.2; main.py --lr_decay_factor, --lr_decay_epoch"),
+    "weight decay": ("1e-5 L2, all weights but BatchNorm's", "paper sec. 5.2; main.py --weight_decay and the "
+                     "'batch_normalization' filter of the loss"),
+    "label smoothing": ("0.1", "main.py --label_smoothing"),
+    "BatchNorm": ("momentum 0.99 (PyTorch 0.01), eps 1e-3", "paper sec. 5.2; builder efficientnet()"),
+    "dropout": ("0.2 (B0) rising to 0.5 (B7)", "paper sec. 5.2; builder efficientnet_params"),
+    "stochastic depth": ("survival 0.8 at the last block, linear in the block index", "paper sec. 5.2; builder "
+                         "survival_prob=0.8; efficientnet_model.py"),
+    "AutoAugment": ("ImageNet policy", "paper sec. 5.2; main.py --augment_name=autoaugment"),
+    "weight EMA": ("0.9999, decay min(0.9999, (1 + n) / (10 + n))", "main.py --moving_average_decay, "
+                   "tf.train.ExponentialMovingAverage(num_updates=global_step)"),
+    "evaluation crop": ("centre 87.5%, bicubic", "preprocessing.py CROP_FRACTION = 0.875, resize_bicubic"),
 }
 
 
@@ -95,6 +135,9 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None  # quick mode: stop each epoch early
     quick: bool = False  # recorded, so results say how they were made
 
+    def __post_init__(self):
+        _validate(self)
+
     def recipe_(self) -> Recipe:
         if self.recipe not in RECIPES:
             raise ValueError(f"unknown recipe {self.recipe!r}; choose one of {sorted(RECIPES)}")
@@ -102,6 +145,38 @@ class TrainConfig:
         overrides = {k: getattr(self, k) for k in ("lr", "warmup_epochs", "label_smoothing", "ema", "dropout",
                                                    "stochastic_depth") if getattr(self, k) is not None}
         return replace(r, **overrides)
+
+
+# (field, the command-line option, test, what it must be)
+_RULES = (
+    ("width", "--width", lambda v: v is None or v > 0, "above 0 (e.g. 0.25 for a tiny model)"),
+    ("depth", "--depth", lambda v: v is None or v > 0, "above 0 (e.g. 0.34)"),
+    ("image_size", "--image-size", lambda v: v is None or v >= 1, "a positive number of pixels (e.g. 64)"),
+    ("epochs", "--epochs", lambda v: v >= 1, "at least 1"),
+    ("batch_size", "--batch-size", lambda v: v >= 1, "at least 1"),
+    ("lr", "--lr", lambda v: v is None or 0 < v < math.inf, "a positive number"),
+    ("warmup_epochs", "--warmup-epochs", lambda v: v is None or v >= 0, "0 or more"),
+    ("label_smoothing", "--label-smoothing", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("ema", "--ema", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1 (0 turns it off)"),
+    ("dropout", "--dropout", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("stochastic_depth", "--stochastic-depth", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("val_fraction", "--val-fraction", lambda v: 0 <= v < 1, "at least 0 and below 1 (e.g. 0.2)"),
+    ("workers", "--workers", lambda v: v >= 0, "0 or more"),
+    ("cache_mb", "--cache-mb", lambda v: v >= 0, "0 or more"),
+    ("max_steps_per_epoch", "--max-steps-per-epoch", lambda v: v is None or v >= 1, "at least 1"),
+)
+
+
+def _validate(cfg: "TrainConfig"):
+    """Refuse a setting that cannot be meant, before anything runs (no silent defaults)."""
+    for name, option, ok, what in _RULES:
+        value = getattr(cfg, name)
+        if isinstance(value, float) and math.isnan(value) or not ok(value):
+            raise ValueError(f"{option} {value}: must be {what}")
+    if cfg.model is not None and cfg.model not in VARIANTS:
+        raise ValueError(f"--model {cfg.model}: choose one of {', '.join(VARIANTS)} (or give --width/--depth)")
+    if cfg.recipe not in RECIPES:
+        raise ValueError(f"--recipe {cfg.recipe}: choose one of {', '.join(sorted(RECIPES))}")
 
 
 class TrainingStopped(RuntimeError):
@@ -122,13 +197,17 @@ def dataset_for(cfg: TrainConfig) -> tuple[D.ImageFolder, D.Transforms]:
     """Open the data folder and choose transforms (the built-in set has its own crop settings)."""
     size = cfg.image_size or (VARIANTS[cfg.model][2] if cfg.model in VARIANTS and cfg.width is None
                               and cfg.depth is None else 224)
-    if cfg.data == "builtin":
-        from . import builtin
-        folder = D.open_image_folder(builtin.ensure())
-        # Textures: keep the scale of the material (mild crops) and evaluate on the whole patch.
-        tf = D.Transforms(size, resize_ratio=1.0, crop_scale=(0.25, 1.0))
+    root = datasets.resolve(cfg.data)
+    folder = D.open_image_folder(root, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    if len(folder.classes) < 2:
+        raise D.DataError(f"{folder.root}: one class ({folder.classes[0]}); a classifier needs at least two "
+                          f"class folders")
+    own = datasets.transform_settings(root)
+    if own is not None:  # a built-in set: its own crop settings
+        tf = D.Transforms(size, **own)
+    elif cfg.recipe_().eval_crop:  # the official code: crop padding round(size * (1 / fraction - 1))
+        tf = D.Transforms(size, resize_ratio=(size + round(size * (1 / cfg.recipe_().eval_crop - 1))) / size)
     else:
-        folder = D.open_image_folder(cfg.data, val_fraction=cfg.val_fraction, seed=cfg.seed)
         named = cfg.model in VARIANTS and cfg.width is None and cfg.depth is None
         tf = D.Transforms(size, resize_ratio=D.EVAL_RESIZE_RATIO[cfg.model] if named else 256 / 224)
     return folder, replace(tf, autoaugment=cfg.recipe_().autoaugment)
@@ -136,7 +215,8 @@ def dataset_for(cfg: TrainConfig) -> tuple[D.ImageFolder, D.Transforms]:
 
 def make_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) -> nn.Module:
     r = cfg.recipe_()
-    kwargs = dict(num_classes=num_classes, stochastic_depth_prob=r.stochastic_depth, bn=r.bn)
+    kwargs = dict(num_classes=num_classes, stochastic_depth_prob=r.stochastic_depth, bn=r.bn,
+                  zero_init_residual=r.zero_init_residual, init=r.init)
     if r.dropout is not None:
         kwargs["dropout"] = r.dropout
     model = build_model(cfg.model, width=cfg.width, depth=cfg.depth, **kwargs)
@@ -169,16 +249,29 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module, steps_per_epoch: int):
     r = cfg.recipe_()
     # The recipe's lr is given for lr_batch images and scaled linearly; an explicit --lr is used as is.
     lr = r.lr * (cfg.batch_size / r.lr_batch if r.lr_batch and cfg.lr is None else 1.0)
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = _decay_groups(model, r.weight_decay, r.decay_batchnorm)
     if r.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=r.momentum, weight_decay=r.weight_decay,
-                              foreach=True)  # one kernel per op for all tensors (also on CPU)
+        opt = torch.optim.SGD(params, lr=lr, momentum=r.momentum, foreach=True)  # one kernel per op (CPU too)
+    elif r.optimizer == "rmsprop_tf":
+        opt = RMSpropTF(params, lr=lr, decay=0.9, momentum=r.momentum, eps=1e-3)
     else:
-        opt = torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-3, momentum=r.momentum,
-                                  weight_decay=r.weight_decay)
+        raise ValueError(f"recipe optimizer {r.optimizer!r}: choose sgd or rmsprop_tf")
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, Schedule(r.schedule, steps_per_epoch, cfg.epochs, r.warmup_epochs, r.decay, r.decay_epochs))
     return opt, sched
+
+
+def _decay_groups(model: nn.Module, weight_decay: float, decay_batchnorm: bool) -> list[dict]:
+    """Parameter groups with and without weight decay; BatchNorm's own parameters go without it
+    when `decay_batchnorm` is False (the official code leaves out every 'batch_normalization'
+    variable and decays all others, biases included)."""
+    bn = {id(p) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+          for p in m.parameters(recurse=False)}
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if decay_batchnorm:
+        return [{"params": trainable, "weight_decay": weight_decay}]
+    return [{"params": [p for p in trainable if id(p) not in bn], "weight_decay": weight_decay},
+            {"params": [p for p in trainable if id(p) in bn], "weight_decay": 0.0}]
 
 
 def _distributed() -> tuple[int, int]:
@@ -278,21 +371,86 @@ class Run:
         return pd.DataFrame(self.history)
 
 
-def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run:
-    """Train as `cfg` says, writing history and checkpoints into `cfg.out`; see the module doc."""
+# What a run folder holds; a fresh run replaces these (see `fit`), and resume reads last.pt.
+RUN_FILES = ("last.pt", "best.pt", "history.csv", "classes.txt", "split.json")
+RUN_OUTPUTS = ("eval-val", "eval-test", "batch_test.csv", "batch_test.png", "demo.json")
+# Settings a resume may change: where and how fast it runs, and how far it goes.
+RESUMABLE = {"epochs", "out", "device", "workers", "cache_mb", "compile", "amp", "channels_last", "augment_on",
+             "quick", "data", "max_steps_per_epoch"}
+
+
+class RunExistsError(FileExistsError):
+    """A fresh run was asked for in a folder that already holds one."""
+
+
+def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, progress: bool = True) -> Run:
+    """Train as `cfg` says, writing history and checkpoints into `cfg.out`; see the module doc.
+
+    A folder that holds a run is refused unless `resume` (continue it to `cfg.epochs`) or
+    `overwrite` (replace it: the old files go only once the new run has saved its first epoch).
+    A run that fails leaves its folder as it was (an empty folder it made is removed again)."""
+    out = Path(cfg.out)
+    made = not out.exists()
+    try:
+        return _fit(cfg, resume, overwrite, progress)
+    except BaseException:
+        if made and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
+def _check_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
+    """Clean what an interrupted save left; refuse to train over a run; list what a new run replaces."""
+    for name in RUN_FILES:  # a kill during an atomic write leaves its hidden temporary file
+        for tmp in out.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+    existing = [out / n for n in RUN_FILES + RUN_OUTPUTS if (out / n).exists()]
+    held = [p for p in existing if p.name in ("last.pt", "best.pt", "history.csv")]
+    if resume and not (out / "last.pt").exists():
+        raise CheckpointError(f"{out / 'last.pt'}: no run to resume here; start one without --resume")
+    if held and not resume and not overwrite:
+        raise RunExistsError(f"{out}: holds a run ({', '.join(p.name for p in held)}); continue it with --resume, "
+                             f"replace it with --overwrite, or choose another --out")
+    return [] if resume else existing
+
+
+def resume_config(cfg: TrainConfig, saved: dict, last: Path) -> TrainConfig:
+    """`cfg` checked against the run in `last`: settings that change what is trained must agree
+    (the differences are named); `RESUMABLE` ones may differ. Returns the run's config with those."""
+    known = {f.name for f in fields(TrainConfig)}
+    saved = {k: v for k, v in saved.items() if k in known}
+    diff = [f"{k} {getattr(cfg, k)!r} (the run: {saved[k]!r})" for k in sorted(saved)
+            if k not in RESUMABLE and _differs(getattr(cfg, k), saved[k])]
+    if diff:
+        raise CheckpointError(f"{last}: the run was trained with other settings: {'; '.join(diff)}; resume without "
+                              f"changing them, or train a new run into another --out")
+    return replace(TrainConfig(**saved), **{k: getattr(cfg, k) for k in RESUMABLE})
+
+
+def _differs(a, b) -> bool:
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return list(a or []) != list(b or [])
+    return a != b
+
+
+def _fit(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool) -> Run:
     device = resolve_device(cfg.device)
     if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)  # before the process group, so NCCL sets up on this GPU
     rank, world = _distributed()
     out = Path(cfg.out)
+    stale: list[Path] = []
     if rank == 0:
+        stale = _check_folder(out, resume, overwrite)
         _check_writable(out)
     ckpt = None
     if resume:
         ckpt = load_checkpoint(out / "last.pt")
-        saved = {k: v for k, v in ckpt["config"].items() if k not in ("epochs", "out", "device", "workers")}
-        cfg = replace(cfg, **saved, out=cfg.out, epochs=cfg.epochs)
+        cfg = resume_config(cfg, ckpt["config"], out / "last.pt")
+        if cfg.epochs < len(ckpt["history"]):
+            raise ValueError(f"{out / 'last.pt'}: the run has already trained {len(ckpt['history'])} epochs; "
+                             f"--epochs {cfg.epochs} would undo them (give {len(ckpt['history'])} or more)")
     torch.manual_seed(cfg.seed)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -311,6 +469,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     # One budget for both caches: validation gets what training left.
     val_cache = (D.decode_all(folder.val, tf.working_size, cache_limit - used, cfg.workers)
                  if use_cache and train_cache is not None else None)
+    if train_cache is not None:
+        _check_decoded(folder, train_cache, val_cache)
     sampler = ShardSampler(len(folder.train), cfg.seed, rank, world) if world > 1 else None
     pin = device.type == "cuda"
     on_device = _augment_on_device(cfg, device, tf)
@@ -333,7 +493,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
+        _load_schedule(scheduler, ckpt["scheduler"], steps, cfg)
         if ema is not None and ckpt.get("ema"):
             ema.load_state_dict(ckpt["ema"])
         start, history, best_acc = ckpt["epoch"] + 1, ckpt["history"], ckpt["best_acc"]
@@ -351,10 +511,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     config = asdict(cfg)
     meta = {"arch": arch_of(model), "transforms": asdict(tf), "classes": folder.classes,
             "provenance": provenance(str(device), seed=cfg.seed, quick=cfg.quick)}
-    if rank == 0:
-        atomic_write_text(out / "classes.txt", "\n".join(folder.classes) + "\n")
-        if folder.manifest:
-            atomic_write_text(out / "split.json", Path(folder.manifest).read_text())
+    lr_now = scheduler.base_lrs[0]  # the run's rate before warm-up and decay, as --lr gives it
 
     with _StopOnSignal() as stop:
         for epoch in range(start, cfg.epochs):
@@ -393,7 +550,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
                 bar.update()
                 if step % sync_every == 0:
                     if not torch.isfinite(loss_sum):
-                        raise TrainingStopped(_diverged(out, epoch, step))
+                        raise TrainingStopped(_diverged(out, epoch, history, lr_now, f"step {step + 1}"))
                     elapsed = time.perf_counter() - t0
                     bar.set_postfix(loss=f"{loss_sum.item() / max(1, seen.item()):.3f}",
                                     acc=f"{correct.item() / max(1, seen.item()):.3f}",
@@ -405,17 +562,30 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
             bar.close()
             train_seconds = time.perf_counter() - t0
             stats = _all_reduce(torch.stack([loss_sum.double(), correct.double(), seen.double()]), world)
+            if stats[2] == 0:
+                raise D.DataError(f"{folder.root}: no training image of this epoch could be read "
+                                  f"({len(bad_files)} unreadable); check the files")
             if not math.isfinite(stats[0]):
-                raise TrainingStopped(_diverged(out, epoch, steps))
+                raise TrainingStopped(_diverged(out, epoch, history, lr_now, "training"))
             val = evaluate_loss(ema.module if ema is not None else net, val_loader, device, criterion,
                                 memory_format, use_amp, amp_dtype, world, tf.normalise_batch)
+            if not math.isfinite(val[0]) or not _finite(model):
+                raise TrainingStopped(_diverged(out, epoch, history, lr_now, "validation"))
             row = {"epoch": epoch + 1, "train_loss": stats[0] / stats[2], "train_acc": stats[1] / stats[2],
                    "val_loss": val[0], "val_acc": val[1], "lr": epoch_lr,
                    "seconds": train_seconds, "img_per_s": stats[2] / train_seconds, "skipped_files": len(bad_files)}
             history.append(row)
             if rank == 0:
+                if epoch == start and ckpt is None:  # a fresh run: its own class list and split
+                    atomic_write_text(out / "classes.txt", "\n".join(folder.classes) + "\n")
+                    if folder.manifest:
+                        atomic_write_text(out / "split.json", Path(folder.manifest).read_text())
                 _save_epoch(out, model, optimizer, scheduler, ema, epoch, history, config, meta, device,
                             improved=row["val_acc"] > best_acc)
+                # An overwritten run's leftovers go once the new run has its first epoch on disk.
+                rewritten = {"last.pt", "best.pt", "history.csv", "classes.txt"} | ({"split.json"} if folder.manifest else set())
+                _remove([p for p in stale if p.name not in rewritten])
+                stale = []
             best_acc = max(best_acc, row["val_acc"])
             if progress and rank == 0:
                 tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: train loss {row['train_loss']:.3f} "
@@ -427,17 +597,58 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Run
     return Run(out, history, folder.classes, folder, tf, best)
 
 
+def _remove(paths: list[Path]):
+    import shutil
+    for p in paths:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def _load_schedule(scheduler, state: dict, steps: int, cfg: TrainConfig):
+    """The scheduler's position from a checkpoint, with the schedule of *this* run's plan.
+
+    LambdaLR saves its Schedule's fields (the old horizon among them): put today's back, so a
+    longer --epochs recomputes the cosine for the new number of epochs, and set the rate of the
+    next step from it."""
+    fresh = copy.copy(scheduler.lr_lambdas[0])  # load_state_dict writes into the object it holds
+    scheduler.load_state_dict(state)
+    scheduler.lr_lambdas[0] = fresh
+    for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = base * fresh(scheduler.last_epoch)
+
+
+def _finite(model: nn.Module) -> bool:
+    return bool(torch.stack([torch.isfinite(t).all() for t in model.state_dict().values()
+                             if t.is_floating_point()]).all())
+
+
+def _check_decoded(folder: D.ImageFolder, train_cache, val_cache):
+    import warnings
+    if all(t is None for t in train_cache):
+        raise D.DataError(f"{folder.root}: none of the {len(train_cache)} training images could be read "
+                          f"(first: {D.unreadable_reason(folder.train[0][0])}); check the files")
+    samples, cache = folder.train + folder.val, train_cache + (val_cache or [None] * len(folder.val))
+    pairs = D.same_image_in_two_classes(samples, cache, folder.classes)
+    if pairs:
+        warnings.warn(f"{len(pairs)} image(s) are filed under two classes, e.g. {pairs[0][0]} and {pairs[0][1]}; "
+                      f"remove the wrong copy", stacklevel=3)
+
+
 def _report_bad(bad, samples, seen: set):
     import warnings
     for i in bad:
         if i not in seen:
             seen.add(i)
-            warnings.warn(f"{samples[i][0]}: not a readable image; skipped", stacklevel=3)
+            warnings.warn(f"{samples[i][0]}: {D.unreadable_reason(samples[i][0])}; skipped", stacklevel=3)
 
 
-def _diverged(out, epoch, step):
-    return (f"loss became NaN or infinite at epoch {epoch + 1} step {step + 1}; stopped. "
-            f"{out / 'last.pt'} keeps the last good epoch; lower --lr or check the data")
+def _diverged(out, epoch, history, lr, where):
+    kept = (f"{out / 'last.pt'} holds epoch {history[-1]['epoch']}, the last with finite weights" if history
+            else "no checkpoint was written")
+    return (f"loss became NaN or infinite in epoch {epoch + 1} ({where}); stopped without saving it. {kept}; "
+            f"try a lower --lr (this run: {lr:g}) or check the data")
 
 
 def _agree(flag: bool, world: int, check_now: bool) -> bool:
@@ -514,6 +725,7 @@ def config_key(cfg: TrainConfig) -> str:
     import hashlib
     import json
     relevant = {k: v for k, v in asdict(cfg).items() if k not in ("out", "workers", "device")}
+    relevant["recipe_values"] = asdict(RECIPES[cfg.recipe])  # a changed recipe is another config
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:10]
 
 

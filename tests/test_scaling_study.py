@@ -1,112 +1,130 @@
-"""The scaling study: its configs, the grid under the constraint, the analyses, a real tiny run."""
+"""The scaling study: matched-cost design, the grid at equal cost, the analyses by one rule, a real tiny run."""
 
+import math
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from effnet_lib import scaling_analysis as A
 from effnet_lib import scaling_study as S
 from effnet_lib.scaling import constraint
 
 
-def test_grid_respects_the_constraint_and_runs_each_network_once():
-    triples = S.grid_triples(0.1)
-    assert triples[0] == S.PAPER_TRIPLE
-    assert all(abs(constraint(*t) - 2) <= S.TOLERANCE for t in triples)
+def test_single_dimension_lines_reach_every_compound_network_within_the_band():
+    for mode in (S.FULL, S.QUICK):
+        singles = S.single_dimension(replace(mode, seeds=(0,)))
+        base = S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.resolution)
+        for phi in (p for p in mode.phis if p > 0):
+            target = S.macs_of(*(lambda c: (c.width, c.depth, c.resolution))(S.compound(mode, *S.PAPER_TRIPLE, phi)))
+            for dim in ("width", "depth", "resolution"):
+                line = [c for c in singles if all(getattr(c, o) == getattr(S.BASE, o) for o in
+                                                  {"width", "depth", "resolution"} - {dim})]
+                best = min(abs(math.log(S.macs_of(c.width, c.depth, c.resolution) / target)) for c in line)
+                assert best <= math.log(A.MACS_BAND), (mode.name, phi, dim)
+        assert S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.resolution) == base
+
+
+def test_matched_value_is_the_nearest_in_cost():
+    target = 2 * S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.resolution)
+    r = S.matched_value("resolution", target)
+    costs = {v: S.macs_of(S.BASE.width, S.BASE.depth, v) for v in (r - 1, r, r + 1)}
+    assert min(costs, key=lambda v: abs(math.log(costs[v] / target))) == r
+
+
+def test_grid_compares_triples_at_equal_measured_cost():
+    triples = S.grid_triples(S.FULL)
+    assert triples[0] == S.PAPER_TRIPLE and len(triples) >= 4
+    target = S.macs_of(*(lambda c: (c.width, c.depth, c.resolution))(S.compound(S.FULL, *S.PAPER_TRIPLE, 1)))
+    for t in triples:
+        c = S.compound(S.FULL, *t, phi=1)
+        assert abs(math.log(S.macs_of(c.width, c.depth, c.resolution) / target)) <= math.log(S.GRID_COST_BAND)
     networks = [S.architecture(S.compound(S.FULL, *t, phi=1)) for t in triples]
     assert len(set(networks)) == len(networks)
-    assert (2.0, 1.0, 1.0) in triples and (1.0, 1.0, 1.4) in triples and (1.0, 1.4, 1.0) in triples
-    # a finer grid only adds triples, never loses the coarse ones' networks
-    fine = {S.architecture(S.compound(S.FULL, *t, phi=1)) for t in S.grid_triples(0.05)}
-    assert set(networks) <= fine
+    assert len({t[0] for t in triples}) >= 2 and len({t[1] for t in triples}) >= 2  # depth and width get a turn
 
 
 def test_compound_configs_follow_the_powers_of_phi():
     c = S.compound(S.FULL, 1.2, 1.1, 1.15, phi=2)
-    assert c.width == pytest.approx(0.25 * 1.1 ** 2, abs=1e-4) and c.depth == pytest.approx(0.34 * 1.44, abs=1e-4)
-    assert c.resolution == round(48 * 1.15 ** 2) and c.epochs == S.FULL.epochs and not c.quick
+    assert c.width == pytest.approx(S.BASE.width * 1.1 ** 2, abs=1e-4)
+    assert c.depth == pytest.approx(S.BASE.depth * 1.44, abs=1e-4)
+    assert c.resolution == round(S.BASE.resolution * 1.15 ** 2) and c.epochs == S.FULL.epochs and not c.quick
     assert S.compound(S.QUICK, 1.2, 1.1, 1.15, phi=0) == S.config(S.QUICK)
-    ex = S.experiment_configs(S.FULL, found=(2.0, 1.0, 1.0))
-    assert len(S.FULL.widths) >= 5 and len(S.FULL.depths) >= 5 and len(S.FULL.resolutions) >= 5
+    ex = S.experiment_configs(S.FULL, found=(1.0, 1.0, 1.4))
     assert len(S.FULL.seeds) >= 3 and S.FULL.phis == (0, 1, 2, 3)
     assert {t["phi"] for _, t in ex["compound_found"]} == {0, 1, 2, 3}
 
 
 def test_costs_are_measured_and_show_the_rounding():
     t = S.costs(S.QUICK)
-    width = t[t.dimension == "width"].set_index("value")
-    assert width.measured_factor[0.25] == 1 and width.nominal_factor[0.5] == 4
-    assert 1 < width.measured_factor[0.5] < 4  # stem, head and the 8-channel minimum weigh in
-    depth = t[t.dimension == "depth"].set_index("value")
-    assert depth.blocks[0.34] < depth.blocks[1.34]
+    assert t.measured_factor.iloc[0] == 1 and set(t.dimension) == {"width", "depth", "resolution"}
+    width = t[t.dimension == "width"]
+    assert (width.measured_factor.iloc[1:] < width.nominal_factor.iloc[1:] + 1e-9).all()
+    depth = t[t.dimension == "depth"]
+    assert depth.blocks.iloc[-1] > depth.blocks.iloc[0]
 
 
-def _table(acc):
-    """A synthetic study table: `acc(width, depth, resolution, seed)` gives the test accuracy."""
+def _table(acc, seeds=(0, 1, 2)):
+    """A synthetic table with the study's own configs: `acc(w, d, r, seed)` gives test accuracy."""
+    mode = replace(S.QUICK, seeds=tuple(seeds), phis=(0, 1, 2))
     rows = []
-    def add(exp, w, d, r, seed, epochs=15, **tags):
-        macs = 1e6 * (w / 0.25) ** 2 * (d / 0.34) * (r / 48) ** 2
-        rows.append({"experiment": exp, "width": w, "depth": d, "resolution": r, "seed": seed, "epochs": epochs,
-                     "macs": macs, "params": 1, "train_seconds": 1.0, "test_acc": acc(w, d, r, seed),
-                     "val_acc": acc(w, d, r, seed), "key": f"{exp}{w}{d}{r}{seed}{epochs}", **tags})
-    for s in range(3):
-        for w in (0.25, 0.35, 0.5, 0.7):
-            add("single_dimension", w, 0.34, 48, s)
-        for d in (0.5, 0.67, 1.0):
-            add("single_dimension", 0.25, d, 48, s)
-        for r in (64, 80, 96):
-            add("single_dimension", 0.25, 0.34, r, s)
-        for t in ((1.2, 1.1, 1.15), (2.0, 1.0, 1.0)):
-            c = S.compound(S.FULL, *t, phi=1)
-            add("grid", c.width, c.depth, c.resolution, s, alpha=t[0], beta=t[1], gamma=t[2], phi=1)
-        for p in (0, 1, 2):
-            c = S.compound(S.FULL, *S.PAPER_TRIPLE, phi=p)
-            add("compound_paper", c.width, c.depth, c.resolution, s, alpha=1.2, beta=1.1, gamma=1.15, phi=p)
-        for d in (0.34, 1.0):
-            add("depth_budget", 0.25, d, 48, s, epochs=45)
+    for exp, pairs in S.experiment_configs(mode, found=S.PAPER_TRIPLE).items():
+        for c, tags in pairs:
+            a = acc(c.width, c.depth, c.resolution, c.seed)
+            rows.append({"experiment": exp, **{k: getattr(c, k) for k in ("width", "depth", "resolution", "seed",
+                                                                           "epochs")},
+                         "macs": S.macs_of(c.width, c.depth, c.resolution), "params": 1, "train_seconds": 1.0,
+                         "test_acc": a, "val_acc": a, "key": c.key(), **tags})
     t = pd.DataFrame(rows)
-    return t.assign(macs_ratio=t.macs / t.macs.iloc[0])
+    base = t[(t.width == S.BASE.width) & (t.depth == S.BASE.depth) & (t.resolution == S.BASE.resolution)]
+    return t.assign(macs_ratio=t.macs / base.macs.iloc[0])
+
+
+def _concave(w, d, r):
+    gain = lambda ratio: 0.1 * np.sqrt(min(np.log2(ratio), 1.2))  # noqa: E731 - each dimension saturates
+    return 0.5 + gain(w / S.BASE.width) + gain(d / S.BASE.depth) + gain(r / S.BASE.resolution)
 
 
 def test_analyses_on_a_table_where_the_paper_holds():
     rng = np.random.default_rng(0)
-    # each dimension's gain is concave in its doublings and saturates: balance wins, as in the paper
-    gain = lambda ratio: 0.1 * np.sqrt(min(np.log2(ratio), 1))  # noqa: E731
-    acc = lambda w, d, r, s: 0.3 + gain(w / 0.25) + gain(d / 0.34) + gain(r / 48) \
-        + 0.002 * rng.standard_normal()  # noqa: E731
-    t = _table(acc)
-    width = S.dimension_curve(t, "width")
-    assert list(width.width) == [0.25, 0.35, 0.5, 0.7] and (width.seeds == 3).all()
-    g = S.gain_per_doubling(width)
-    assert len(g) == 3 and g.points_per_doubling.iloc[-1] < g.points_per_doubling.iloc[0]
-    assert S.best_triple(t) == (1.2, 1.1, 1.15)
-    vs = S.compound_vs_single(t, "compound_paper")
-    assert list(vs.phi) == [0, 1, 2] and vs.width_value.iloc[0] == 0.25
-    steps = S.macs_per_step(t, "compound_paper")
-    assert np.allclose(steps.nominal, constraint())
-    claims = S.paper_claims(t).set_index("claim").holds
-    assert claims["Fig. 3: scaling width alone raises accuracy"]
-    assert claims["Fig. 3: the gain from width shrinks as the model grows"]
-    assert claims["Step 1: the grid at phi = 1 picks alpha, beta, gamma = 1.2, 1.1, 1.15"]
-    assert claims["Step 2 (paper's triple): compound beats every single dimension at phi = 2"]
+    t = _table(lambda w, d, r, s: _concave(w, d, r) + 0.001 * rng.standard_normal())
+    width = A.dimension_curve(t, "width")
+    assert width.width.iloc[0] == S.BASE.width and (width.seeds == 3).all()
+    g = A.gain_per_doubling(width)
+    assert len(g) >= 1 and (g.per_doubling_se > 0).all()
+    vs = A.compound_vs_single(t, "compound_paper")
+    assert list(vs.phi) == [0, 1, 2] and vs.width_matched.all() and vs.depth_matched.all()
+    claims = A.paper_claims(t).set_index("claim").holds
+    assert claims["Fig. 3: the first step of resolution raises accuracy"]
+    assert claims["Step 2 (paper's triple): compound beats each single dimension at phi = 2"]
+    assert "beats width, depth, resolution" in A.headline(t)
 
 
-def test_claims_report_when_the_data_disagrees():
-    acc = lambda w, d, r, s: 0.5 - 0.1 * np.log2(d / 0.34) + 0.01 * s  # depth hurts
-    claims = S.paper_claims(_table(acc)).set_index("claim")
+def test_claims_report_when_the_data_disagrees_and_one_seed_decides_nothing():
+    t = _table(lambda w, d, r, s: 0.5 - 0.1 * np.log2(d / S.BASE.depth) + 0.01 * s)  # depth hurts
+    claims = A.paper_claims(t).set_index("claim")
     row = claims.loc["Fig. 3: scaling depth alone raises accuracy"]
-    assert not row.holds and "-" in row.measured
-    assert not claims.loc["deeper nets need longer training (the depth gap shrinks with epochs)"].holds
+    assert row.holds is False and "-" in row.measured and "±" in row.measured
+    one = A.paper_claims(_table(lambda w, d, r, s: _concave(w, d, r), seeds=(0,)))
+    seeded = one[~one.claim.str.startswith(("each phi step", "Step 1"))]  # MACs and ranks need no seeds
+    assert seeded.holds.isna().all() and seeded.measured.str.contains("one seed").all()
 
 
-def test_a_real_tiny_study_trains_caches_and_saves(tmp_path):
-    mode = replace(S.QUICK, epochs=1, widths=(0.25, 0.5), depths=(0.34,), resolutions=(32,), fig4_pairs=(),
-                   fig4_widths=(), grid_step=0.4, phis=(0, 1))
+def test_compare_is_the_one_rule():
+    assert A.compare(0.60, 0.01, 3, 0.55, 0.01, 3)[2] is True  # 5 points, se 0.8
+    assert A.compare(0.56, 0.02, 3, 0.55, 0.02, 3)[2] is False
+    assert A.compare(0.56, np.nan, 1, 0.55, np.nan, 1)[2] is None
+
+
+def test_a_real_tiny_study_trains_caches_and_saves(split_folder, tmp_path):
+    mode = replace(S.QUICK, epochs=1, phis=(0, 1), grid_alphas=(1.0,), grid_betas=(1.0,), fig4=(),
+                   data=str(split_folder))
     first = S.run(mode, cache=tmp_path / "cache", progress=False, only=["grid"])
     assert set(first.experiment) == {"grid", "compound_paper"}  # the base comes with step 2 (phi = 0)
-    assert first.loc[(first.width == 0.25) & (first.depth == 0.34) & (first.resolution == 48), "macs_ratio"].eq(1).all()
-    assert first.prov_commit.notna().all() and (first.epochs == 1).all()
+    base = (first.width == S.BASE.width) & (first.depth == S.BASE.depth) & (first.resolution == S.BASE.resolution)
+    assert first.loc[base, "macs_ratio"].eq(1).all()
+    assert first.prov_commit.notna().all() and (first.epochs == 1).all() and (first.prov_threads == 1).all()
     again = S.run(mode, cache=tmp_path / "cache", progress=False, only=["grid"])
     pd.testing.assert_frame_equal(first, again)
     path = S.save_results(first, "test", tmp_path / "results.csv")
@@ -114,3 +132,4 @@ def test_a_real_tiny_study_trains_caches_and_saves(tmp_path):
     assert len(table) == len(first) and how["command"] == "test" and how["seeds"] == [0]
     with pytest.raises(FileNotFoundError, match="scaling --mode full"):
         S.load_results(tmp_path / "missing.csv")
+    assert constraint(*S.PAPER_TRIPLE) == pytest.approx(1.92, abs=0.01)

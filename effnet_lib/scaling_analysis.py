@@ -1,0 +1,310 @@
+"""What a scaling-study table shows: curves, the paper's claims and the headline, by one rule.
+
+The rule, applied to every verdict: a difference between two networks counts when it exceeds
+twice its standard error over seeds (`SE_RULE`), and two networks are "matched" when their
+measured MACs lie within 25% of each other (`MACS_BAND`). With one seed there is no standard
+error, and a verdict says so (None) instead of guessing.
+
+Everything here reads a tidy table (one row per experiment, config and seed, as
+`scaling_study.run` returns it) and returns tables; notebooks only plot them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .scaling import ALPHA, BETA, GAMMA, constraint
+
+__all__ = ["SE_RULE", "MACS_BAND", "compare", "summarise", "base_of", "dimension_curve", "compound_curve",
+           "width_line_curves", "depth_budget_table", "gain_per_doubling", "grid_table", "best_triple",
+           "compound_vs_single", "macs_per_step", "paper_claims", "headline"]
+
+SE_RULE = 2.0  # a difference counts when it exceeds this many standard errors
+MACS_BAND = 1.25  # matched: measured MACs within this factor of each other
+DIMENSIONS = ("width", "depth", "resolution")
+
+
+def compare(a_mean, a_std, a_n, b_mean, b_std, b_n) -> tuple[float, float, bool | None]:
+    """a - b, its standard error over seeds, and whether a > b by the rule (None with one seed)."""
+    if min(a_n, b_n) < 2:
+        return a_mean - b_mean, float("nan"), None
+    se = math.sqrt(np.nan_to_num(a_std) ** 2 / a_n + np.nan_to_num(b_std) ** 2 / b_n)
+    return a_mean - b_mean, se, bool(a_mean - b_mean > SE_RULE * se)
+
+
+def _fmt(diff, se) -> str:
+    return f"{diff * 100:+.1f} ± {se * 100:.1f} points" if not math.isnan(se) else f"{diff * 100:+.1f} points (one seed)"
+
+
+def _matched(macs_a, macs_b) -> bool:
+    return abs(math.log(macs_a / macs_b)) <= math.log(MACS_BAND) + 1e-12
+
+
+def summarise(table: pd.DataFrame, by=DIMENSIONS) -> pd.DataFrame:
+    """Mean, spread (standard deviation over seeds) and count of test accuracy per config."""
+    g = table.groupby(list(by), as_index=False, dropna=False)
+    return g.agg(macs=("macs", "first"), macs_ratio=("macs_ratio", "first"), params=("params", "first"),
+                 test_mean=("test_acc", "mean"), test_std=("test_acc", "std"), val_mean=("val_acc", "mean"),
+                 val_std=("val_acc", "std"), seeds=("seed", "nunique"), train_seconds=("train_seconds", "mean"))
+
+
+def base_of(table: pd.DataFrame) -> dict:
+    """The study's base network (phi = 0 of step 2)."""
+    row = table[(table.experiment == "compound_paper") & (table.phi == 0)].iloc[0]
+    return {d: row[d] for d in DIMENSIONS}
+
+
+def dimension_curve(table: pd.DataFrame, dimension: str, experiment="single_dimension") -> pd.DataFrame:
+    """Fig. 3's curve for one dimension: the single-dimension rows where only `dimension` moved."""
+    others = {k: v for k, v in base_of(table).items() if k != dimension}
+    rows = table[(table.experiment == experiment) & np.logical_and.reduce([table[k] == v for k, v in others.items()])]
+    return summarise(rows).sort_values("macs").reset_index(drop=True)
+
+
+def compound_curve(table: pd.DataFrame, experiment: str = "compound_found") -> pd.DataFrame:
+    """Step 2's curve: one row per phi of a compound experiment, mean and spread over seeds."""
+    return summarise(table[table.experiment == experiment], by=("phi", *DIMENSIONS))
+
+
+def width_line_curves(table: pd.DataFrame, experiment: str = "width_lines") -> dict[str, pd.DataFrame]:
+    """Fig. 4's lines: width scaled at each (depth, resolution) pair, labelled by the pair."""
+    lines = summarise(table[table.experiment == experiment])
+    return {f"d={d:g}, r={r}": g for (d, r), g in lines.groupby(["depth", "resolution"])}
+
+
+def depth_budget_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The depth-budget configs next to the same depths at the sweep's budget, by (depth, epochs)."""
+    longer = table[table.experiment == "depth_budget"]
+    base = base_of(table)
+    shorter = table[(table.experiment == "single_dimension") & table.depth.isin(set(longer.depth))
+                    & (table.width == base["width"]) & (table.resolution == base["resolution"])]
+    return summarise(pd.concat([shorter, longer]), by=("depth", "epochs"))
+
+
+def gain_per_doubling(curve: pd.DataFrame, min_doublings: float = 0.25) -> pd.DataFrame:
+    """From the base upwards: accuracy points per doubling of measured MACs, step by step, with
+    the standard error of each step's gain over seeds. Points that cost less than `min_doublings`
+    more than the last kept one are passed over (a tiny denominator would blow the ratio up)."""
+    c = curve[curve.macs_ratio >= 1 - 1e-9].sort_values("macs").reset_index(drop=True)
+    kept = [0]
+    for i in range(1, len(c)):
+        if math.log2(c.macs[i] / c.macs[kept[-1]]) >= min_doublings:
+            kept.append(i)
+    c = c.iloc[kept].reset_index(drop=True)
+    rows = []
+    for a, b in zip(c.iloc[:-1].itertuples(), c.iloc[1:].itertuples()):
+        doublings = math.log2(b.macs / a.macs)
+        diff, se, _ = compare(b.test_mean, b.test_std, b.seeds, a.test_mean, a.test_std, a.seeds)
+        rows.append({"from_macs_ratio": a.macs_ratio, "to_macs_ratio": b.macs_ratio, "doublings": doublings,
+                     "points": diff * 100, "points_se": se * 100, "points_per_doubling": diff * 100 / doublings,
+                     "per_doubling_se": se * 100 / doublings})
+    return pd.DataFrame(rows, columns=["from_macs_ratio", "to_macs_ratio", "doublings", "points", "points_se",
+                                       "points_per_doubling", "per_doubling_se"])
+
+
+def grid_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Step 1: every tried triple, its nominal FLOPs factor, its measured MACs against the base and
+    its accuracy; best mean validation accuracy first, with whether each is within the rule of the
+    best (`tied_with_best`: not worse by more than twice the standard error)."""
+    s = table[table.experiment == "grid"].groupby(["alpha", "beta", "gamma"], as_index=False).agg(
+        width=("width", "first"), depth=("depth", "first"), resolution=("resolution", "first"),
+        macs_ratio=("macs_ratio", "first"), val_mean=("val_acc", "mean"), val_std=("val_acc", "std"),
+        test_mean=("test_acc", "mean"), seeds=("seed", "nunique"))
+    s.insert(3, "flops_factor", [constraint(a, b, g) for a, b, g in zip(s.alpha, s.beta, s.gamma)])
+    s = s.sort_values("val_mean", ascending=False, kind="stable").reset_index(drop=True)
+    best = s.iloc[0]
+    s["tied_with_best"] = [compare(best.val_mean, best.val_std, best.seeds, r.val_mean, r.val_std, r.seeds)[2]
+                           is not True for r in s.itertuples()]
+    return s
+
+
+def _paper_rank(grid: pd.DataFrame) -> int:
+    """Where the paper's triple lands in `grid_table`'s order (1 = best)."""
+    return int(np.flatnonzero(np.isclose(grid.alpha, ALPHA) & np.isclose(grid.beta, BETA)
+                              & np.isclose(grid.gamma, GAMMA))[0]) + 1
+
+
+def best_triple(table: pd.DataFrame) -> tuple[float, float, float]:
+    """Step 1's choice: the best mean *validation* accuracy (test is kept for step 2's comparison)."""
+    best = grid_table(table).iloc[0]
+    return float(best.alpha), float(best.beta), float(best.gamma)
+
+
+def compound_vs_single(table: pd.DataFrame, experiment: str = "compound_found") -> pd.DataFrame:
+    """Step 2: each phi of a compound run against each single dimension's network of nearest
+    measured MACs: its value, MACs, whether it is matched (within `MACS_BAND`) and the
+    difference compound minus single with its standard error and verdict."""
+    curves = {dim: dimension_curve(table, dim) for dim in DIMENSIONS}
+    out = []
+    for row in compound_curve(table, experiment).itertuples():
+        entry = {"phi": row.phi, "macs_ratio": row.macs_ratio, "compound_mean": row.test_mean,
+                 "compound_std": row.test_std}
+        for dim, curve in curves.items():
+            near = curve.iloc[(np.log(curve.macs) - math.log(row.macs)).abs().argmin()]
+            diff, se, wins = compare(row.test_mean, row.test_std, row.seeds, near.test_mean, near.test_std, near.seeds)
+            entry |= {f"{dim}_value": near[dim], f"{dim}_macs_ratio": near.macs_ratio,
+                      f"{dim}_matched": _matched(near.macs, row.macs), f"{dim}_mean": near.test_mean,
+                      f"{dim}_std": near.test_std, f"{dim}_diff": diff, f"{dim}_se": se, f"{dim}_beaten": wins}
+        out.append(entry)
+    return pd.DataFrame(out)
+
+
+def macs_per_step(table: pd.DataFrame, experiment: str = "compound_found") -> pd.DataFrame:
+    """Measured MACs ratio from each phi to the next, against the nominal alpha*beta^2*gamma^2."""
+    c = summarise(table[table.experiment == experiment], by=("phi", "alpha", "beta", "gamma")).sort_values("phi")
+    return pd.DataFrame({"phi": c.phi.to_numpy()[1:], "measured_ratio": c.macs.to_numpy()[1:] / c.macs.to_numpy()[:-1],
+                         "nominal": [constraint(a, b, g) for a, b, g in zip(c.alpha[1:], c.beta[1:], c.gamma[1:])]})
+
+
+# The paper's claims against a table
+
+def _claims_fig3(table) -> list[dict]:
+    rows = []
+    base = base_of(table)
+    for dim in DIMENSIONS:
+        c = dimension_curve(table, dim)
+        b = c[c[dim] == base[dim]].iloc[0]
+        first, top = c.iloc[1], c.iloc[-1]
+        d, se, holds = compare(first.test_mean, first.test_std, first.seeds, b.test_mean, b.test_std, b.seeds)
+        rows.append({"claim": f"Fig. 3: the first step of {dim} raises accuracy",
+                     "measured": f"{dim} {b[dim]:g} -> {first[dim]:g} ({first.macs_ratio:.2f}x MACs): {_fmt(d, se)}",
+                     "holds": holds})
+        d, se, holds = compare(top.test_mean, top.test_std, top.seeds, b.test_mean, b.test_std, b.seeds)
+        rows.append({"claim": f"Fig. 3: scaling {dim} alone raises accuracy",
+                     "measured": f"{dim} {b[dim]:g} -> {top[dim]:g} ({top.macs_ratio:.2f}x MACs): {_fmt(d, se)}",
+                     "holds": holds})
+        g = gain_per_doubling(c)
+        if len(g) >= 2:
+            f, last = g.iloc[0], g.iloc[-1]
+            diff = f.points_per_doubling - last.points_per_doubling
+            se = math.hypot(f.per_doubling_se, last.per_doubling_se)
+            holds = None if math.isnan(se) else bool(diff > SE_RULE * se)
+            pm = (lambda v: "") if math.isnan(se) else (lambda v: f" ± {v:.1f}")
+            rows.append({"claim": f"Fig. 3: the gain from {dim} shrinks as the network grows",
+                         "measured": f"points per doubling of MACs: first step {f.points_per_doubling:+.1f}"
+                                     f"{pm(f.per_doubling_se)}, last {last.points_per_doubling:+.1f}"
+                                     f"{pm(last.per_doubling_se)}" + (" (one seed)" if math.isnan(se) else ""),
+                         "holds": holds})
+    return rows
+
+
+def _claims_fig4(table) -> list[dict]:
+    lines = summarise(table[table.experiment == "width_lines"])
+    small = lines[(lines.depth == lines.depth.min()) & (lines.resolution == lines.resolution.min())]
+    large = lines[(lines.depth == lines.depth.max()) & (lines.resolution == lines.resolution.max())]
+    # At matched cost: the larger line's cheapest point against the small line's point nearest its MACs.
+    a = large.sort_values("macs").iloc[0]
+    b = small.iloc[(np.log(small.macs) - math.log(a.macs)).abs().argmin()]
+    d, se, holds = compare(a.test_mean, a.test_std, a.seeds, b.test_mean, b.test_std, b.seeds)
+    matched = _matched(a.macs, b.macs)
+    return [{"claim": "Fig. 4: at the same cost, width scaling reaches more at greater depth and resolution",
+             "measured": f"w={a.width:g}, d={a.depth:g}, r={a.resolution} ({a.macs_ratio:.2f}x): {a.test_mean:.3f}; "
+                         f"w={b.width:g}, d={b.depth:g}, r={b.resolution} ({b.macs_ratio:.2f}x): {b.test_mean:.3f} "
+                         f"({_fmt(d, se)}){'' if matched else '; not matched within the MACs band'}",
+             "holds": holds if matched else None}]
+
+
+def _claims_grid(table) -> list[dict]:
+    g = grid_table(table)
+    rank, top = _paper_rank(g), g.iloc[0]
+    paper = g.iloc[rank - 1]
+    spread = f"{g.macs_ratio.min():.2f}-{g.macs_ratio.max():.2f}x"
+    return [{"claim": "Step 1: at equal cost the grid picks alpha, beta, gamma = 1.2, 1.1, 1.15",
+             "measured": f"best ({top.alpha:g}, {top.beta:g}, {top.gamma:g}) val {top.val_mean:.3f}; the paper's triple "
+                         f"ranks {rank} of {len(g)} (val {paper.val_mean:.3f}, "
+                         f"{'within' if paper.tied_with_best else 'beyond'} 2 SE of the best); MACs {spread} of the base",
+             "holds": True if rank == 1 else None if paper.seeds < 2 else bool(paper.tied_with_best)}]
+
+
+def _claims_step2(table, exp) -> list[dict]:
+    which = "found" if exp == "compound_found" else "paper's"
+    rows = []
+    for r in compound_vs_single(table, exp).itertuples():
+        if r.phi == 0:
+            continue
+        parts, verdicts = [], []
+        for dim in DIMENSIONS:
+            matched = getattr(r, f"{dim}_matched")
+            diff, se, beaten = getattr(r, f"{dim}_diff"), getattr(r, f"{dim}_se"), getattr(r, f"{dim}_beaten")
+            parts.append(f"{dim} {getattr(r, f'{dim}_value'):g} ({getattr(r, f'{dim}_macs_ratio'):.2f}x) "
+                         f"{_fmt(diff, se)}" + ("" if matched else " [not matched]"))
+            verdicts.append(beaten if matched else None)
+        holds = None if None in verdicts else all(verdicts)
+        rows.append({"claim": f"Step 2 ({which} triple): compound beats each single dimension at phi = {r.phi:g}",
+                     "measured": f"compound {r.compound_mean:.3f} at {r.macs_ratio:.2f}x MACs; compound minus "
+                                 + "; ".join(parts), "holds": holds})
+    steps = macs_per_step(table, exp)
+    rows.append({"claim": f"each phi step about doubles the MACs ({which} triple)",
+                 "measured": "measured ratios " + ", ".join(f"{v:.2f}" for v in steps.measured_ratio)
+                             + f" (nominal {steps.nominal.iloc[0]:.2f}; within 25% of 2 counts)",
+                 "holds": bool(all(_matched(v, 2.0) for v in steps.measured_ratio))})
+    return rows
+
+
+def _depth_gap(table: pd.DataFrame) -> tuple[str, bool | None]:
+    """The deep config's accuracy minus the base's at the short and the long budget, with errors."""
+    t = depth_budget_table(table).set_index(["depth", "epochs"])
+    (lo, hi), (short, long_) = sorted(set(t.index.get_level_values(0))), sorted(set(t.index.get_level_values(1)))
+    gaps = {e: compare(t.test_mean[(hi, e)], t.test_std[(hi, e)], t.seeds[(hi, e)],
+                       t.test_mean[(lo, e)], t.test_std[(lo, e)], t.seeds[(lo, e)]) for e in (short, long_)}
+    se = math.hypot(gaps[short][1], gaps[long_][1])
+    holds = None if math.isnan(se) else bool(gaps[long_][0] - gaps[short][0] > SE_RULE * se)
+    return (f"depth {hi:g} minus {lo:g}: {_fmt(*gaps[short][:2])} at {short} epochs, "
+            f"{_fmt(*gaps[long_][:2])} at {long_}", holds)
+
+
+def paper_claims(table: pd.DataFrame) -> pd.DataFrame:
+    """Each claim of the paper's section 3 that the table can test, what the table measures and
+    whether the claim holds here by the rule (`SE_RULE`, `MACS_BAND`). `holds` is None where the
+    table cannot say: one seed, or no network within the MACs band to compare with."""
+    exps = set(table.experiment)
+    rows = []
+    if "single_dimension" in exps:
+        rows += _claims_fig3(table)
+    if "width_lines" in exps:
+        rows += _claims_fig4(table)
+    if "grid" in exps:
+        rows += _claims_grid(table)
+    for exp in ("compound_found", "compound_paper"):
+        if exp in exps and "single_dimension" in exps:
+            rows += _claims_step2(table, exp)
+    if "depth_budget" in exps:
+        measured, holds = _depth_gap(table)
+        rows.append({"claim": "(not a claim of the paper) a longer budget narrows the depth gap",
+                     "measured": measured, "holds": holds})
+    return pd.DataFrame(rows, columns=["claim", "measured", "holds"])
+
+
+def headline(table: pd.DataFrame) -> str:
+    """The study's outcome in a few sentences (markdown), every number read from `table`."""
+    claims = paper_claims(table)
+    lines = []
+    if "grid" in set(table.experiment):
+        g, found = grid_table(table), best_triple(table)
+        lines.append(f"- **Step 1** (triples at equal measured cost, {g.macs_ratio.min():.2f}-{g.macs_ratio.max():.2f}x "
+                     f"the base's MACs) picked alpha, beta, gamma = {found}, mean validation accuracy "
+                     f"{g.val_mean.iloc[0]:.3f} ± {g.val_std.iloc[0]:.3f}; the paper's (1.2, 1.1, 1.15) ranks "
+                     f"{_paper_rank(g)} of {len(g)}, {sum(g.tied_with_best)} triple(s) within 2 SE of the best.")
+    for exp, name in (("compound_found", "the found triple"), ("compound_paper", "the paper's triple")):
+        if exp not in set(table.experiment):
+            continue
+        for r in compound_vs_single(table, exp).itertuples():
+            if r.phi < 2:
+                continue
+            beaten = [d for d in DIMENSIONS if getattr(r, f"{d}_matched") and getattr(r, f"{d}_beaten")]
+            others = [d for d in DIMENSIONS if d not in beaten]
+            lines.append(f"- **Step 2, {name}, phi = {r.phi:g}** ({r.macs_ratio:.2f}x MACs, test "
+                         f"{r.compound_mean:.3f} ± {r.compound_std:.3f}): beats "
+                         f"{', '.join(beaten) if beaten else 'no single dimension'} by more than 2 SE"
+                         + (f"; not {', '.join(others)} ("
+                            + "; ".join(f"{d} {getattr(r, f'{d}_value'):g}: {_fmt(getattr(r, f'{d}_diff'), getattr(r, f'{d}_se'))}"
+                                        for d in others) + ")" if others else "") + ".")
+    fig3 = claims[claims.claim.str.startswith("Fig. 3: the gain from")]
+    if len(fig3):
+        sat = [c.split("from ")[1].split(" shrinks")[0] for c, h in zip(fig3.claim, fig3.holds) if h]
+        lines.append(f"- **Fig. 3**: saturation by the rule for {', '.join(sat) if sat else 'no dimension'} "
+                     f"of width, depth, resolution.")
+    return "\n".join(lines)
