@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test lab table notebooks expected clean browser scaling-full
+.PHONY: demo test lab table notebooks expected clean browser scaling-full site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,11 @@ lab: $(STAMP)  ## JupyterLab on notebooks/ (127.0.0.1:8888 or the next free port
 table: $(STAMP)  ## the B0-B7 table
 	$(BIN)/python -m effnet_lib table
 
-scaling-full: $(STAMP)  ## the scaling experiments in full mode (about 80 min on 2 cores) -> data/results/scaling_full.csv
-	$(BIN)/python -m effnet_lib scaling --mode full
+scaling-full: $(STAMP)  ## the scaling experiments in full mode (2 configs at a time on 2 cores) -> data/results/scaling_full.csv
+	$(BIN)/python -m effnet_lib scaling --mode full --jobs 2
+
+site: $(STAMP)  ## a static HTML site of the executed notebooks (quick mode) in build/site; open build/site/index.html
+	$(BIN)/python scripts/build_site.py build/site
 
 notebooks: $(STAMP)  ## rewrite the .ipynb pairs from the .py sources (output-free)
 	$(BIN)/jupytext --to ipynb notebooks/*.py

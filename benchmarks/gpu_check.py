@@ -32,7 +32,8 @@ import torchvision
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from effnet_lib import efficientnet_b0  # noqa: E402
-from effnet_lib.io import atomic_write_text, provenance  # noqa: E402
+from effnet_lib.files import atomic_write_text  # noqa: E402
+from effnet_lib.provenance import provenance  # noqa: E402
 
 
 def step_rate(model, batch, size, device, amp, channels_last, steps, warmup):
@@ -114,7 +115,8 @@ def main():
     # workers against the batch cropped on the GPU (the default on CUDA).
     from train_speed import jpeg_folder
 
-    from effnet_lib.train import TrainConfig, fit
+    from effnet_lib.config import TrainConfig
+    from effnet_lib.train import fit
     model_rate = steps_out["ours_amp_channels_last"]["img_per_s"]
     out["end_to_end"] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -70,7 +70,8 @@ def run_baseline(data, size, epochs):
 
 
 def run_ours(data, size, epochs, augment_on="auto"):
-    from effnet_lib.train import TrainConfig, fit
+    from effnet_lib.config import TrainConfig
+    from effnet_lib.train import fit
     with tempfile.TemporaryDirectory() as out:
         run = fit(TrainConfig(data=data, out=out, model=None, width=WIDTH, depth=DEPTH, image_size=size,
                               epochs=epochs, batch_size=64, augment_on=augment_on), progress=False)
@@ -162,7 +163,7 @@ def main():
         return child(args)
 
     from effnet_lib.builtin import ensure
-    from effnet_lib.io import provenance
+    from effnet_lib.provenance import provenance
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         cases = [("built-in textures, 64 px", str(ensure()), 64, 4 if args.quick else 10),

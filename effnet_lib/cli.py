@@ -13,6 +13,8 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+__all__ = ["main", "build_parser"]
+
 
 class _Parser(argparse.ArgumentParser):
     """Bad arguments get one line (what is wrong and where to read more), not the whole usage."""
@@ -22,7 +24,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_parser(sub):
-    from .train import RECIPES, TrainConfig
+    from .config import TrainConfig
+    from .recipes import RECIPES
     # Defaults are None here and filled from TrainConfig, so that --resume knows what was given.
     p = sub.add_parser("train", help="train on a folder of images; writes history, checkpoints and "
                        "the validation evaluation into --out", description=TRAIN_HELP,
@@ -86,8 +89,8 @@ classes in another place (a moved dataset)."""
 
 def _config(args):
     """The TrainConfig of the options given; on --resume, the run's own config with them applied."""
-    from .io import load_checkpoint
-    from .train import TrainConfig
+    from .checkpoint import load_checkpoint
+    from .config import TrainConfig
     names = {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     if args.no_amp:
@@ -105,7 +108,8 @@ def _config(args):
 
 
 def cmd_train(args):
-    from .predict import Predictor, write_evaluation
+    from .evaluation import write_evaluation
+    from .predict import Predictor
     from .train import fit
     run = fit(_config(args), resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
     import torch.distributed as dist
@@ -123,7 +127,8 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from .predict import Predictor, evaluation_samples, write_evaluation
+    from .evaluation import write_evaluation
+    from .predict import Predictor, evaluation_samples
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     # The run's own split rule: another seed or fraction would mix training images into "val".
     samples, what = evaluation_samples(args.data, predictor.classes, args.split,
@@ -141,7 +146,7 @@ def _data_root(data):
 
 
 def cmd_predict(args):
-    from .io import atomic_write_text
+    from .files import atomic_write_text
     from .predict import Predictor
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".json"):
@@ -166,8 +171,8 @@ def cmd_data(args):
         from .data import open_image_folder
         print(open_image_folder(root).summary())
     elif args.action == "fetch":
-        from .fetch import fetch
-        print(fetch(args.name, args.cache))
+        from .fetch import FILE_SETS, fetch, fetch_files
+        print(fetch_files(args.name, args.cache) if args.name in FILE_SETS else fetch(args.name, args.cache))
     else:
         from .data import open_image_folder
         folder = open_image_folder(_data_root(args.name), val_fraction=args.val_fraction, seed=args.seed)
@@ -209,7 +214,7 @@ def cmd_scaling(args):
 
 def cmd_demo(args):
     """The main job: train a small EfficientNet on the built-in data, evaluate, predict, report."""
-    from .io import replace_folder, scratch_folder
+    from .files import replace_folder, scratch_folder
     final = Path(args.out)
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs {args.epochs}: must be at least 1")
@@ -228,10 +233,11 @@ def cmd_demo(args):
 
 
 def _demo(args, out: Path, final: Path):
-    from .io import atomic_write_text
-    from .predict import Predictor, batch_test, write_evaluation
+    from .evaluation import batch_test, write_evaluation
+    from .files import atomic_write_text
+    from .predict import Predictor
+    from .presets import QUICK
     from .train import fit
-    from .workbook import QUICK
     cfg = replace(QUICK, out=str(out), epochs=args.epochs if args.epochs is not None else QUICK.epochs)
     print(f"Training a small EfficientNet (width {cfg.width}, depth {cfg.depth}, {cfg.image_size} px, "
           f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, seed {cfg.seed}) on the built-in "
@@ -251,7 +257,7 @@ def _demo(args, out: Path, final: Path):
           f"{(table['pred_1'] == first).sum()}/5 right")
     from dataclasses import asdict
 
-    from .io import provenance
+    from .provenance import provenance
     record = {"command": "python -m effnet_lib demo" + (f" --epochs {args.epochs}" if args.epochs else ""),
               "provenance": provenance(str(predictor.device), seed=cfg.seed, quick=True),
               "config": {**asdict(cfg), "out": str(final)}, "chance": chance, "train_seconds": sum(r["seconds"] for r in run.history),
@@ -259,6 +265,13 @@ def _demo(args, out: Path, final: Path):
               "batch_test": {"class": first, "right": int((table["pred_1"] == first).sum()), "of": len(table)},
               "test_per_class": test.per_class.round(4).reset_index().to_dict(orient="records")}
     atomic_write_text(out / "demo.json", json.dumps(record, indent=1, default=float))
+
+
+def cmd_report(args):
+    from .report import build_report
+    if Path(args.out).suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"--out {args.out}: the report is one HTML file; name it .html")
+    print(f"wrote {build_report(args.eval_dir, args.out, compare=args.compare)}")
 
 
 def build_parser():
@@ -284,7 +297,7 @@ def build_parser():
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     p = sub.add_parser("data", help="build the built-in set, download a public set, or inspect a folder")
     p.add_argument("action", choices=["builtin", "fetch", "info"])
-    p.add_argument("name", nargs="?", default="builtin", help="fetch: flowers|imagenette160; info: a folder")
+    p.add_argument("name", nargs="?", default="builtin", help="fetch: flowers|imagenette160|fashion-mnist; info: a folder")
     p.add_argument("--root", help="builtin: where to write it")
     p.add_argument("--cache", help="fetch: cache folder")
     p.add_argument("--val-fraction", type=float, default=0.2)
@@ -305,6 +318,10 @@ def build_parser():
     p.add_argument("--walltime", default="02:00:00", help="slurm: time limit per worker job (default 02:00:00)")
     p.add_argument("--slurm-jobs", type=int, default=4, help="slurm: worker jobs to ask for (default 4)")
     p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("report", help="one self-contained HTML report of an evaluation folder (optionally against another)")
+    p.add_argument("eval_dir", help="an evaluation folder (predictions.csv, probabilities.npy, ...) or a predictions CSV")
+    p.add_argument("--compare", help="a second evaluation of the same images, e.g. another network's")
+    p.add_argument("--out", required=True, help="the .html file to write")
     p = sub.add_parser("demo", help="the main job on the built-in data (quick, CPU-sized)")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--epochs", type=int, help="default: the quick config's")
@@ -315,7 +332,7 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "data": cmd_data,
-               "table": cmd_table, "demo": cmd_demo,
+               "table": cmd_table, "demo": cmd_demo, "report": cmd_report,
                "scaling": cmd_scaling}[args.command]
     from .train import TrainingStopped
     try:

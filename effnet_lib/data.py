@@ -1,4 +1,4 @@
-"""Folders of images -> datasets and loaders, the same way for the built-in set and a user's photos.
+"""Folders of images: which images, which class, which split, and reading one image.
 
 Two layouts are read as they are:
 - split folders: ``ROOT/train/<class>/...``, ``ROOT/val|valid|validation/<class>/...`` and an
@@ -8,18 +8,16 @@ Two layouts are read as they are:
   -> 46,853 + 11,535). The split goes to a JSON manifest that later runs reuse, so a validation
   image never becomes a training image because a run was started again.
 
-Images are decoded with Pillow (EXIF orientation applied, any mode converted to 8-bit RGB), reduced
-once to a working resolution, and optionally kept in memory as uint8 tensors so that each epoch
-costs only augmentation and the model. Unreadable files are skipped and reported, never fatal.
-
-This module knows nothing of the model.
+Images are decoded with Pillow (EXIF orientation applied, any mode converted to 8-bit RGB) and
+reduced to a working resolution. Unreadable files are skipped and reported, never fatal; the
+reason is given in words (`unreadable_reason`). Augmentation lives in `transforms`, batching in
+`loaders`. This module knows nothing of the model.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -28,21 +26,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from torch.utils.data import DataLoader, Dataset, Sampler
-from torchvision.transforms import v2
 
-from .io import atomic_write_text
+from .files import atomic_write_text
+
+__all__ = ["IMAGE_EXTENSIONS", "VAL_FOLDERS", "DataError", "ImageFolder", "list_classes", "list_images",
+           "split_per_class", "open_image_folder", "labelled_images", "has_split", "load_image",
+           "unreadable_reason"]
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 VAL_FOLDERS = ("val", "valid", "validation")
-# The ratio of resize to centre crop in torchvision's eval preprocessing per variant (its B2 crops
-# 288 px; the paper's, and this library's, B2 resolution is 260: the ratio is what carries over).
-EVAL_RESIZE_RATIO = {"b0": 256 / 224, "b1": 256 / 240, "b2": 1.0, "b3": 320 / 300, "b4": 384 / 380,
-                     "b5": 1.0, "b6": 1.0, "b7": 1.0}
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
 if os.environ.get("EFFNET_MAX_IMAGE_PIXELS"):  # a trusted folder of huge scans: raise Pillow's bomb limit
     Image.MAX_IMAGE_PIXELS = int(os.environ["EFFNET_MAX_IMAGE_PIXELS"])
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class DataError(ValueError):
@@ -112,7 +106,7 @@ class ImageFolder:
 
     def counts(self):
         """Images per class and split, as a DataFrame (classes as rows)."""
-        import pandas as pd
+        import pandas as pd  # only for this table; the loaders' worker processes never need it
         return pd.DataFrame({split: pd.Series([self.classes[y] for _, y in self.split(split)]).value_counts()
                              for split in ("train", "val", "test") if self.split(split)})
 
@@ -300,256 +294,3 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
     return img.convert("RGB")
-
-
-# -----------------------------------------------------------------------------
-# Transforms
-
-
-@dataclass(frozen=True)
-class Transforms:
-    """Augmentation and preprocessing, as plain settings so they can be saved with a run."""
-
-    image_size: int = 224
-    resize_ratio: float = 256 / 224  # eval: resize shorter side to size * ratio, then centre crop
-    crop_scale: tuple[float, float] = (0.08, 1.0)
-    hflip: bool = True
-    autoaugment: bool = False
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-
-    @property
-    def resize_size(self) -> int:
-        return max(self.image_size, round(self.image_size * self.resize_ratio))
-
-    @property
-    def working_size(self) -> int:
-        """Images are reduced once to this shorter side (a quarter above the eval resize)."""
-        return math.ceil(self.resize_size * 1.25)
-
-    def train(self, normalise: bool = True) -> v2.Compose:
-        """Random crop and flip (AutoAugment in the paper recipe); uint8 out when not `normalise`."""
-        steps = [v2.RandomResizedCrop(self.image_size, scale=self.crop_scale, antialias=True)]
-        if self.hflip:
-            steps.append(v2.RandomHorizontalFlip())
-        if self.autoaugment:
-            steps.append(v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET))
-        return v2.Compose(steps + (self._normalise() if normalise else []))
-
-    def eval(self, normalise: bool = True) -> v2.Compose:
-        # Bicubic, as torchvision's EfficientNet weights were evaluated.
-        steps = [v2.Resize(self.resize_size, interpolation=v2.InterpolationMode.BICUBIC, antialias=True),
-                 v2.CenterCrop(self.image_size)]
-        return v2.Compose(steps + (self._normalise() if normalise else []))
-
-    def crop_params(self) -> CropParams:
-        """The train augmentation split in two: draw each image's crop and flip (per sample, cheap),
-        then cut and resize the whole batch at once on its device (`crop_batch`)."""
-        return CropParams(self.crop_scale, self.hflip)
-
-    def crop_batch(self, canvas: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        """uint8 images (padded to one size) and their (top, left, height, width, flip) -> float
-        crops at `image_size`, still unnormalised. One roi_align call does every crop-and-resize;
-        its adaptive sampling averages over each output pixel's area, like an antialiased resize."""
-        from torchvision.ops import roi_align
-        p = params.to(canvas.device, torch.float32)
-        boxes = torch.stack([torch.arange(len(p), device=p.device, dtype=p.dtype),
-                             p[:, 1], p[:, 0], p[:, 1] + p[:, 3], p[:, 0] + p[:, 2]], 1)
-        out = roi_align(canvas.float(), boxes, self.image_size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
-        return torch.where(p[:, 4, None, None, None] > 0, out.flip(-1), out)
-
-    def normalise_batch(self, x: torch.Tensor) -> torch.Tensor:
-        """uint8 batch -> normalised float, once per batch on its device (cheaper than per image)."""
-        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1) * 255  # uint8 or 0-255 float
-        inv_std = 1 / (torch.tensor(self.std, device=x.device).view(1, 3, 1, 1) * 255)
-        return (x.float() - mean) * inv_std
-
-    def to_image(self, x: torch.Tensor) -> torch.Tensor:
-        """Undo the normalisation of one CHW tensor: HWC in [0, 1], ready for imshow."""
-        mean, std = torch.tensor(self.mean)[:, None, None], torch.tensor(self.std)[:, None, None]
-        return (x * std + mean).clamp(0, 1).permute(1, 2, 0)
-
-    def _normalise(self):
-        return [v2.ToDtype(torch.float32, scale=True), v2.Normalize(self.mean, self.std)]
-
-
-class CropParams:
-    """RandomResizedCrop's choice of box (area in `scale`, aspect ratio in [3/4, 4/3], ten tries,
-    then the centre) and a coin for the flip, drawn from torch's default generator; the image
-    itself is left untouched for `Transforms.crop_batch`."""
-
-    def __init__(self, scale=(0.08, 1.0), hflip=True, ratio=(3 / 4, 4 / 3)):
-        self.scale, self.hflip, self.log_ratio = scale, hflip, (math.log(ratio[0]), math.log(ratio[1]))
-
-    def __call__(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        height, width = img.shape[-2:]
-        area = height * width
-        box = None
-        for _ in range(10):
-            target = area * torch.empty(1).uniform_(*self.scale).item()
-            aspect = math.exp(torch.empty(1).uniform_(*self.log_ratio).item())
-            w, h = round(math.sqrt(target * aspect)), round(math.sqrt(target / aspect))
-            if 0 < w <= width and 0 < h <= height:
-                top = torch.randint(0, height - h + 1, (1,)).item()
-                left = torch.randint(0, width - w + 1, (1,)).item()
-                box = (top, left, h, w)
-                break
-        if box is None:  # fall back to the largest centred box within the ratio range
-            ratio = width / height
-            lo, hi = math.exp(self.log_ratio[0]), math.exp(self.log_ratio[1])
-            w, h = (width, round(width / lo)) if ratio < lo else (round(height * hi), height) if ratio > hi else (width, height)
-            box = ((height - h) // 2, (width - w) // 2, h, w)
-        flip = float(self.hflip and torch.rand(1).item() < 0.5)
-        return img, torch.tensor([*box, flip])
-
-
-# -----------------------------------------------------------------------------
-# Datasets and loaders
-
-
-class ImageDataset(Dataset):
-    """(image, label, index) per sample; (None, label, index) for a file that cannot be read.
-
-    With `seed`, each sample's augmentation draws from its own generator state, a function of
-    (seed, epoch, index): the same images come out whatever the number of workers or processes.
-    """
-
-    def __init__(self, samples, transform=None, working_size: int | None = None, cache=None, seed=None):
-        self.samples, self.transform, self.working_size, self.cache = samples, transform, working_size, cache
-        self.seed, self.epoch = seed, 0
-
-    def __len__(self):
-        return len(self.samples)
-
-    def decoded(self, i: int) -> torch.Tensor | None:
-        if self.cache is not None:
-            return self.cache[i]
-        return load_image(self.samples[i][0], self.working_size)
-
-    def __getitem__(self, key):
-        # A training sampler yields (index, epoch): persistent workers never see `self.epoch` change.
-        i, epoch = key if isinstance(key, tuple) else (key, self.epoch)
-        img = self.decoded(i)
-        label = self.samples[i][1]
-        if img is None:
-            return None, label, i
-        if self.transform is None:
-            return img, label, i
-        if self.seed is None:
-            return self.transform(img), label, i
-        with torch.random.fork_rng(devices=[]):
-            # The CPU generator only: torch.manual_seed would also queue CUDA seeding, at a cost of
-            # a stack trace per call (ms per image).
-            torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch * 100_003 + i) % 2**63)
-            return self.transform(img), label, i
-
-
-def collate(batch):
-    """Stack the readable samples; report the indices of unreadable ones instead of failing.
-
-    Samples of `CropParams` give (image, params): the images are padded to the batch's largest
-    size and x is (canvas, params), ready for `Transforms.crop_batch`."""
-    good = [b for b in batch if b[0] is not None]
-    bad = [b[2] for b in batch if b[0] is None]
-    if not good:
-        return torch.empty(0), torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long), bad
-    if isinstance(good[0][0], tuple):
-        images = [b[0][0] for b in good]
-        height, width = max(i.shape[1] for i in images), max(i.shape[2] for i in images)
-        canvas = torch.zeros(len(images), 3, height, width, dtype=torch.uint8)
-        for c, img in zip(canvas, images):
-            c[:, :img.shape[1], :img.shape[2]] = img
-        x = (canvas, torch.stack([b[0][1] for b in good]))
-    else:
-        x = torch.stack([b[0] for b in good])
-    return x, torch.tensor([b[1] for b in good]), torch.tensor([b[2] for b in good]), bad
-
-
-def to_device(x, transforms: Transforms, device, memory_format=torch.contiguous_format) -> torch.Tensor:
-    """A collated batch -> normalised float on `device`, cropping there when x is (canvas, params)."""
-    if isinstance(x, (tuple, list)):
-        canvas, params = x
-        x = transforms.crop_batch(canvas.to(device, non_blocking=True), params.to(device, non_blocking=True))
-    else:
-        x = x.to(device, non_blocking=True)
-    return transforms.normalise_batch(x).contiguous(memory_format=memory_format)
-
-
-def decode_all(samples, working_size: int, max_bytes: int, workers: int = 0, desc="decoding"):
-    """Decode every image once into a list of uint8 tensors, or None when they would not fit.
-
-    The estimate assumes 4:3 images at the working size; the actual total is checked as we go.
-    """
-    estimate = len(samples) * 3 * working_size * working_size * 4 // 3
-    if estimate > max_bytes:
-        return None
-    from tqdm.auto import tqdm
-
-    ds = ImageDataset(samples, None, working_size)
-    loader = DataLoader(ds, batch_size=64, num_workers=workers, collate_fn=list)
-    cache: list[torch.Tensor | None] = [None] * len(samples)
-    total = 0
-    for batch in tqdm(loader, desc=desc, leave=False, disable=len(samples) < 2000):
-        for img, _, i in batch:
-            cache[i] = img
-            total += img.numel() if img is not None else 0
-        if total > max_bytes:
-            return None
-    return cache
-
-
-def same_image_in_two_classes(samples, cache, classes) -> list[tuple[str, str]]:
-    """Pairs of files (one pair per class conflict) whose decoded pixels are identical but whose
-    labels differ: a copy filed under two classes. Needs the decoded cache (`decode_all`)."""
-    first: dict[bytes, int] = {}
-    pairs = []
-    for i, img in enumerate(cache):
-        if img is None:
-            continue
-        key = hashlib.blake2b(img.numpy().tobytes(), digest_size=16).digest()
-        j = first.setdefault(key, i)
-        if j != i and samples[j][1] != samples[i][1]:
-            pairs.append((f"{samples[j][0]} ({classes[samples[j][1]]})", f"{samples[i][0]} ({classes[samples[i][1]]})"))
-    return pairs
-
-
-class EpochSampler(Sampler):
-    """A shuffle that depends only on (seed, epoch): resuming at epoch k replays epoch k's order.
-
-    Shuffling, it yields (index, epoch) so that the dataset's augmentation knows the epoch even in
-    a persistent worker; in order (evaluation), plain indices."""
-
-    def __init__(self, n: int, seed: int = 0, shuffle: bool = True):
-        self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
-
-    def set_epoch(self, epoch: int):
-        self.epoch = epoch
-
-    def __iter__(self):
-        if not self.shuffle:
-            return iter(range(self.n))
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter([(i, self.epoch) for i in torch.randperm(self.n, generator=g).tolist()])
-
-    def __len__(self):
-        return self.n
-
-
-def make_loader(samples, transform, *, batch_size: int, working_size: int, shuffle=False,
-                seed=0, workers=0, cache=None, sampler=None, pin_memory=False, drop_last=False):
-    ds = ImageDataset(samples, transform, working_size, cache, seed if shuffle else None)
-    sampler = sampler or EpochSampler(len(ds), seed, shuffle)
-    return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      collate_fn=collate, pin_memory=pin_memory, drop_last=drop_last,
-                      persistent_workers=workers > 0,  # no worker start-up every epoch
-                      generator=torch.Generator().manual_seed(seed),
-                      multiprocessing_context="fork" if workers and os.name == "posix" else None)
-
-
-def seed_epoch(loader: DataLoader, seed: int, epoch: int):
-    """Make epoch `epoch`'s order and augmentation a function of (seed, epoch) alone."""
-    if hasattr(loader.sampler, "set_epoch"):
-        loader.sampler.set_epoch(epoch)
-    loader.dataset.epoch = epoch
-    loader.generator.manual_seed(seed * 100_003 + epoch)  # workers' seeds are drawn from this
-    torch.manual_seed(seed * 100_003 + epoch)  # augmentation in the main process (workers=0)

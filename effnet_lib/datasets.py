@@ -1,18 +1,20 @@
 """The built-in datasets by name, and the preprocessing each one is read with.
 
 ``--data builtin`` is the texture set (`effnet_lib.builtin`), ``--data fashion`` the vendored
-Fashion-MNIST subset (`effnet_lib.fashion`); any other value is a folder. A folder that one of
+Fashion-MNIST subset (`effnet_lib.fashion`; ``fashion-TRAIN-VAL-TEST`` builds another size, e.g.
+``fashion-200-50-200`` images per class); any other value is a folder. A folder that one of
 them built carries its marker file (``builtin.json``, ``fashion.json``), so a copy elsewhere, or a
 build of another size, is read with the same settings.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 __all__ = ["NAMES", "resolve", "transform_settings"]
 
-NAMES = ("builtin", "fashion")
+NAMES = ("builtin", "fashion", "fashion-TRAIN-VAL-TEST")
 
 # Per marker file: settings for `data.Transforms`. Textures keep the scale of the material (mild
 # crops) and are evaluated on the whole patch. Fashion-MNIST's 28 px articles fill the frame: a
@@ -32,6 +34,10 @@ def resolve(data: str | Path) -> Path:
     if data == "fashion":
         from .fashion import ensure
         return ensure()
+    sized = re.fullmatch(r"fashion-(\d+)-(\d+)-(\d+)", str(data))
+    if sized and not Path(data).exists():
+        from .fashion import ensure
+        return ensure(counts=tuple(int(n) for n in sized.groups()))
     return Path(data).expanduser()
 
 

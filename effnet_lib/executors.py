@@ -7,7 +7,7 @@ scheduler reruns a task whose worker died on another worker), and dask-jobqueue'
 `SLURMCluster`, which submits Dask workers as SLURM jobs.
 
 A result depends on the torch threads it ran with; the sweep fixes them (see
-`experiments.sweep`), so a local pool of N processes runs N configs at once with that many threads
+`sweeps.sweep`), so a local pool of N processes runs N configs at once with that many threads
 each, and the rows are the same as a sequential run's.
 """
 
@@ -64,7 +64,7 @@ class LocalPool:
 
 @contextlib.contextmanager
 def open_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = None, slurm: Slurm | None = None):
-    """An executor for `experiments.sweep`, shut down on leaving the block.
+    """An executor for `sweeps.sweep`, shut down on leaving the block.
 
     - ``local``: ``jobs`` worker processes on this machine (1: None, i.e. sequential, as before);
     - ``dask``: the Dask scheduler at ``scheduler`` (``tcp://HOST:8786``), whose workers the user

@@ -1,13 +1,18 @@
 """`ConfusionExplorer`: an ipywidgets view of where a classifier goes wrong, for 5 to 400 classes.
 
-Pick a class (type to search, sort by any metric), see its metrics card and its row of the
-confusion matrix among its most-confused neighbours (counts, or normalised by true or predicted
-class), choose a confused pair to see those images with their confidence, ask Grad-CAM where the
-model looked, and save the view as a PNG for a handout.
+The *Classes* tab: pick a class (type to search, sort by any metric), see its metrics card and
+its row of the confusion matrix among its most-confused neighbours (counts, or normalised by true
+or predicted class), choose a confused pair to see those images with their confidence, ask
+Grad-CAM where the model looked, and save the view as a PNG for a handout. Further tabs
+(`explorer_views`): the whole matrix ordered by confusion clusters, label-issue candidates,
+calibration, the embedding map with nearest training images, and run against run.
 
-The widget only wires controls to `effnet_lib.errors` (the answers) and `effnet_lib.plots`
-(the pictures); it reads results and never trains. Figures are rendered to PNG bytes, so what the
-browser shows, what a test measures and what is saved are the same pictures.
+The widget only wires controls to `error_analysis`, `diagnostics`, `embedding` and `gradcam`
+(the answers) and to the displays of `plots` / `diagnostic_plots` (the pictures); it reads results
+and never trains. Whatever is expensive (the cluster order, calibration, label issues, the 2-D
+projection) is computed once, the first time it is needed. Figures are rendered to PNG bytes, so
+what the browser shows, what a test measures and what is saved are the same pictures; the state
+(selected class, pair, every tab's controls) is kept when switching tabs or classes.
 """
 
 from __future__ import annotations
@@ -15,42 +20,89 @@ from __future__ import annotations
 import html
 import io
 import time
+from functools import cached_property
+from pathlib import Path
 
 import ipywidgets as W
-from .errors import ErrorAnalysis
-from .io import atomic_savefig
+import matplotlib.pyplot as plt
+import pandas as pd
+from PIL import Image
+
+from .data import load_image
+from .diagnostics import (
+    calibration,
+    cluster_order,
+    compare_runs,
+    confusion_clusters,
+    label_issues,
+    overlapping_classes,
+)
+from .embedding import projection
+from .error_analysis import ErrorAnalysis
+from .explorer_views import (
+    CalibrationView,
+    CompareView,
+    EmbeddingView,
+    LabelIssuesView,
+    MatrixView,
+    png,
+)
+from .files import atomic_savefig
+from .gradcam import grad_cam, overlay
+from .plots import ConfusionHeatmap, PredictionGallery
 from .predict import EvalResult
+
+__all__ = ["SORTS", "NORMALISE", "TABS", "ConfusionExplorer", "cam_maps"]
 
 SORTS = {"F1, worst first": ("f1", True), "recall, worst first": ("recall", True),
          "precision, worst first": ("precision", True), "specificity, worst first": ("specificity", True),
          "errors, most first": ("errors", False), "support, most first": ("support", False),
          "name": (None, True)}
 NORMALISE = {"counts": "counts", "share of true class": "true", "share of predicted class": "pred"}
+TABS = ("Classes", "Confusion matrix", "Label issues", "Calibration", "Embedding map", "Run against run")
 
 
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _set_image(widget: W.Image, png: bytes):
+def _set_image(widget: W.Image, data: bytes):
     """An empty image shows a broken-image icon in the browser: hide it instead."""
-    widget.value = png
-    widget.layout.display = None if png else "none"
+    widget.value = data
+    widget.layout.display = None if data else "none"
+
+
+def cam_maps(predictor, path: str, classes) -> tuple:
+    """The image as the network sees it (HWC in [0, 1]) and one Grad-CAM map per class name."""
+    tf = predictor.transforms
+    x = tf.eval()(load_image(path, tf.working_size))[None].to(predictor.device)
+    maps = [grad_cam(predictor.model, x, predictor.classes.index(c))[0].cpu().numpy() for c in classes]
+    return tf.to_image(x[0].cpu()).numpy(), maps
 
 
 class ConfusionExplorer:
-    """Interactive per-class error explorer over an `EvalResult` (Grad-CAM needs a `Predictor`)."""
+    """Interactive error explorer over an `EvalResult`. Optional: a `Predictor` (Grad-CAM), the
+    result on the training images (`train`: nearest neighbours), a second result on the same
+    images (`compare`), and the folder to cache the 2-D projection in (`cache_dir`)."""
 
-    def __init__(self, result: EvalResult, predictor=None, neighbours: int = 8, gallery: int = 10):
+    def __init__(self, result: EvalResult, predictor=None, neighbours: int = 8, gallery: int = 10,
+                 train: EvalResult | None = None, compare: EvalResult | None = None, cache_dir=None):
         self.analysis = ErrorAnalysis(result)
         self.predictor, self.n_neighbours, self.n_gallery = predictor, neighbours, gallery
+        self.train, self.other, self.cache_dir = train, compare, cache_dir
         self.timings: dict[str, float] = {}
         self._refilling, self._shown = False, None
+        self._build_class_tab()
+        self.views = {"Confusion matrix": MatrixView(), "Label issues": LabelIssuesView(),
+                      "Calibration": CalibrationView(), "Embedding map": EmbeddingView(), "Run against run": CompareView()}
+        self.tabs = W.Tab(children=[self.class_tab] + [v.box for v in self.views.values()]).add_class("effnet-tabs")
+        for i, name in enumerate(TABS):
+            self.tabs.set_title(i, name)
+        self.widget = W.VBox([self.tabs, self.status]).add_class("effnet-explorer")
+        self._drawing = False
+        self.tabs.observe(lambda _: self._timed("tab", self._draw_view), "selected_index")
+        for view in self.views.values():
+            for control in view.controls:
+                control.observe(lambda _, v=view: self._timed("view", lambda: self._draw(v)), "value")
+        self._fill_list()
 
+    def _build_class_tab(self):
         self.search = W.Text(placeholder="type to filter classes", description="search").add_class("effnet-class-search")
         self.sort = W.Dropdown(options=list(SORTS), value="F1, worst first", description="sort by")
         self.class_list = W.Select(rows=14, layout=W.Layout(width="340px")).add_class("effnet-class-list")
@@ -60,22 +112,16 @@ class ConfusionExplorer:
         self.pairs = W.Dropdown(description="confused pair", layout=W.Layout(width="460px")).add_class("effnet-pairs")
         self.gallery = W.Image(format="png").add_class("effnet-gallery")
         self.image = W.Dropdown(description="image", layout=W.Layout(width="460px"))
-        self.cam_button = W.Button(description="Grad-CAM", disabled=predictor is None,
-                                   tooltip="where the model looked" if predictor else "needs a Predictor")
+        self.cam_button = W.Button(description="Grad-CAM", disabled=self.predictor is None,
+                                   tooltip="where the model looked" if self.predictor else "needs a Predictor")
         self.cam = W.Image(format="png", layout=W.Layout(display="none")).add_class("effnet-cam")
         self.save_path = W.Text(value="explorer-view.png", description="save as")
         self.save_button = W.Button(description="Save view as PNG")
         self.status = W.HTML().add_class("effnet-status")
-
-        left = W.VBox([self.search, self.sort, self.class_list])
-        right = W.VBox([self.normalize, self.heatmap])
-        self.widget = W.VBox([
-            W.HBox([left, self.card]), right,
-            W.HTML("<b>Confused images</b>"), self.pairs, self.gallery,
-            W.HBox([self.image, self.cam_button]), self.cam,
-            W.HBox([self.save_path, self.save_button]), self.status,
-        ]).add_class("effnet-explorer")
-
+        self.class_tab = W.VBox([
+            W.HBox([W.VBox([self.search, self.sort, self.class_list]), self.card]),
+            W.VBox([self.normalize, self.heatmap]), W.HTML("<b>Confused images</b>"), self.pairs, self.gallery,
+            W.HBox([self.image, self.cam_button]), self.cam, W.HBox([self.save_path, self.save_button])])
         self.search.observe(lambda _: self._timed("search", self._fill_list), "value")
         self.sort.observe(lambda _: self._timed("sort", self._fill_list), "value")
         self.class_list.observe(lambda _: None if self._refilling else self._timed("class", self._show_class), "value")
@@ -83,7 +129,66 @@ class ConfusionExplorer:
         self.pairs.observe(lambda _: None if self._refilling else self._timed("pair", self._show_pair), "value")
         self.cam_button.on_click(lambda _: self._timed("gradcam", self._show_cam))
         self.save_button.on_click(lambda _: self._timed("save", self.save))
-        self._fill_list()
+
+    # -- what the views need, computed once --------------------------------------------------------
+
+    def order(self):
+        return self._order
+
+    @cached_property
+    def _order(self):
+        return cluster_order(self.analysis.confusion)
+
+    def clusters(self) -> list[list[str]]:
+        return self._clusters
+
+    @cached_property
+    def _clusters(self):
+        return confusion_clusters(self.analysis.confusion, self.analysis.classes)
+
+    @cached_property
+    def _calibration(self):
+        r = self.analysis.result
+        return calibration(r.y_true, r.probs, r.classes)
+
+    def calibration(self) -> dict:
+        return self._calibration
+
+    @cached_property
+    def _issues(self):
+        r = self.analysis.result
+        return label_issues(r.y_true, r.probs, r.paths, r.classes)
+
+    def label_issues(self) -> pd.DataFrame:
+        return self._issues
+
+    @cached_property
+    def _overlap(self):
+        r = self.analysis.result
+        return overlapping_classes(r.y_true, r.probs, r.classes)
+
+    def overlapping(self) -> pd.DataFrame:
+        return self._overlap
+
+    @cached_property
+    def _xy(self):
+        f = self.analysis.result.features
+        return None if f is None or len(f) < 4 else projection(f, self.cache_dir)
+
+    def projection(self):
+        return self._xy
+
+    @cached_property
+    def _comparison(self):
+        if self.other is None:
+            return None
+        a, b = self.analysis.result, self.other
+        if a.paths != b.paths:
+            raise ValueError("compare: the two results hold different images; evaluate both on the same data")
+        return compare_runs(a.y_true, a.y_pred, b.y_pred, a.classes, a.paths)
+
+    def comparison(self):
+        return self._comparison
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -99,6 +204,24 @@ class ConfusionExplorer:
     @property
     def selected(self) -> str | None:
         return self.class_list.value
+
+    @property
+    def pair(self):
+        return self.pairs.value
+
+    def _draw_view(self):
+        name = TABS[self.tabs.selected_index or 0]
+        if name in self.views:
+            self._draw(self.views[name])
+
+    def _draw(self, view):
+        if self._drawing or self.selected is None:  # a view that refills its own options draws once
+            return
+        self._drawing = True
+        try:
+            view.draw(self)
+        finally:
+            self._drawing = False
 
     def _fill_list(self):
         column, ascending = SORTS[self.sort.value]
@@ -123,18 +246,7 @@ class ConfusionExplorer:
         name = self._shown = self.selected
         if name is None:
             return
-        c = self.analysis.card(name)
-        rows = "".join(f"<tr><td>{html.escape(r['class'])}</td><td>{r['taken for it']}</td>"
-                       f"<td>{r['it is taken for']}</td></tr>" for _, r in c["confused_with"].iterrows())
-        self.card.value = (
-            f"<div style='padding:0 12px'><h3 style='margin:4px 0'>{html.escape(name)}</h3>"
-            f"<table><tr><td>precision</td><td><b>{c['precision']:.3f}</b></td></tr>"
-            f"<tr><td>recall</td><td><b>{c['recall']:.3f}</b></td></tr>"
-            f"<tr><td>specificity</td><td><b>{c['specificity']:.3f}</b></td></tr>"
-            f"<tr><td>F1</td><td><b>{c['f1']:.3f}</b></td></tr>"
-            f"<tr><td>support</td><td><b>{c['support']}</b></td></tr></table>"
-            f"<p style='margin:6px 0 2px'>confused with</p><table><tr><th>class</th><th>taken for it</th>"
-            f"<th>it is taken for</th></tr>{rows or '<tr><td colspan=3>no confusions</td></tr>'}</table></div>")
+        self.card.value = self._card_html(name)
         self._draw_heatmap()
         pairs = self.analysis.pairs_of(name)
         self._refilling = True  # setting the options selects the first one: draw it once, below
@@ -144,9 +256,20 @@ class ConfusionExplorer:
         finally:
             self._refilling = False
         self._show_pair()
+        self._draw_view()
+
+    def _card_html(self, name) -> str:
+        c = self.analysis.card(name)
+        rows = "".join(f"<tr><td>{html.escape(r['class'])}</td><td>{r['taken for it']}</td>"
+                       f"<td>{r['it is taken for']}</td></tr>" for _, r in c["confused_with"].iterrows())
+        metrics = "".join(f"<tr><td>{k}</td><td><b>{c[k]:.3f}</b></td></tr>"
+                          for k in ("precision", "recall", "specificity", "f1"))
+        return (f"<div style='padding:0 12px'><h3 style='margin:4px 0'>{html.escape(name)}</h3>"
+                f"<table>{metrics.replace('>f1<', '>F1<')}<tr><td>support</td><td><b>{c['support']}</b></td></tr></table>"
+                f"<p style='margin:6px 0 2px'>confused with</p><table><tr><th>class</th><th>taken for it</th>"
+                f"<th>it is taken for</th></tr>{rows or '<tr><td colspan=3>no confusions</td></tr>'}</table></div>")
 
     def heatmap_figure(self):
-        from .plots import ConfusionHeatmap
         idx = self.analysis.neighbours(self.selected, self.n_neighbours)
         display = ConfusionHeatmap(self.analysis.confusion, self.analysis.classes,
                                    normalize=NORMALISE[self.normalize.value], indices=idx)
@@ -157,65 +280,53 @@ class ConfusionExplorer:
 
     def _draw_heatmap(self):
         if self.selected is not None:
-            self.heatmap.value = _png(self.heatmap_figure())
+            self.heatmap.value = png(self.heatmap_figure())
 
-    def gallery_figure(self):
-        from .plots import PredictionGallery
-        import pandas as pd
-        pair = self.pairs.value
-        if pair is None:
-            return None
-        samples = self.analysis.misclassified(*pair).head(self.n_gallery)
+    def pair_images(self) -> pd.DataFrame:
+        """The confused pair's images, most confident mistakes first (what the gallery shows)."""
+        return self.analysis.misclassified(*self.pair).head(self.n_gallery) if self.pair else pd.DataFrame()
+
+    def gallery_figure(self, samples: pd.DataFrame):
         table = pd.DataFrame({"path": samples["path"], "pred_1": samples["predicted"],
                               "prob_1": samples["confidence"], "true": samples["true"]})
-        self.image.options = [(f"{i + 1}: {p.split('/')[-1]} ({c:.0%})", p)
-                              for i, (p, c) in enumerate(zip(samples["path"], samples["confidence"]))]
-        self.image.value = self.image.options[0][1] if self.image.options else None
         return PredictionGallery.from_predictions(table, max_images=self.n_gallery, size=96).plot().figure_
 
     def _show_pair(self):
-        fig = self.gallery_figure()
-        _set_image(self.gallery, _png(fig) if fig is not None else b"")
+        samples = self.pair_images()
+        self.image.options = [(f"{i + 1}: {p.split('/')[-1]} ({c:.0%})", p)
+                              for i, (p, c) in enumerate(zip(samples.get("path", []), samples.get("confidence", [])))]
+        self.image.value = self.image.options[0][1] if self.image.options else None
+        _set_image(self.gallery, png(self.gallery_figure(samples)) if len(samples) else b"")
         _set_image(self.cam, b"")
 
     def cam_figure(self):
-        from .data import load_image
-        from .gradcam import grad_cam, overlay
-        import matplotlib.pyplot as plt
-        path = self.image.value
-        tf = self.predictor.transforms
-        x = tf.eval()(load_image(path, tf.working_size))[None].to(self.predictor.device)
-        true, predicted = self.pairs.value
+        true, predicted = self.pair
+        image, maps = cam_maps(self.predictor, self.image.value, (predicted, true))
         fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
-        image = tf.to_image(x[0].cpu()).numpy()
         axes[0].imshow(image)
         axes[0].axis("off")
         axes[0].set_title(f"true: {true}", fontsize=9)
-        for ax, name in zip(axes[1:], (predicted, true)):
-            cam, _ = grad_cam(self.predictor.model, x, self.predictor.classes.index(name))
-            overlay(image, cam.cpu().numpy(), ax, title=f"Grad-CAM for '{name}'")
+        for ax, name, cam in zip(axes[1:], (predicted, true), maps):
+            overlay(image, cam, ax, title=f"Grad-CAM for '{name}'")
         return fig
 
     def _show_cam(self):
         if self.predictor is not None and self.image.value:
-            _set_image(self.cam, _png(self.cam_figure()))
+            _set_image(self.cam, png(self.cam_figure()))
 
     def save(self, path=None):
-        """Write the current view (heatmap, card figures, gallery) as one PNG."""
-        import matplotlib.pyplot as plt
-        from PIL import Image
-        path = path or self.save_path.value
+        """Write the current class view (heatmap, gallery, Grad-CAM) as one PNG."""
+        path = Path(path or self.save_path.value)
         parts = [Image.open(io.BytesIO(w.value)) for w in (self.heatmap, self.gallery, self.cam) if w.value]
         c = self.analysis.card(self.selected)
         text = (f"{self.selected}: precision {c['precision']:.3f}, recall {c['recall']:.3f}, "
                 f"specificity {c['specificity']:.3f}, F1 {c['f1']:.3f}, support {c['support']}")
-        heights = [p.height for p in parts]
-        fig = plt.figure(figsize=(max(p.width for p in parts) / 90, (sum(heights) + 40) / 90), dpi=90)
-        fig.text(0.01, 1 - 20 / (sum(heights) + 40), text, fontsize=10)
+        total, width = sum(p.height for p in parts) + 40, max(p.width for p in parts)
+        fig = plt.figure(figsize=(width / 90, total / 90), dpi=90)
+        fig.text(0.01, 1 - 20 / total, text, fontsize=10)
         top = 40
         for p in parts:
-            ax = fig.add_axes([0, 1 - (top + p.height) / (sum(heights) + 40), p.width / (max(q.width for q in parts)),
-                               p.height / (sum(heights) + 40)])
+            ax = fig.add_axes([0, 1 - (top + p.height) / total, p.width / width, p.height / total])
             ax.imshow(p)
             ax.axis("off")
             top += p.height

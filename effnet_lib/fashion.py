@@ -54,6 +54,9 @@ RECIPE_VERSION = 1
 _MANIFEST = "fashion.json"
 
 
+DEFAULT_COUNTS = (500, 100, 500)  # train, val, test per class
+
+
 def default_root(counts) -> Path:
     """Where a build goes: ``$EFFNET_FASHION_DIR``, else ``data/fashion`` in a checkout, else the
     user cache; one folder per count triple, so several sizes can sit side by side."""
@@ -64,9 +67,6 @@ def default_root(counts) -> Path:
     if (REPO / "pyproject.toml").is_file():
         return REPO / "data" / name
     return Path.home() / ".cache" / "effnet_workbook" / name
-
-
-DEFAULT_COUNTS = (500, 100, 500)  # train, val, test per class
 
 
 def read_idx(path: Path) -> np.ndarray:

@@ -10,15 +10,23 @@ it opens no connection and creates no folder. It turns a dataset name into such 
     ['daisy', 'dandelion', 'roses', 'sunflowers', 'tulips']
 
 Why so careful for a teaching tool: a download that half-succeeds is worse than one that fails.
-So every archive is checked against a pinned SHA-256 (a changed or corrupted file is caught
-before it is unpacked), files are written under a temporary name and renamed into place (an
-interrupted run leaves nothing that looks finished), archive members may not write outside their
-folder, and a marker file makes the second call return at once without the network.
+So every file is checked against a pinned SHA-256 (a changed or corrupted file is caught before it
+is unpacked), files appear under their name only once complete (an interrupted run leaves nothing
+that looks finished), archive members may not write outside their folder, and a marker file makes
+the second call return at once without the network.
+
+The transfer itself is pooch's (the downloader of scikit-image and SciPy): pinned hashes, a
+temporary file moved into place, progress bars. Unpacking is not: pooch's `Untar` extracts in
+place (a half-unpacked folder looks finished) and, before Python 3.12, without tarfile's safety
+filter (a member named ``../x`` is written outside the folder). So archives are unpacked here, into a
+hidden folder renamed into place, each member checked first.
 
 Which datasets (see `DATASETS`):
 
 - ``flowers``: TensorFlow's flower photos, 5 classes, 3,670 photos, one folder of class folders.
 - ``imagenette160``: fast.ai's Imagenette at 160 px, 10 ImageNet classes, train/ and val/.
+- ``fashion-mnist``: the four original Fashion-MNIST IDX files (60,000 + 10,000 images), for
+  ``effnet_lib.fashion.build(source=...)`` at any size (`fetch_files`).
 
 BIRDS-400/525 (Kaggle) needs a Kaggle account, so it cannot be fetched here: download it by hand,
 unzip it, and pass the folder that holds train/ valid/ test/ with ``--data PATH``
@@ -30,16 +38,17 @@ The cache is ``cache_dir`` if given, else ``$EFFNET_CACHE``, else ``~/.cache/eff
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
+import re
 import shutil
 import sys
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+import pooch
+import requests
 
 __all__ = [
     "DATASETS",
@@ -51,6 +60,9 @@ __all__ = [
     "default_cache_dir",
     "download",
     "fetch",
+    "fetch_files",
+    "FILE_SETS",
+    "RemoteFiles",
 ]
 
 
@@ -139,6 +151,34 @@ MANUAL_DATASETS: dict[str, ManualDataset] = {
 }
 
 
+@dataclass(frozen=True)
+class RemoteFiles:
+    """A dataset published as separate files next to each other at one base URL."""
+
+    name: str
+    base_url: str
+    files: dict  # file name -> sha256
+    license: str
+    homepage: str
+
+
+FILE_SETS: dict[str, RemoteFiles] = {
+    "fashion-mnist": RemoteFiles(
+        name="fashion-mnist",
+        base_url="https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        # The published files' SHA-256, as Debian's dataset-fashion-mnist package carries them.
+        files={
+            "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+            "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+            "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+            "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+        },
+        license="MIT (Zalando SE)",
+        homepage="https://github.com/zalandoresearch/fashion-mnist",
+    ),
+}
+
+
 def default_cache_dir() -> Path:
     """``$EFFNET_CACHE`` if set, else ``~/.cache/effnet_workbook``. Nothing is created."""
     env = os.environ.get("EFFNET_CACHE")
@@ -159,67 +199,43 @@ def download(
 ) -> Path:
     """Download ``url`` to ``dest``, check its SHA-256 if given, and return ``dest``.
 
-    ``dest`` appears only once the whole file has arrived and matched; until then the bytes go
-    to a temporary file next to it (same folder, so the final rename is atomic). On any failure,
-    Ctrl-C included, that temporary file is removed and ``dest`` is left as it was.
+    The transfer is pooch's (`pooch.retrieve`): the bytes go to a temporary file next to
+    ``dest``, the hash is checked, and only then is the file moved into place, so ``dest``
+    appears whole or not at all. Its errors are turned into one `DownloadError` line that names
+    the URL and what to do.
     """
-    from tqdm.auto import tqdm  # imported here: only a download needs it
-
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
+    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
     try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            try:
-                response = urllib.request.urlopen(url, timeout=timeout)
-            except urllib.error.HTTPError as err:
-                raise _unreachable(url, f"HTTP {err.code} {err.reason}", dest) from None
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-                raise _unreachable(url, _reason(err), dest) from None
-            with response:
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                received = 0
-                with tqdm(
-                    total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                    desc=dest.name, disable=not progress,
-                ) as bar:
-                    while True:
-                        try:
-                            chunk = response.read(1 << 20)
-                        except (http.client.HTTPException, OSError) as err:
-                            raise _unreachable(url, _reason(err), dest) from None
-                        if not chunk:
-                            break
-                        out.write(chunk)
-                        digest.update(chunk)
-                        received += len(chunk)
-                        bar.update(len(chunk))
-        # http.client returns a short body without complaint when the connection drops.
-        if total is not None and received != total:
-            raise _unreachable(
-                url, f"the connection closed after {received:,} of {total:,} bytes", dest
-            )
-        actual = digest.hexdigest()
-        if sha256 is not None and actual != sha256.lower():
-            raise DownloadError(
-                f"Checksum mismatch for {dest.name} from {url}: expected sha256 {sha256.lower()}, "
-                f"got {actual}. The file was corrupted in transit or changed upstream; it was "
-                "not kept. Try again; if it fails the same way, download it by hand, check it, "
-                "and pass the unpacked folder with --data PATH."
-            )
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        pooch.retrieve(url, known_hash=f"sha256:{sha256.lower()}" if sha256 else None, fname=dest.name,
+                       path=dest.parent, downloader=downloader, progressbar=progress)
+    except requests.HTTPError as err:
+        raise _unreachable(url, f"HTTP {err.response.status_code} {err.response.reason}", dest) from None
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as err:
+        raise _unreachable(url, f"the connection closed after part of the file ({_reason(err)})", dest) from None
+    except (requests.RequestException, OSError) as err:
+        raise _unreachable(url, _reason(err), dest) from None
+    except ValueError as err:  # pooch: the hash does not match
+        if "hash" not in str(err).lower():
+            raise
+        raise DownloadError(
+            f"Checksum mismatch for {dest.name} from {url}: expected sha256 {sha256.lower()}, got "
+            f"{_hash_in(str(err), sha256)}. The file was corrupted in transit or changed upstream; it was not "
+            "kept. Try again; if it fails the same way, download it by hand, check it, and pass the unpacked "
+            "folder with --data PATH.") from None
     return dest
+
+
+def _hash_in(message: str, expected: str) -> str:
+    """The other 64-hex-digit hash in pooch's mismatch message (the file's)."""
+    found = [h for h in re.findall(r"[0-9a-f]{64}", message) if h != expected.lower()]
+    return found[0] if found else "another hash"
 
 
 def _reason(err: BaseException) -> str:
     reason = getattr(err, "reason", None) or err  # URLError wraps the socket error in .reason
-    return str(reason) or type(reason).__name__
+    return str(reason).splitlines()[0] if str(reason) else type(reason).__name__
 
 
 def _unreachable(url: str, reason: str, dest: Path) -> DownloadError:
@@ -290,6 +306,19 @@ def fetch(
     return target / spec.root
 
 
+def fetch_files(files: str | RemoteFiles, cache_dir: str | os.PathLike | None = None, *,
+                progress: bool = True) -> Path:
+    """The folder holding every file of a `RemoteFiles` set (a key of `FILE_SETS`), each downloaded
+    once and checked against its pinned SHA-256; a second call finds them and makes no request."""
+    spec = FILE_SETS[files] if isinstance(files, str) else files
+    folder = (Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()) / spec.name
+    for name, digest in spec.files.items():
+        path = folder / name
+        if not (path.is_file() and _sha256_of(path) == digest):
+            download(spec.base_url + name, path, digest, progress=progress)
+    return folder
+
+
 def _lookup(dataset: str | RemoteDataset) -> RemoteDataset:
     if isinstance(dataset, RemoteDataset):
         return dataset
@@ -298,7 +327,7 @@ def _lookup(dataset: str | RemoteDataset) -> RemoteDataset:
     if dataset in MANUAL_DATASETS:
         raise ValueError(MANUAL_DATASETS[dataset].instructions)
     raise ValueError(
-        f"Unknown dataset {dataset!r}. Downloadable: {', '.join(sorted(DATASETS))}; "
+        f"Unknown dataset {dataset!r}. Downloadable: {', '.join(sorted(DATASETS) + sorted(FILE_SETS))}; "
         f"by hand: {', '.join(sorted(MANUAL_DATASETS))}."
     )
 

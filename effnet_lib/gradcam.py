@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+__all__ = ["grad_cam", "overlay"]
+
 
 def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None,
              layer: nn.Module | None = None) -> tuple[torch.Tensor, int]:

@@ -22,6 +22,13 @@ import torch
 from torch import nn
 from torchvision.ops import stochastic_depth
 
+__all__ = ["Stage", "B0_STAGES", "STEM_CHANNELS", "HEAD_CHANNELS", "VARIANTS", "BATCHNORM",
+           "torchvision_batchnorm", "round_filters", "round_repeats", "scaled_stages", "stage_table", "ConvBNAct",
+           "SqueezeExcitation", "MBConv", "EfficientNet", "efficientnet", "build_model", "arch_of", "from_arch",
+           "count_parameters", "load_pretrained", "efficientnet_b0", "efficientnet_b1",
+           "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6",
+           "efficientnet_b7"]
+
 # -----------------------------------------------------------------------------
 # The B0 stage table (paper Table 1). Stage 1 (the stem) and stage 9 (the head) are built
 # separately; these are the seven MBConv stages in between.
@@ -341,33 +348,6 @@ def from_arch(arch: dict) -> EfficientNet:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def trace_shapes(model: EfficientNet, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
-    """The tensor shape after the stem, each stage, the head, pooling and the classifier."""
-    out, rows = x, [("input", tuple(x.shape))]
-    names = ["stem"] + [f"stage {i}" for i in range(2, 9)] + ["head conv"]
-    with torch.no_grad():
-        for name, layer in zip(names, model.features):
-            out = layer(out)
-            rows.append((name, tuple(out.shape)))
-        out = torch.flatten(model.avgpool(out), 1)
-        rows.append(("pool", tuple(out.shape)))
-        rows.append(("classifier", tuple(model.classifier(out).shape)))
-    return rows
-
-
-def se_weights(model: EfficientNet, x: torch.Tensor, stage: int, block: int = 0) -> torch.Tensor:
-    """The squeeze-and-excitation channel weights of one block (stage 2..8 of Table 1) for input x."""
-    se = next(m for m in model.features[stage - 1][block].block if isinstance(m, SqueezeExcitation))
-    seen = {}
-    hook = se.register_forward_hook(lambda m, inputs, out: seen.__setitem__("w", m.scale(inputs[0])))
-    try:
-        with torch.no_grad():
-            model.features[:stage](x)
-    finally:
-        hook.remove()
-    return seen["w"].flatten(1)
 
 
 # -----------------------------------------------------------------------------

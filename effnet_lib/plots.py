@@ -13,8 +13,10 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from .io import atomic_savefig
+from .files import atomic_savefig
 from .metrics import most_confused_classes, normalise
+
+__all__ = ["TrainingCurves", "ConfusionHeatmap", "PredictionGallery", "ScalingCurves"]
 
 
 def _axes(ax, ncols=1, figsize=(6, 4)):

@@ -1,14 +1,16 @@
 """Predictions from a trained checkpoint: for any image files, and for a labelled split.
 
-`Predictor` rebuilds the network and its eval preprocessing from a checkpoint and predicts
-images in batches; every image is predicted, the last partial batch included, and unreadable files
+`Predictor` rebuilds the network and its eval preprocessing from a checkpoint (through
+`checkpoint`, never the training loop) and predicts images in batches; every image is predicted, the last partial batch included, and unreadable files
 are reported and skipped. `EvalResult` is what an evaluation produces (true labels, probabilities,
 paths, class names); it is saved as a predictions CSV (plus the probability matrix) and can be
 read back from such a CSV, so results of any model can be inspected with the same tools.
+Nothing here draws: the figures of an evaluation are `evaluation.write_evaluation`'s.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from dataclasses import dataclass
@@ -19,14 +21,25 @@ import pandas as pd
 import torch
 
 from . import data as D
-from .io import CheckpointError, atomic_write_bytes, atomic_write_text, load_checkpoint
+from . import loaders as L
+from . import transforms as T
+from .checkpoint import (
+    CheckpointError,
+    check_finite,
+    load_checkpoint,
+    model_from_checkpoint,
+    resolve_device,
+)
+from .files import atomic_write_bytes, atomic_write_text
 from .metrics import Report, report
+
+__all__ = ["Predictor", "SPLITS", "evaluation_samples", "expand_paths", "topk_table", "EvalResult"]
 
 
 class Predictor:
     """A trained network with its class names and preprocessing, ready for images on disk."""
 
-    def __init__(self, model, classes, transforms: D.Transforms, device="cpu", config: dict | None = None):
+    def __init__(self, model, classes, transforms: T.Transforms, device="cpu", config: dict | None = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.classes, self.transforms = list(classes), transforms
@@ -34,38 +47,40 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path, device="auto") -> "Predictor":
-        from .train import model_from_checkpoint, resolve_device
         ckpt = load_checkpoint(path)
         missing = sorted({"arch", "classes", "transforms"} - set(ckpt))
         if missing:
             raise CheckpointError(f"{path}: lacks {', '.join(missing)}, so it cannot predict; use the best.pt or "
                                   f"last.pt of a run of this library")
-        weights = ckpt.get("model_for_inference") or ckpt["model"]
-        if not all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point()):
-            raise CheckpointError(f"{path}: holds NaN or infinite weights (the run diverged); use an earlier "
-                                  f"checkpoint, or train again with a lower --lr")
+        check_finite(ckpt, path)
         tf = ckpt["transforms"]
-        tf = D.Transforms(**{**tf, "crop_scale": tuple(tf["crop_scale"]), "mean": tuple(tf["mean"]),
+        tf = T.Transforms(**{**tf, "crop_scale": tuple(tf["crop_scale"]), "mean": tuple(tf["mean"]),
                              "std": tuple(tf["std"])})
         return cls(model_from_checkpoint(ckpt), ckpt["classes"], tf, resolve_device(device), ckpt["config"])
 
     @torch.no_grad()
-    def probabilities(self, samples, batch_size=64, workers=0):
-        """Softmax probabilities for (path, label) samples; returns (probs, kept indices, bad indices)."""
-        loader = D.make_loader(samples, self.transforms.eval(normalise=False), batch_size=batch_size,
+    def probabilities(self, samples, batch_size=64, workers=0, features: bool = False):
+        """Softmax probabilities for (path, label) samples; returns (probs, kept indices, bad indices),
+        and with `features` also the pooled features the classifier saw (same pass, no second one)."""
+        loader = L.make_loader(samples, self.transforms.eval(normalise=False), batch_size=batch_size,
                                working_size=self.transforms.working_size, workers=workers)
-        probs, kept, bad = [], [], []
+        probs, feats, kept, bad = [], [], [], []
         for x, _, idx, bad_idx in loader:
             bad += bad_idx
             if len(idx):
                 x = self.transforms.normalise_batch(x.to(self.device)).contiguous(memory_format=torch.channels_last)
-                probs.append(torch.softmax(self.model(x).float(), 1).cpu())
+                pooled = self.model.forward_features(x)
+                probs.append(torch.softmax(self.model.classifier(pooled).float(), 1).cpu())
+                if features:
+                    feats.append(pooled.float().cpu())
                 kept.append(idx)
         for i in bad:
             warnings.warn(f"{samples[i][0]}: {D.unreadable_reason(samples[i][0])}; skipped", stacklevel=2)
         if not probs:
-            return np.zeros((0, len(self.classes)), np.float32), np.zeros(0, int), bad
-        return torch.cat(probs).numpy(), torch.cat(kept).numpy(), bad
+            empty = np.zeros((0, len(self.classes)), np.float32), np.zeros(0, int), bad
+            return (*empty, np.zeros((0, 0), np.float32)) if features else empty
+        out = torch.cat(probs).numpy(), torch.cat(kept).numpy(), bad
+        return (*out, torch.cat(feats).numpy()) if features else out
 
     def predict(self, paths, topk=5, batch_size=64) -> tuple[pd.DataFrame, list[str]]:
         """Top-k classes and probabilities per image. `paths` may name files or folders."""
@@ -75,9 +90,10 @@ class Predictor:
         return table, [str(files[i]) for i in bad]
 
     def evaluate(self, samples, batch_size=64, workers=0) -> "EvalResult":
-        probs, kept, _ = self.probabilities(samples, batch_size, workers)
+        """Predictions and pooled features of every readable sample (unreadable ones are reported)."""
+        probs, kept, _, feats = self.probabilities(samples, batch_size, workers, features=True)
         return EvalResult(self.classes, [samples[i][0] for i in kept],
-                          np.array([samples[i][1] for i in kept], dtype=int), probs)
+                          np.array([samples[i][1] for i in kept], dtype=int), probs, feats)
 
 
 SPLITS = ("train", "val", "test", "all")
@@ -122,19 +138,6 @@ def evaluation_samples(data, classes: list[str], split: str | None = None, *, va
     return [(p, index[names[y]]) for p, y in samples], f"{len(samples)} images: {what}"
 
 
-def batch_test(predictor: Predictor, paths, true_class: str, out_dir, topk: int = 3) -> pd.DataFrame:
-    """The reference batch test: images of one class predicted in one batch, saved as CSV and PNG."""
-    from .plots import PredictionGallery
-    table, _ = predictor.predict(paths, topk=topk, batch_size=max(1, len(paths)))
-    table.insert(1, "true", true_class)
-    out = Path(out_dir)
-    atomic_write_text(out / "batch_test.csv", table.to_csv(index=False))
-    PredictionGallery.from_predictions(table).plot().save(out / "batch_test.png")
-    import matplotlib.pyplot as plt
-    plt.close("all")
-    return table
-
-
 def expand_paths(paths) -> list[Path]:
     files = []
     for p in map(Path, paths):
@@ -165,6 +168,7 @@ class EvalResult:
     paths: list[str]
     y_true: np.ndarray
     probs: np.ndarray  # n x classes; for results read from a CSV only the top-k are known
+    features: np.ndarray | None = None  # n x d pooled features (the penultimate layer), when known
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -183,14 +187,13 @@ class EvalResult:
         return t
 
     def save(self, out_dir) -> Path:
-        """predictions.csv, probabilities.npy and classes.json in `out_dir`."""
+        """predictions.csv, probabilities.npy, features.npy (float16) and classes.json in `out_dir`."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "predictions.csv", self.table().to_csv(index=False))
-        import io
-        buf = io.BytesIO()
-        np.save(buf, self.probs.astype(np.float32))
-        atomic_write_bytes(out / "probabilities.npy", buf.getvalue())
+        _save_array(out / "probabilities.npy", self.probs.astype(np.float32))
+        if self.features is not None:
+            _save_array(out / "features.npy", self.features.astype(np.float16))
         atomic_write_text(out / "classes.json", json.dumps(self.classes))
         return out
 
@@ -224,7 +227,15 @@ class EvalResult:
                      else np.full(len(table), 1.0 / j))
                 rows = np.flatnonzero(given.to_numpy())
                 probs[rows, table[f"pred_{j}"][given].map(index).to_numpy()] = np.nan_to_num(p[rows])
-        return cls(classes, table["path"].tolist(), table["true"].map(index).to_numpy(), probs)
+        feats = folder / "features.npy"
+        features = (np.load(feats, allow_pickle=False).astype(np.float32) if full and feats.is_file() else None)
+        return cls(classes, table["path"].tolist(), table["true"].map(index).to_numpy(), probs, features)
+
+
+def _save_array(path: Path, array: np.ndarray):
+    buf = io.BytesIO()
+    np.save(buf, array)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _read_predictions(csv: Path) -> pd.DataFrame:
@@ -248,24 +259,3 @@ def _read_predictions(csv: Path) -> pd.DataFrame:
         table = table[~unpredicted].reset_index(drop=True)
     table.attrs["dropped"] = bool(unpredicted.any())
     return table
-
-
-def write_evaluation(result: EvalResult, out_dir, history=None, title="") -> Report:
-    """Everything an evaluation leaves in a run folder: predictions, metrics, figures."""
-    import matplotlib.pyplot as plt
-
-    from .plots import ConfusionHeatmap, TrainingCurves
-    out = result.save(out_dir)
-    rep = result.report()
-    atomic_write_text(out / "per_class.csv", rep.per_class.to_csv(float_format="%.4f"))
-    atomic_write_text(out / "summary.json", json.dumps({k: float(v) if isinstance(v, np.floating) else v
-                                                        for k, v in rep.summary.items()}, indent=2))
-    atomic_write_text(out / "confusion_matrix.csv",
-                      pd.DataFrame(rep.confusion, index=rep.classes, columns=rep.classes).to_csv())
-    for norm, name in ((None, "confusion_matrix.png"), ("true", "confusion_matrix_normalised.png")):
-        ConfusionHeatmap(rep.confusion, rep.classes, normalize=norm).plot(title=title or None).save(out / name)
-        plt.close("all")
-    if history:
-        TrainingCurves(history).plot().save(out / "curves.png")
-        plt.close("all")
-    return rep

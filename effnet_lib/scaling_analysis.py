@@ -23,7 +23,7 @@ __all__ = ["SE_RULE", "MACS_BAND", "compare", "summarise", "base_of", "dimension
            "compound_vs_single", "macs_per_step", "paper_claims", "headline"]
 
 SE_RULE = 2.0  # a difference counts when it exceeds this many standard errors
-MACS_BAND = 1.25  # matched: measured MACs within this factor of each other
+MACS_BAND = 1.25  # matched: measured MACs within this factor of each other (scaling_study.MATCHED_BAND)
 DIMENSIONS = ("width", "depth", "resolution")
 
 

@@ -17,7 +17,7 @@ triple at phi = 1 (`grid_triples`), so the grid compares triples at equal cost a
 not simply the most expensive network.
 
 `experiment_configs(mode)` lists every config of a mode, `run(mode)` trains them through
-`experiments.sweep` (cached per config, any executor), and `scaling_analysis` turns the table into
+`sweeps.sweep` (cached per config, any executor), and `scaling_analysis` turns the table into
 curves, claims and the headline. The full mode's table is committed under data/results:
 
     python -m effnet_lib scaling --mode full
@@ -34,18 +34,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .experiments import Config, sweep
+from .config import TrainConfig, config_key
+from .files import atomic_write_text
 from .model import efficientnet, round_filters, scaled_stages
+from .provenance import provenance
 from .scaling import ALPHA, BETA, GAMMA, measure
+from .scaling_analysis import best_triple
+from .sweeps import default_cache, sweep
 
 __all__ = ["BASE", "PAPER_TRIPLE", "GRID_COST_BAND", "Mode", "QUICK", "FULL", "MODES", "config", "compound",
-           "macs_of", "matched_value", "architecture", "grid_triples", "experiment_configs", "run", "costs",
+           "macs_of", "matched_value", "architecture", "grid_triples", "experiment_configs", "run", "run_folder", "costs",
            "save_results", "load_results", "RESULTS"]
 
-BASE = Config(width=0.25, depth=0.34, resolution=32, data="fashion", recipe="short", batch_size=64)
+BASE = TrainConfig(data="fashion", model=None, width=0.25, depth=0.34, image_size=32, recipe="short", batch_size=64)
 NUM_CLASSES = 10  # Fashion-MNIST; only the classifier's few MACs depend on it
 PAPER_TRIPLE = (ALPHA, BETA, GAMMA)
 GRID_COST_BAND = 1.15  # a grid network's measured MACs lie within 15% of the target
+MATCHED_BAND = 1.25  # "matched": measured MACs within 25% of each other (scaling_analysis.MACS_BAND)
 
 
 @dataclass(frozen=True)
@@ -64,28 +69,29 @@ class Mode:
     data: str = BASE.data
 
 
+# Quick mode trains on a fifth of the data (200 / 50 / 200 images per class) for 3 epochs, one seed.
 QUICK = Mode("quick", epochs=3, seeds=(0,), phis=(0, 1, 2), grid_alphas=(1.0, 1.5), grid_betas=(1.0, 1.2),
-             fig4=((2.0, 1.3),), fig4_phis=(0, 1))
+             fig4=((2.0, 1.3),), fig4_phis=(0, 1), data="fashion-200-50-200")
 FULL = Mode("full", epochs=6, seeds=(0, 1, 2), phis=(0, 1, 2, 3), grid_alphas=(1.0, 1.5, 2.0),
             grid_betas=(1.0, 1.1, 1.2, 1.3), fig4=((2.0, 1.3),), fig4_phis=(0, 1))
 MODES = {"quick": QUICK, "full": FULL}
 
 
-def config(mode: Mode, width=BASE.width, depth=BASE.depth, resolution=BASE.resolution, seed=0) -> Config:
-    return replace(BASE, width=round(float(width), 4), depth=round(float(depth), 4), resolution=int(resolution),
+def config(mode: Mode, width=BASE.width, depth=BASE.depth, resolution=BASE.image_size, seed=0) -> TrainConfig:
+    return replace(BASE, width=round(float(width), 4), depth=round(float(depth), 4), image_size=int(resolution),
                    epochs=mode.epochs, seed=seed, quick=mode.name == "quick", data=mode.data)
 
 
-def compound(mode: Mode, alpha: float, beta: float, gamma: float, phi: float, seed=0) -> Config:
+def compound(mode: Mode, alpha: float, beta: float, gamma: float, phi: float, seed=0) -> TrainConfig:
     """The base scaled by phi: depth * alpha^phi, width * beta^phi, resolution * gamma^phi."""
     return config(mode, BASE.width * beta ** phi, BASE.depth * alpha ** phi,
-                  round(BASE.resolution * gamma ** phi), seed)
+                  round(BASE.image_size * gamma ** phi), seed)
 
 
-def architecture(cfg: Config) -> tuple:
+def architecture(cfg: TrainConfig) -> tuple:
     """What the network actually is after rounding: configs with equal keys are the same model."""
     stages = tuple((s.out_channels, s.layers) for s in scaled_stages(cfg.width, cfg.depth))
-    return stages, round_filters(1280, cfg.width), cfg.resolution
+    return stages, round_filters(1280, cfg.width), cfg.image_size
 
 
 @functools.lru_cache(maxsize=None)
@@ -94,18 +100,22 @@ def macs_of(width: float, depth: float, resolution: int) -> int:
     return measure(efficientnet(width, depth, num_classes=NUM_CLASSES), int(resolution)).macs
 
 
-def _macs(cfg: Config) -> int:
-    return macs_of(cfg.width, cfg.depth, cfg.resolution)
+def _macs(cfg: TrainConfig) -> int:
+    return macs_of(cfg.width, cfg.depth, cfg.image_size)
 
 
 # The values each dimension may take when it is scaled alone, in increasing cost.
 _SEARCH = {"width": lambda: np.round(np.arange(BASE.width, 8 * BASE.width, 0.01), 2),
            "depth": lambda: np.round(np.arange(BASE.depth, 16 * BASE.depth, 0.01), 2),
-           "resolution": lambda: np.arange(BASE.resolution, 6 * BASE.resolution + 1)}
+           "resolution": lambda: np.arange(BASE.image_size, 6 * BASE.image_size + 1)}
+
+
+def _base_value(dim: str):
+    return {"width": BASE.width, "depth": BASE.depth, "resolution": BASE.image_size}[dim]
 
 
 def _cost(dim: str, value) -> int:
-    base = {"width": BASE.width, "depth": BASE.depth, "resolution": BASE.resolution}
+    base = {"width": BASE.width, "depth": BASE.depth, "resolution": BASE.image_size}
     return macs_of(**{**base, dim: value})
 
 
@@ -142,7 +152,7 @@ def grid_triples(mode: Mode) -> list[tuple[float, float, float]]:
         if gamma is None:
             width, depth = round(BASE.width * beta, 4), round(BASE.depth * alpha, 4)
             res = _nearest(_SEARCH["resolution"](), lambda r: macs_of(width, depth, int(r)), target)
-            gamma = round(res / BASE.resolution, 4)
+            gamma = round(res / BASE.image_size, 4)
         cfg = compound(mode, alpha, beta, gamma, phi=1)
         if abs(math.log(_macs(cfg) / target)) > math.log(GRID_COST_BAND) or architecture(cfg) in seen:
             continue
@@ -157,16 +167,21 @@ def _targets(mode: Mode, triples) -> list[int]:
     return sorted({_macs(compound(mode, *t, phi=p)) for t in triples for p in mode.phis if p > 0})
 
 
-def single_dimension(mode: Mode, triples=(PAPER_TRIPLE,)) -> list[Config]:
-    """Fig. 3: width, depth and resolution each scaled alone from the base, one point at the
-    measured MACs of each compound network (phi > 0) of `triples`."""
-    targets = _targets(mode, triples)
-    points = {dim: sorted({matched_value(dim, t) for t in targets}) for dim in ("width", "depth", "resolution")}
+def single_dimension(mode: Mode, triples=(PAPER_TRIPLE,)) -> list[TrainConfig]:
+    """Fig. 3: width, depth and resolution each scaled alone from the base: one point at the
+    measured MACs of each compound network (phi > 0) of the first triple, and for a further
+    triple's networks a point only where no point of that dimension lies within the matched band
+    (25%) of their MACs already."""
+    points = {dim: {matched_value(dim, t) for t in _targets(mode, triples[:1])} for dim in ("width", "depth", "resolution")}
+    for target in _targets(mode, triples[1:]):
+        for dim, values in points.items():
+            if not any(abs(math.log(_cost(dim, v) / target)) <= math.log(MATCHED_BAND) for v in values):
+                values.add(matched_value(dim, target))
     return [c for s in mode.seeds for c in [config(mode, seed=s)]
-            + [config(mode, seed=s, **{dim: v}) for dim, values in points.items() for v in values]]
+            + [config(mode, seed=s, **{dim: v}) for dim, values in points.items() for v in sorted(values)]]
 
 
-def depth_budget(mode: Mode) -> list[Config]:
+def depth_budget(mode: Mode) -> list[TrainConfig]:
     """The base and the deepest single-depth network again, trained `budget_epochs`."""
     if mode.budget_epochs is None:
         return []
@@ -175,16 +190,16 @@ def depth_budget(mode: Mode) -> list[Config]:
             for s in mode.seeds for d in (BASE.depth, deep)]
 
 
-def width_lines(mode: Mode) -> list[Config]:
+def width_lines(mode: Mode) -> list[TrainConfig]:
     """Fig. 4: the single-dimension widths again at other (depth, resolution) pairs."""
     widths = [BASE.width] + [matched_value("width", _macs(compound(mode, *PAPER_TRIPLE, phi=p)))
                              for p in mode.fig4_phis if p > 0]
     pairs = [(1.0, 1.0)] + list(mode.fig4)
-    return [config(mode, width=w, depth=BASE.depth * d, resolution=round(BASE.resolution * r), seed=s)
+    return [config(mode, width=w, depth=BASE.depth * d, resolution=round(BASE.image_size * r), seed=s)
             for s in mode.seeds for d, r in pairs for w in widths]
 
 
-def compound_scaling(mode: Mode, triple) -> list[tuple[Config, dict]]:
+def compound_scaling(mode: Mode, triple) -> list[tuple[TrainConfig, dict]]:
     """Step 2: phi = 0, 1, ... with one triple."""
     return [(compound(mode, *triple, phi=p, seed=s), _tags(triple, p)) for s in mode.seeds for p in mode.phis]
 
@@ -193,7 +208,7 @@ def _tags(triple, phi) -> dict:
     return {"alpha": triple[0], "beta": triple[1], "gamma": triple[2], "phi": phi}
 
 
-def experiment_configs(mode: Mode, found=None) -> dict[str, list[tuple[Config, dict]]]:
+def experiment_configs(mode: Mode, found=None) -> dict[str, list[tuple[TrainConfig, dict]]]:
     """Every config of `mode` by experiment, each with its tags (the triple and phi where compound).
     `found` is step 1's best triple; step 2 with it (and the single-dimension points at its
     networks' MACs) is listed only once it is known."""
@@ -214,8 +229,7 @@ EXPERIMENTS = ("single_dimension", "width_lines", "grid", "compound_paper", "dep
 def run(mode: Mode | str, cache=None, progress: bool = True, only=None, executor=None) -> pd.DataFrame:
     """Train (or read back) every config of `mode`, or of the experiments named in `only`; one
     row per (experiment, config). Step 2 with the found triple runs after step 1 (it needs it).
-    `executor`: where configs train (see `experiments.sweep`); the rows do not depend on it."""
-    from .scaling_analysis import best_triple
+    `executor`: where configs train (see `sweeps.sweep`); the rows do not depend on it."""
     mode = MODES[mode] if isinstance(mode, str) else mode
     wanted = set(only or EXPERIMENTS)
     if "compound_found" in wanted:
@@ -234,14 +248,19 @@ def run(mode: Mode | str, cache=None, progress: bool = True, only=None, executor
 
 def _with_ratio(frames) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
-    base = table[(table.width == BASE.width) & (table.depth == BASE.depth) & (table.resolution == BASE.resolution)]
+    base = table[(table.width == BASE.width) & (table.depth == BASE.depth) & (table.resolution == BASE.image_size)]
     return table.assign(macs_ratio=table.macs / base.macs.iloc[0])
 
 
 def _sweep(name, pairs, cache, progress, executor) -> pd.DataFrame:
     rows = sweep([c for c, _ in pairs], cache, progress, executor=executor).set_index("key")
-    tags = pd.DataFrame([{"key": c.key(), **t} for c, t in pairs]).drop_duplicates("key").set_index("key")
+    tags = pd.DataFrame([{"key": config_key(c), **t} for c, t in pairs]).drop_duplicates("key").set_index("key")
     return rows.join(tags).reset_index().assign(experiment=name)
+
+
+def run_folder(cfg: TrainConfig, cache=None) -> Path:
+    """Where a config of the study was trained (its checkpoints: best.pt, last.pt)."""
+    return Path(cache or default_cache()) / "runs" / config_key(cfg)
 
 
 def costs(mode: Mode = FULL) -> pd.DataFrame:
@@ -251,14 +270,15 @@ def costs(mode: Mode = FULL) -> pd.DataFrame:
     configs = single_dimension(replace(mode, seeds=(0,)))
     for dim in ("width", "depth", "resolution"):
         for c in configs:
-            moved = [d for d in ("width", "depth", "resolution") if getattr(c, d) != getattr(BASE, d)]
+            now = {"width": c.width, "depth": c.depth, "resolution": c.image_size}
+            moved = [d for d, v in now.items() if v != _base_value(d)]
             if moved not in ([], [dim]):
                 continue
-            value = getattr(c, dim)
-            cost = measure(efficientnet(c.width, c.depth, num_classes=NUM_CLASSES), c.resolution)
+            value = now[dim]
+            cost = measure(efficientnet(c.width, c.depth, num_classes=NUM_CLASSES), c.image_size)
             rows.append({"dimension": dim, "value": value, "blocks": sum(s.layers for s in scaled_stages(c.width, c.depth)),
                          "params": cost.params, "macs": cost.macs,
-                         "nominal_factor": (value / getattr(BASE, dim)) ** (1 if dim == "depth" else 2)})
+                         "nominal_factor": (value / _base_value(dim)) ** (1 if dim == "depth" else 2)})
     t = pd.DataFrame(rows)
     return t.assign(measured_factor=t.macs / t.macs.iloc[0])
 
@@ -269,7 +289,6 @@ RESULTS = Path(__file__).resolve().parents[1] / "data" / "results" / "scaling_fu
 
 
 def save_results(table: pd.DataFrame, command: str, path: Path = RESULTS) -> Path:
-    from .io import atomic_write_text, provenance
     atomic_write_text(path, table.to_csv(index=False))
     runs = table.drop_duplicates("key")
     meta = {"command": command, "rows": len(table), "trained_configs": len(runs),

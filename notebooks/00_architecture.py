@@ -18,8 +18,12 @@
 # 2. read paper Table 1 and follow one real image through every stage,
 # 3. explain the MBConv block and squeeze-and-excitation from the code that runs,
 # 4. check that this library's B0–B7 are the paper's and torchvision's, parameter for parameter,
-# 5. see how compound scaling makes the cost grow by about 2× per step of φ, and where the
-#    published coefficients leave the formula.
+# 5. see how compound scaling makes the cost grow by about 2× per step of φ, derive why FLOPs grow as
+#    d·w²·r², and see where the published coefficients leave the formula,
+# 6. explain why a depthwise separable convolution is cheap in FLOPs yet not always fast, what a
+#    stage's receptive field is and why a higher resolution needs more layers and channels,
+# 7. place EfficientNet among other ImageNet networks by their measured accuracy, FLOPs and
+#    parameters.
 #
 # Everything shown is computed here by `effnet_lib`; this notebook only calls and plots.
 # It runs in under a minute on a laptop CPU (there is no training in it).
@@ -31,9 +35,11 @@ import torch
 import torchvision
 
 import effnet_lib
-from effnet_lib import exercises, scaling
-from effnet_lib.data import Transforms, load_image
-from effnet_lib.model import MBConv, SqueezeExcitation, se_weights, stage_table, trace_shapes
+from effnet_lib import anatomy, exercises, scaling, zoo
+from effnet_lib.anatomy import se_weights, trace_shapes
+from effnet_lib.data import load_image
+from effnet_lib.model import MBConv, SqueezeExcitation, stage_table
+from effnet_lib.transforms import Transforms
 
 torch.manual_seed(0)
 pd.set_option("display.width", 140)
@@ -135,16 +141,77 @@ print(b0.features[3][0])
 # %% [markdown]
 # Squeeze-and-excitation squeezes each channel to one number (global average), passes those
 # through a bottleneck a quarter of the block's *input* width, and rescales every channel by a
-# sigmoid weight. The weights below are what this (untrained) block computes for the coffee photo;
-# after training they become input-dependent channel attention.
+# sigmoid weight. The weights are a function of the input from the start: below, the same
+# (untrained) block weighs its channels differently for two photos. Training does not make them
+# input-dependent; it makes them *useful*, so that the channels a given image needs are kept.
 
 # %%
 print(inspect.getsource(SqueezeExcitation))
-weights = se_weights(b0, x, stage=4)[0]
+other = Transforms(224).eval()(load_image(f"{skimage.data.__path__[0]}/astronaut.png")).unsqueeze(0)
+weights = se_weights(b0, torch.cat([x, other]), stage=4)
 fig, ax = plt.subplots(figsize=(8, 2.5))
-ax.bar(range(len(weights)), weights)
+ax.bar(range(weights.shape[1]), weights[0], alpha=0.7, label="coffee.png")
+ax.bar(range(weights.shape[1]), weights[1], alpha=0.7, label="astronaut.png")
 ax.set_xlabel("channel of the expanded 144")
 ax.set_ylabel("SE weight")
+ax.legend()
+print(f"largest difference between the two photos' weights: {(weights[0] - weights[1]).abs().max():.3f}")
+
+# %% [markdown]
+# ## 4b · Depthwise separable convolution: cheap in FLOPs, not free in time
+#
+# An ordinary k×k convolution from C_in to C_out channels on an H×W map has k²·C_in·C_out weights
+# and does k²·C_in·C_out·H·W multiply-adds. MBConv replaces it by a k×k *depthwise* convolution
+# (one filter per channel: k²·C_in) followed by a 1×1 *pointwise* one (C_in·C_out), so the cost
+# falls by about k²·C_out / (k² + C_out): for a 3×3 kernel, nearly 9×. The formula and torch's flop
+# counter agree:
+
+# %%
+anatomy.separable_vs_ordinary(cin=40, cout=80, kernel=3, size=28)
+
+# %% [markdown]
+# Fewer parameters and multiply-adds do not mean faster. Measured on this machine, B0 against
+# ResNet-50 (both torchvision's architectures, untrained, channels_last, fp32): B0 does about a
+# tenth of the multiply-adds but moves more activation memory per multiply-add, and a depthwise
+# convolution does only k² multiply-adds per value it reads, too few to keep the arithmetic units
+# busy. A processor's speed is bounded by memory traffic as well as by arithmetic, so B0's
+# advantage in time is much smaller than in FLOPs (column `macs_per_s_G`: the arithmetic rate each
+# network actually reaches). Training keeps the activations for the backward pass, which costs more
+# still. (Numbers differ between machines; the cell measures the one it runs on.)
+
+# %%
+speed = anatomy.latency(batch=8, size=224, repeats=3)
+speed.round(2)
+
+# %%
+print(f"B0 needs {speed.GMACs.iloc[1] / speed.GMACs.iloc[0]:.1f}x fewer multiply-adds than ResNet-50, "
+      f"yet infers {speed.inference_img_per_s.iloc[0] / speed.inference_img_per_s.iloc[1]:.1f}x and trains "
+      f"{speed.train_img_per_s.iloc[0] / speed.train_img_per_s.iloc[1]:.1f}x as fast here; per image it "
+      f"keeps {speed.activations_MB_per_image.iloc[0] / speed.activations_MB_per_image.iloc[1]:.1f}x "
+      f"ResNet-50's activation memory.")
+
+# %% [markdown]
+# ## 4c · Stochastic depth and BatchNorm momentum, as the model holds them
+#
+# **Stochastic depth** (drop-connect) skips a whole residual block at random during training: the
+# block's output is zeroed and only the shortcut passes. Only blocks *with* a residual can be
+# skipped (the others change the shape, so nothing could take their place), and the rate rises
+# linearly with the block's position, 0 for the first block to 0.2 × 15/16 for B0's last, so early,
+# general features are kept more often. At evaluation every block runs.
+
+# %%
+rates = anatomy.stochastic_depth_rates(b0)
+print(f"{int(rates.residual.sum())} of {len(rates)} blocks of B0 have a residual and can be dropped")
+rates.T
+
+# %% [markdown]
+# **BatchNorm momentum** is written in two opposite conventions. TensorFlow's momentum is the
+# weight of the *old* running statistic (the paper's 0.99), PyTorch's the weight of the *new*
+# batch's (so the paper's value is PyTorch's 0.01). The reference experiment's PyTorch 0.1 is TF's
+# 0.9: its running statistics follow the batches ten times faster than the paper's.
+
+# %%
+anatomy.batchnorm_conventions().round(2)
 
 # %% [markdown]
 # ## 5 · B0–B7: this library, torchvision and the paper side by side
@@ -188,11 +255,24 @@ ax.legend()
 ax.grid(alpha=0.3)
 
 # %% [markdown]
+# ### Why FLOPs grow as d·w²·r²
+#
+# Take one convolution: its multiply-adds are k²·C_in·C_out·H·W. Scale the width by w: both C_in
+# and C_out grow by w, so the cost grows by w². Scale the resolution by r: H and W both grow by r,
+# so r². Scale the depth by d: there are d times as many such layers, so d. Every layer of the
+# network behaves this way, so the whole network's FLOPs grow by d·w²·r², and α·β²·γ² is the growth
+# of one φ step. Measured on B0 (the depthwise convolutions grow only linearly with width, since
+# each filter sees one channel, which is why doubling the width gives less than 4×):
+
+# %%
+anatomy.flops_rule().round(3)
+
+# %% [markdown]
 # ## 7 · Published coefficients against α^φ, β^φ, γ^φ
 #
-# The published B1–B7 are not exactly 1.2^φ, 1.1^φ and 1.15^φ: depth and resolution grow more
-# slowly than the formula (B7: depth 3.1 against 1.2⁷ = 3.58). This is a known open question in
-# the official repository; the paper gives no derivation of the rounded table.
+# The published B1–B7 are not exactly 1.2^φ, 1.1^φ and 1.15^φ. This is a known open question in
+# the official repository; the paper gives no derivation of the rounded table. The table below
+# says, model by model, which published value lies above the formula and which below.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -202,8 +282,63 @@ for phi, (name, (w, d, res, dropout)) in enumerate(scaling.OFFICIAL.items()):
     rows.append({"model": name.upper(), "phi": phi, "depth": d, "1.2^phi": round(c.depth, 2),
                  "width": w, "1.1^phi": round(c.width, 2), "resolution": res,
                  "224*1.15^phi": c.image_size()})
-print(pd.DataFrame(rows).to_string(index=False))
+published = pd.DataFrame(rows)
+print(published.to_string(index=False))
 print(f"alpha*beta^2*gamma^2 = {scaling.constraint():.4f} ({scaling.distance_from_2():.1%} from 2)")
+
+# %%
+for dim, formula in (("depth", "1.2^phi"), ("width", "1.1^phi"), ("resolution", "224*1.15^phi")):
+    above = published.model[published[dim] > published[formula] + 1e-9].tolist()
+    below = published.model[published[dim] < published[formula] - 1e-9].tolist()
+    print(f"{dim:>10}: above the formula {above or 'never'}; below {below or 'never'}")
+
+# %% [markdown]
+# ## 8 · Receptive field: why resolution, depth and width belong together
+#
+# Each k×k layer widens the patch of input pixels an output pixel depends on (its receptive field)
+# by (k − 1) times the product of the strides before it. Computed from the stage table, for B0 at
+# 224 px and for the small base of the scaling notebooks at 32 px (`map` is the stage's output):
+
+# %%
+pd.concat({"B0 at 224 px": anatomy.receptive_fields(1.0, 1.0, 224),
+           "w 0.25, d 0.34 at 32 px": anatomy.receptive_fields(0.25, 0.34, 32)}, axis=1)
+
+# %% [markdown]
+# The paper's argument for scaling together (section 3.3): with a higher resolution, a network
+# needs **more layers** so that the receptive field still covers the larger objects in the bigger
+# image, and **more channels** to capture the finer patterns the extra pixels hold. At 32 px the
+# small base covers the whole input from stage 5 on and its last stages work on 2×2 and 1×1 maps:
+# extra layers there add computation but no spatial context, which is what the scaling notebooks
+# measure. The map sizes of every stage at the workbook's resolutions:
+
+# %%
+anatomy.stage_maps(0.25, 0.34)
+
+# %% [markdown]
+# ## 9 · EfficientNet among other ImageNet networks, by measured numbers
+#
+# The paper's Fig. 1 (accuracy against parameters) and Fig. 5 (against FLOPs), drawn from numbers
+# someone measured: torchvision's published weights (ImageNet-1K top-1, parameters and GFLOPS, read
+# offline from the weight enums; each model's first weights, trained by its own paper's recipe)
+# and the paper's Table 2 for B0–B7. Log scale: a step right is a doubling of cost.
+
+# %%
+models = zoo.torchvision_table()
+paper = zoo.paper_table()
+fig, axes = plt.subplots(1, 2, figsize=(14, 5), layout="constrained")
+for ax, x, label in zip(axes, ("gflops", "params_M"), ("GFLOPs (multiply-adds)", "parameters (M)")):
+    for family, g in models.groupby("family"):
+        style = dict(lw=2.5, marker="o") if family.startswith("EfficientNet") else dict(lw=1, marker=".")
+        ax.plot(g[x], g.top1, label=f"{family} (torchvision)", **style)
+    ax.plot(paper[x], paper.top1, "k*--", ms=9, label="EfficientNet B0–B7 (paper Table 2)")
+    ax.set_xscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("ImageNet top-1 (%)")
+    ax.grid(alpha=0.3, which="both")
+axes[1].legend(fontsize=7, ncol=2)
+
+# %%
+models[models.family.str.startswith("EfficientNet")].round(2)
 
 # %% [markdown]
 # ## Exercises

@@ -23,17 +23,18 @@
 #
 # **Quick mode (default).** It evaluates the quick-mode run of notebook 03 (trained here if it is
 # not there yet), so the numbers are those of a small model trained for minutes on the built-in
-# textures. The marked cell switches to your own run.
+# Fashion-MNIST subset. The marked cell switches to your own run.
 
 # %%
 import pandas as pd
 
 from effnet_lib import exercises
+from effnet_lib.evaluation import batch_test, write_evaluation
 from effnet_lib.metrics import top_confusions
 from effnet_lib.plots import ConfusionHeatmap, PredictionGallery
-from effnet_lib.predict import Predictor, batch_test, write_evaluation
+from effnet_lib.predict import Predictor
+from effnet_lib.presets import full_training_config, quick_training_config
 from effnet_lib.train import train_or_load
-from effnet_lib.workbook import full_training_config, quick_training_config
 
 # %% [markdown]
 # ▶ **Switch to your own run here**: the same `MY_DATA` as in notebook 03 (its finished run is
@@ -54,6 +55,15 @@ print(f"{'QUICK MODE · ' if config.quick else ''}evaluating {run.best} on the {
 #
 # `evaluate` predicts every image of the split; `write_evaluation` saves the predictions, the
 # per-class table, the summary and the confusion-matrix figures into the run folder.
+#
+# Three summaries in the table below need a word first:
+# - **macro** averages give every class the same weight: the mean of the per-class precisions,
+#   recalls, F1 scores, so a rare class counts as much as a common one;
+# - **weighted** averages weigh each class by its support (its number of images): they follow the
+#   common classes, and equal the macro ones when every class has as many images (exercise 04.3);
+# - **top-5 accuracy** counts an image as right when its true class is among the five classes the
+#   model finds most likely: with 400 similar species it says whether the model is close, where
+#   top-1 says whether it is exact. It needs more than 5 classes.
 
 # %%
 result = predictor.evaluate(run.folder.split(split))
@@ -103,10 +113,9 @@ PredictionGallery.from_predictions(table).plot();
 # ## Exercises
 
 # %%
-for key in ["04.1", "04.2"]:
-    print(key, exercises.question(key))
+print(exercises.listing(["04.1", "04.2", "04.3"]))
 
 # %%
-my_answers = {"04.1": None, "04.2": None}  # fill in
+my_answers = {"04.1": None, "04.2": None, "04.3": None}  # fill in
 for key, value in my_answers.items():
     exercises.check(key, value)

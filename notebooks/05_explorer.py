@@ -15,56 +15,105 @@
 #
 # **Learning goals.** After this notebook you can
 # 1. find the weakest classes of a model by any metric, and a class by name among hundreds,
-# 2. read a class's row of the confusion matrix among its most-confused neighbours,
-# 3. look at the confused images themselves, most confident mistakes first,
-# 4. use Grad-CAM to see where the model looked for the predicted and for the true class.
+# 2. read a class's row of the confusion matrix among its most-confused neighbours, and read a
+#    whole matrix of many classes ordered by confusion clusters,
+# 3. look at the confused images themselves, most confident mistakes first, and ask Grad-CAM where
+#    the model looked,
+# 4. tell a model error from a label error, and find the classes a model mixes in both directions,
+# 5. judge whether the model's confidence can be trusted (calibration),
+# 6. see the images on a map of the network's features, next to the training images they resemble,
+# 7. compare two networks class by class: which classes did scaling help?
 #
-# **Quick mode (default).** It explores the quick-mode run of notebook 03 (the built-in textures,
-# a small model trained for minutes); the marked cell switches to your own run or to any
-# predictions CSV. The explorer only reads results: it never trains.
+# **Quick mode (default).** It explores the quick-mode run of notebook 03 (the built-in
+# Fashion-MNIST subset, a small model trained for minutes) and, for the comparison, two networks
+# of the scaling study's quick mode (notebook 02). The marked cell switches to your own run or to
+# any predictions CSV. The explorer only reads results: it never trains.
 
 # %%
+import pandas as pd
+from IPython.display import Image as PNG
+
 from effnet_lib import exercises
-from effnet_lib.errors import ErrorAnalysis
+from effnet_lib import scaling_study as study
+from effnet_lib.diagnostics import compare_runs, label_issues, overlapping_classes
+from effnet_lib.error_analysis import ErrorAnalysis
+from effnet_lib.evaluation import write_evaluation
 from effnet_lib.explorer import ConfusionExplorer
+from effnet_lib.plots import PredictionGallery
 from effnet_lib.predict import EvalResult, Predictor
+from effnet_lib.presets import full_training_config, quick_training_config
+from effnet_lib.report import build_report
 from effnet_lib.train import train_or_load
-from effnet_lib.workbook import full_training_config, quick_training_config
 
 # %% [markdown]
 # ▶ **Switch to your own results here**: `MY_DATA` as in notebook 03, or `PREDICTIONS_CSV` for
-# the predictions of any model (columns `path, true, pred_1, prob_1, ...`; Grad-CAM then needs
-# the checkpoint too).
+# the predictions of any model (columns `path, true, pred_1, prob_1, ...`; Grad-CAM and the map
+# then need the checkpoint too).
 
 # %%
 MY_DATA = None  # e.g. "/data/birds-400"
 PREDICTIONS_CSV = None  # e.g. "runs/birds/eval-test/predictions.csv"
 
+train_result = None
 if PREDICTIONS_CSV:
-    result, predictor = EvalResult.load(PREDICTIONS_CSV), None
+    result, predictor, eval_dir = EvalResult.load(PREDICTIONS_CSV), None, None
 else:
     config = full_training_config(MY_DATA, name="my-data") if MY_DATA else quick_training_config("notebook-quick")
     run = train_or_load(config)  # reads the finished run back (trains only if it is missing)
     predictor = Predictor.from_checkpoint(run.best)
     split = "test" if run.folder.test else "val"
-    result = predictor.evaluate(run.folder.split(split))
+    result = predictor.evaluate(run.folder.split(split))  # predictions and pooled features in one pass
+    eval_dir = run.out / f"eval-{split}"
+    write_evaluation(result, eval_dir, title=f"{split} split")
+    train_result = predictor.evaluate(run.folder.train)  # for "which training images did it look like?"
     print(f"{'QUICK MODE · ' if config.quick else ''}{len(result.paths)} {split} images, {len(result.classes)} classes")
 
 # %% [markdown]
+# ## Grad-CAM, before we use it
+#
+# Grad-CAM (Selvaraju et al., 2017) asks where in the image the evidence for one class lies. Take
+# the last feature map before pooling (for EfficientNet the 1×1 head convolution: 7×7 positions at
+# 224 px, 1×1 or 2×2 at the quick mode's 32 px, so coarse there), and the gradient of the class's
+# score with respect to it. Averaged over the positions, the gradient gives one weight per channel:
+# how much that channel pushes the class. The weighted sum of the channels, with negative values
+# cut to zero (ReLU) and scaled to [0, 1], is the map, upsampled to the image. In code it is two
+# hooks and one backward pass (`effnet_lib.gradcam.grad_cam`). The explorer shows it for the
+# predicted and for the true class of a confused image, side by side.
+#
 # ## The explorer
 #
-# Type in *search* to filter the classes, pick one in the list (sorted worst first by the chosen
-# metric), switch the normalisation, choose a confused pair to see its images, pick one of them
-# and press *Grad-CAM*. *Save view as PNG* writes what you see for a handout.
+# *Classes*: type in *search* to filter, pick a class (sorted worst first by the chosen metric),
+# switch the normalisation, choose a confused pair to see its images, pick one and press
+# *Grad-CAM*; *Save view as PNG* writes what you see for a handout. The other tabs: the whole
+# matrix ordered by confusion clusters (a cluster opens as its own sub-matrix), label-issue
+# candidates, calibration, the embedding map (pick an image: its nearest training images), and the
+# comparison with another network. Every tab keeps its settings while you move between them.
 
 # %%
-explorer = ConfusionExplorer(result, predictor)
+base_cfg = study.config(study.QUICK)
+phi2_cfg = study.compound(study.QUICK, *study.PAPER_TRIPLE, phi=2)
+study.run("quick", only=["compound_paper"], progress=False)  # both networks trained (or read back)
+networks = {name: Predictor.from_checkpoint(study.run_folder(cfg) / "best.pt")
+            for name, cfg in (("base", base_cfg), ("compound phi 2", phi2_cfg))}
+samples = list(zip(result.paths, result.y_true)) if predictor is not None and not PREDICTIONS_CSV else None
+scaled = {name: p.evaluate(samples) for name, p in networks.items()} if samples else {}
+
+explorer = ConfusionExplorer(result, predictor, train=train_result, compare=scaled.get("compound phi 2"),
+                             cache_dir=eval_dir)
 explorer
+
+# %% [markdown]
+# Where widgets do not render (a static copy of this notebook, a PDF), the class view saved as a
+# picture stands in for the widget:
+
+# %%
+if eval_dir is not None:
+    PNG(filename=str(explorer.save(eval_dir / "explorer-view.png")))
 
 # %% [markdown]
 # ## The same answers without the widget
 #
-# Every panel is a call to `ErrorAnalysis`; use it directly for reports.
+# Every panel is a call to the library; use it directly for reports.
 
 # %%
 analysis = ErrorAnalysis(result)
@@ -74,13 +123,67 @@ analysis.class_table("f1").head(5).round(3)
 analysis.top_pairs(5)
 
 # %% [markdown]
+# ### Model error or label error?
+#
+# A model error is an image the model gets wrong although its label is right; a label error is an
+# image whose label is wrong. Confident learning ranks the images by the *normalised margin*: the
+# probability of the given label minus the highest probability of any other class. Most negative
+# first: the model is sure it is something else. These are the labels to check first; the
+# overlapping classes are the pairs the model confidently mixes in both directions (candidates to
+# merge, or to describe better).
+
+# %%
+issues = label_issues(result.y_true, result.probs, result.paths, result.classes).head(10)
+PredictionGallery.from_predictions(issues.rename(columns={"suggested": "pred_1", "p_suggested": "prob_1",
+                                                         "given": "true"}), max_images=10, size=64).plot();
+
+# %%
+overlapping_classes(result.y_true, result.probs, result.classes, n=5)
+
+# %% [markdown]
+# ## Which classes does scaling help?
+#
+# The base network of the scaling study and its compound-scaled version at phi = 2 (quick mode),
+# evaluated on the same test images: the change in F1 per class, and how many images flip.
+
+# %%
+if scaled:
+    base_r, big_r = scaled["base"], scaled["compound phi 2"]
+    comparison = compare_runs(base_r.y_true, base_r.y_pred, big_r.y_pred, result.classes, result.paths)
+    print(f"QUICK MODE · accuracy {comparison['accuracy_a']:.3f} (base) -> {comparison['accuracy_b']:.3f} "
+          f"(compound phi 2): {len(comparison['wrong_to_right'])} images become right, "
+          f"{len(comparison['right_to_wrong'])} become wrong")
+    display_table = comparison["per_class"].round(3)
+else:
+    display_table = pd.DataFrame()
+display_table
+
+# %% [markdown]
+# ## A static report
+#
+# One self-contained HTML file (every figure and thumbnail embedded) with the per-class table, the
+# ordered confusion matrix, the worst classes with their confused images, label-issue candidates,
+# calibration, the embedding map and the comparison; it opens in any browser with no kernel. On the
+# command line: `python -m effnet_lib report EVAL_DIR [--compare EVAL_DIR2] --out report.html`.
+
+# %%
+if eval_dir is not None:
+    other_dir = None
+    if scaled:
+        other_dir = eval_dir.parent / "eval-compound-phi2"
+        write_evaluation(scaled["compound phi 2"], other_dir)
+    print("report written to", build_report(eval_dir, eval_dir / "report.html", compare=other_dir))
+
+# %% [markdown]
 # ## Exercises
+#
+# Answer in the cell, then run it: `exercises.check` says whether the answer is right and gives a
+# hint if not; `exercises.solution(key)` shows the worked answer once you have tried.
 
 # %%
-for key in ["05.1", "05.2"]:
-    print(key, exercises.question(key))
+print(exercises.listing(["05.1", "05.2", "05.3"]))
 
 # %%
-my_answers = {"05.1": None, "05.2": None}  # fill in
+my_answers = {"05.1": None, "05.2": None, "05.3": None}  # fill in
 for key, value in my_answers.items():
     exercises.check(key, value)

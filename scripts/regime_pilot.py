@@ -16,16 +16,19 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from effnet_lib.io import atomic_write_text, provenance
+from effnet_lib.checkpoint import load_checkpoint
+from effnet_lib.files import atomic_write_text
+from effnet_lib.provenance import provenance
 from effnet_lib.predict import Predictor
 from effnet_lib.scaling import measure
-from effnet_lib.train import TrainConfig, config_key, train_or_load
+from effnet_lib.config import TrainConfig, config_key
+from effnet_lib.train import train_or_load
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOTS = ROOT / "data" / "results" / "pilots"  # one CSV per candidate
@@ -112,6 +115,8 @@ def run(name: str, cfgs: list[TrainConfig], command: str, seeds=(0,), crop=None)
                    **{f"prov_{k}": v for k, v in provenance("cpu").items() if k in ("commit", "device", "date", "torch")}}
             print(json.dumps({k: row[k] for k in ("candidate", "width", "depth", "resolution", "lr", "seed",
                                                      "macs", "val_acc", "test_acc", "train_seconds")}), flush=True)
+            crop_used = tuple(load_checkpoint(run.best)["transforms"]["crop_scale"])
+            row["crop_scale_min"] = crop_used[0]
             csv = PILOTS / f"{name}.csv"
             table = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
             table = table[table.key != row["key"]] if len(table) else table
@@ -131,6 +136,12 @@ def summary() -> pd.DataFrame:
                  test=("test_acc", "mean"), test_sd=("test_acc", "std"), secs=("train_seconds", "mean")).round(3)
 
 
+def _markdown(t: pd.DataFrame) -> str:
+    cells = t.astype(object).where(t.notna(), "")
+    lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
+    return "\n".join(lines + ["| " + " | ".join(str(v) for v in row) + " |" for row in cells.itertuples(index=False)])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("names", nargs="*")
@@ -141,8 +152,11 @@ def main(argv=None):
     p.add_argument("--crop", type=float, nargs=2, help="the fashion set's RandomResizedCrop scale range")
     a = p.parse_args(argv)
     if a.summary:
-        with pd.option_context("display.width", 200, "display.max_rows", 500):
-            print(summary().to_string())
+        table = summary().reset_index()
+        atomic_write_text(PILOTS / "SUMMARY.md", "# Pilot runs, one row per config (made by `python scripts/regime_pilot.py "
+                          "--summary` from the CSV files here)\n\n" + _markdown(table) + "\n")
+        with pd.option_context("display.width", 250, "display.max_rows", 500):
+            print(table.to_string(index=False))
         return
     torch.set_num_threads(a.threads)
     cands = candidates()

@@ -18,10 +18,20 @@ import time
 from pathlib import Path
 
 import pytest
-
-from browser import (NOTEBOOKS, artifact_path, chromium_page, element_screenshot, error_outputs,
-                     lab_server, open_notebook, report_failure, require_chromium, run_all_cells,
-                     wait_for_output, wait_run_all_done)
+from browser import (
+    NOTEBOOKS,
+    artifact_path,
+    chromium_page,
+    element_screenshot,
+    error_outputs,
+    lab_server,
+    open_notebook,
+    report_failure,
+    require_chromium,
+    run_all_cells,
+    wait_for_output,
+    wait_run_all_done,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

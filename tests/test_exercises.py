@@ -1,24 +1,44 @@
-"""Every exercise has a library-computed answer that `check` accepts, and wrong answers fail."""
+"""Every exercise accepts its own answer (as a number, as text or as the choice's letter and text),
+refuses a wrong one with a hint, and has a worked solution."""
 
 import pytest
 
 from effnet_lib import exercises
 
 
+def _wrong(ex, right):
+    if ex.choices:
+        return next(chr(97 + i) for i in range(len(ex.choices)) if chr(97 + i) != right)
+    if isinstance(right, str):
+        return "z->z"
+    return right * 1.5 + 1
+
+
 @pytest.mark.parametrize("key", sorted(exercises.EXERCISES))
-def test_answer_is_accepted_and_a_wrong_one_is_not(key, capsys):
+def test_right_wrong_and_worked_answers(key, capsys):
+    ex = exercises.EXERCISES[key]
     right = exercises.answer(key)
     assert exercises.check(key, right)
-    wrong = "z->z" if isinstance(right, str) else right * 1.5 + 1
-    assert not exercises.check(key, wrong)
+    if ex.choices:
+        assert right in "abcdefgh"[:len(ex.choices)]
+        assert exercises.check(key, f"({right.upper()})")
+        assert exercises.check(key, ex.choices[ord(right) - 97])
+        assert "(a)" in exercises.question(key)
+    elif not isinstance(right, str):
+        assert exercises.check(key, str(right))  # numbers may come as text
+    assert not exercises.check(key, _wrong(ex, right))
+    assert "Hint:" in capsys.readouterr().out
     assert not exercises.check(key, None)
-    assert "exercise" in capsys.readouterr().out
+    assert ex.choices or str(right) in exercises.solution(key) or f"{right:,}" in exercises.solution(key)
+    assert exercises.question(key)
 
 
 def test_known_answers():
     assert exercises.answer("00.1") == 26  # B3: 2+3+3+5+5+6+2
-    assert exercises.answer("00.2") == 144  # 24 channels x 6
+    assert exercises.answer("00.2") == 9  # 16 blocks minus the first of each of 7 stages
+    assert exercises.answer("00.3") == 25 * 144 * 28 * 28
     assert exercises.answer("03.1") == 28
     assert exercises.answer("05.1") == "b->c"
+    assert exercises.check("00.3", "2,822,400")
     with pytest.raises(KeyError, match="no exercise"):
         exercises.check("99.9", 1)

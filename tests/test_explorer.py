@@ -1,17 +1,20 @@
 """The error explorer: pure functions, the widget driven from Python, Grad-CAM on known answers."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 from PIL import Image
 from torch import nn
 
-from conftest import TINY
-from effnet_lib.errors import ErrorAnalysis
-from effnet_lib.explorer import ConfusionExplorer
+from effnet_lib.config import TrainConfig
+from effnet_lib.error_analysis import ErrorAnalysis
+from effnet_lib.explorer import TABS, ConfusionExplorer, cam_maps
 from effnet_lib.gradcam import grad_cam
 from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.train import TrainConfig, fit
+from effnet_lib.train import fit
 
 
 def synthetic_result(folder, n_classes=6, per_class=10, seed=0, names=None):
@@ -112,12 +115,48 @@ def test_gradcam_in_the_widget_with_a_trained_model(split_folder, tmp_path):
     result = predictor.evaluate(run.folder.test)
     cam, _ = grad_cam(predictor.model, torch.randn(1, 3, 32, 32))
     assert cam.shape == (32, 32) and 0 <= cam.min() and cam.max() <= 1
-    ex = ConfusionExplorer(result, predictor)
-    pairs = [v for _, v in ex.pairs.options if v]
-    if pairs:
-        assert ex.image.value == ex.image.options[0][1]  # the first confused image is ready for Grad-CAM
-        assert ex.cam.layout.display == "none"  # nothing to show yet: hidden, not a broken image
-        ex.cam_button.click()
-        assert ex.cam.layout.display is None
-        assert ex.cam.value[:4] == b"\x89PNG"
+    # Every image predicted as the next class: confused pairs exist whatever the tiny model learned.
+    forced = replace(result, probs=np.roll(np.eye(len(result.classes))[result.y_true], 1, axis=1))
+    ex = ConfusionExplorer(forced, predictor)
+    assert [v for _, v in ex.pairs.options if v]
+    assert ex.image.value == ex.image.options[0][1]  # the first confused image is ready for Grad-CAM
+    assert ex.cam.layout.display == "none"  # nothing to show yet: hidden, not a broken image
+    ex.cam_button.click()
+    assert ex.cam.layout.display is None
+    assert ex.cam.value[:4] == b"\x89PNG"
+    image, maps = cam_maps(predictor, ex.image.value, ex.pair)  # the numbers behind the picture
+    assert image.shape[-1] == 3 and len(maps) == 2 and all(0 <= m.min() and m.max() <= 1 for m in maps)
     assert not any(p.requires_grad is False for p in predictor.model.parameters())
+
+
+def test_every_view_draws_and_keeps_its_state(tmp_path):
+    result = synthetic_result(tmp_path, n_classes=12, per_class=10)
+    rng = np.random.default_rng(3)
+    result = replace(result, features=rng.normal(size=(len(result.paths), 16)).astype(np.float32))
+    train = replace(result, features=rng.normal(size=(len(result.paths), 16)).astype(np.float32))
+    other = replace(result, probs=np.roll(result.probs, 1, axis=1))
+    ex = ConfusionExplorer(result, train=train, compare=other, cache_dir=tmp_path)
+    ex.class_list.value = "class 004"
+    for i, name in list(enumerate(TABS))[1:] + [(0, TABS[0])]:
+        ex.tabs.selected_index = i
+        assert ex.selected == "class 004" and ex.timings["tab"] >= 0  # switching tabs keeps the class
+    m = ex.views["Confusion matrix"]
+    assert m.image.value[:4] == b"\x89PNG" and len(m.scope.options) >= 2
+    m.errors_only.value = False
+    m.scope.value = m.scope.options[1][1]
+    ex.tabs.selected_index = 0
+    ex.class_list.value = "class 007"
+    ex.tabs.selected_index = TABS.index("Confusion matrix")
+    assert m.errors_only.value is False and m.scope.value == m.scope.options[1][1]  # state kept
+    issues = ex.views["Label issues"]
+    ex.tabs.selected_index = TABS.index("Label issues")
+    assert "class" in issues.table.value and issues.images.value[:4] == b"\x89PNG"
+    emb = ex.views["Embedding map"]
+    ex.tabs.selected_index = TABS.index("Embedding map")
+    assert emb.map.value[:4] == b"\x89PNG" and emb.picker.value is not None
+    assert "five training images" in emb.note.value and emb.neighbours.value[:4] == b"\x89PNG"
+    assert list(tmp_path.glob("projection-tsne-*.npy"))  # computed once and cached
+    ex.tabs.selected_index = TABS.index("Run against run")
+    assert "accuracy" in ex.views["Run against run"].table.value
+    ex.tabs.selected_index = TABS.index("Calibration")
+    assert "Expected calibration error" in ex.views["Calibration"].text.value

@@ -293,3 +293,22 @@ def test_registry_known_values():
     assert DATASETS["flowers"].num_classes == 5 and DATASETS["flowers"].num_images == 3670
     assert DATASETS["imagenette160"].num_classes == 10
     assert DATASETS["imagenette160"].layout == "train/ and val/ folders"
+
+
+def test_fetch_files_gets_a_file_set_once_and_builds_fashion_from_it(tmp_path, server):
+    """The Fashion-MNIST file set through the same pinned-hash download, served here from the
+    vendored subset (so the hashes are the subset's), then built into an image folder."""
+    from effnet_lib import fashion
+    from effnet_lib.fetch import RemoteFiles, fetch_files
+    files = {}
+    for name in fashion.FILES:
+        data = (fashion.VENDORED / name).read_bytes()
+        server.files[f"/fm/{name}"] = data
+        files[name] = _sha(data)
+    spec = RemoteFiles("fm-test", server.url("/fm/"), files, "MIT", "http://127.0.0.1/")
+    folder = fetch_files(spec, tmp_path / "cache", progress=False)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(files) and server.requests == 4
+    assert fetch_files(spec, tmp_path / "cache", progress=False) == folder and server.requests == 4
+    root = fashion.build(tmp_path / "fm", counts=(3, 1, 2), source=folder)
+    assert sorted(p.name for p in (root / "train").iterdir()) == sorted(fashion.CLASSES)
+    assert len(list((root / "test").rglob("*.png"))) == 2 * len(fashion.CLASSES)

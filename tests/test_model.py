@@ -6,7 +6,8 @@ import torchvision
 
 import effnet_lib
 from effnet_lib import build_model, count_parameters, efficientnet, load_pretrained
-from effnet_lib.model import BATCHNORM, MBConv, trace_shapes
+from effnet_lib.anatomy import se_weights, trace_shapes
+from effnet_lib.model import BATCHNORM, MBConv
 
 VARIANTS = [f"b{i}" for i in range(8)]
 TORCHVISION_PARAMS = {
@@ -128,7 +129,6 @@ def test_load_pretrained_transfer_and_mismatch(tmp_path):
 
 
 def test_se_weights_are_the_blocks_channel_scales():
-    from effnet_lib.model import se_weights
     model = build_model("b0").eval()
     x = torch.randn(1, 3, 64, 64)
     block = model.features[3][0]

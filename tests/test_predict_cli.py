@@ -7,11 +7,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from PIL import Image
 
-from conftest import TINY
+from effnet_lib.config import TrainConfig
 from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.train import TrainConfig, fit
+from effnet_lib.train import fit
 
 
 @pytest.fixture(scope="module")

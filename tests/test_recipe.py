@@ -5,15 +5,16 @@ import math
 
 import pytest
 import torch
+from conftest import TINY
 from torch import nn
 
-from conftest import TINY
-from effnet_lib.data import Transforms
-from effnet_lib.io import load_checkpoint
+from effnet_lib.checkpoint import load_checkpoint
+from effnet_lib.config import TrainConfig, dataset_for, make_model
 from effnet_lib.model import efficientnet
 from effnet_lib.optim import RMSpropTF
-from effnet_lib.train import (PAPER_SOURCES, RECIPES, Schedule, TrainConfig, dataset_for, fit, make_model,
-                              make_optimizer)
+from effnet_lib.recipes import PAPER_SOURCES, RECIPES, Schedule, make_optimizer
+from effnet_lib.train import fit
+from effnet_lib.transforms import Transforms
 
 timm_optim = pytest.importorskip("timm.optim")
 

@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY, write_class_images
 from PIL import Image
 
-from conftest import TINY, write_class_images
 from effnet_lib import build_model, load_pretrained
-from effnet_lib.data import Transforms, load_image, make_loader, open_image_folder
-from effnet_lib.io import CheckpointError, load_checkpoint
+from effnet_lib.checkpoint import CheckpointError, load_checkpoint
+from effnet_lib.config import TrainConfig
+from effnet_lib.data import load_image
 from effnet_lib.predict import Predictor
-from effnet_lib.train import TrainConfig, fit
+from effnet_lib.train import fit
+from effnet_lib.transforms import Transforms
 
 
 def _png_header_only(path, width, height):
@@ -184,7 +186,7 @@ def test_one_by_one_image_goes_through_train_and_eval_transforms():
 
 
 def test_atomic_writes_leave_the_old_file_or_the_new_one(tmp_path):
-    from effnet_lib.io import _atomic_write, atomic_save
+    from effnet_lib.files import _atomic_write, atomic_save
     path = tmp_path / "last.pt"
     atomic_save({"model": {"w": torch.ones(2)}, "config": {}}, path)
     before = path.read_bytes()

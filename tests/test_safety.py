@@ -2,7 +2,6 @@
 overwritten, resume keeps its plan, divergence fails, held-out folders are evaluated whole, and
 every bad argument gets one clear line."""
 
-import csv
 import hashlib
 import json
 import math
@@ -19,13 +18,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY, write_class_images
 from PIL import Image
 
-from conftest import TINY, write_class_images
+from effnet_lib.checkpoint import CheckpointError, RunExistsError, load_checkpoint
+from effnet_lib.config import TrainConfig
 from effnet_lib.data import DataError, open_image_folder
-from effnet_lib.io import CheckpointError, atomic_save, load_checkpoint
-from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.train import RunExistsError, TrainConfig, TrainingStopped, fit
+from effnet_lib.files import atomic_save
+from effnet_lib.predict import EvalResult
+from effnet_lib.train import TrainingStopped, fit
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 NET = ["--width", "0.25", "--depth", "0.34", "--image-size", "32", "--batch-size", "8", "--no-progress"]

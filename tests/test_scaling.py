@@ -3,7 +3,13 @@
 import pytest
 
 from effnet_lib import scaling
-from effnet_lib.scaling import compound_coefficients, constraint, distance_from_2, round_filters, round_repeats
+from effnet_lib.scaling import (
+    compound_coefficients,
+    constraint,
+    distance_from_2,
+    round_filters,
+    round_repeats,
+)
 
 PAPER_MACS = {"B0": 0.39, "B1": 0.70, "B2": 1.0, "B3": 1.8, "B4": 4.2, "B5": 9.9, "B6": 19, "B7": 37}
 

@@ -9,25 +9,27 @@ import pytest
 
 from effnet_lib import scaling_analysis as A
 from effnet_lib import scaling_study as S
+from effnet_lib.config import config_key
 from effnet_lib.scaling import constraint
 
 
 def test_single_dimension_lines_reach_every_compound_network_within_the_band():
     for mode in (S.FULL, S.QUICK):
         singles = S.single_dimension(replace(mode, seeds=(0,)))
-        base = S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.resolution)
+        base = S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.image_size)
         for phi in (p for p in mode.phis if p > 0):
-            target = S.macs_of(*(lambda c: (c.width, c.depth, c.resolution))(S.compound(mode, *S.PAPER_TRIPLE, phi)))
+            target = S.macs_of(*(lambda c: (c.width, c.depth, c.image_size))(S.compound(mode, *S.PAPER_TRIPLE, phi)))
             for dim in ("width", "depth", "resolution"):
-                line = [c for c in singles if all(getattr(c, o) == getattr(S.BASE, o) for o in
-                                                  {"width", "depth", "resolution"} - {dim})]
-                best = min(abs(math.log(S.macs_of(c.width, c.depth, c.resolution) / target)) for c in line)
+                now = lambda c: {"width": c.width, "depth": c.depth, "resolution": c.image_size}  # noqa: E731
+                base_now = now(S.BASE)
+                line = [c for c in singles if all(now(c)[o] == base_now[o] for o in {"width", "depth", "resolution"} - {dim})]
+                best = min(abs(math.log(S.macs_of(c.width, c.depth, c.image_size) / target)) for c in line)
                 assert best <= math.log(A.MACS_BAND), (mode.name, phi, dim)
-        assert S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.resolution) == base
+        assert S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.image_size) == base
 
 
 def test_matched_value_is_the_nearest_in_cost():
-    target = 2 * S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.resolution)
+    target = 2 * S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.image_size)
     r = S.matched_value("resolution", target)
     costs = {v: S.macs_of(S.BASE.width, S.BASE.depth, v) for v in (r - 1, r, r + 1)}
     assert min(costs, key=lambda v: abs(math.log(costs[v] / target))) == r
@@ -36,10 +38,10 @@ def test_matched_value_is_the_nearest_in_cost():
 def test_grid_compares_triples_at_equal_measured_cost():
     triples = S.grid_triples(S.FULL)
     assert triples[0] == S.PAPER_TRIPLE and len(triples) >= 4
-    target = S.macs_of(*(lambda c: (c.width, c.depth, c.resolution))(S.compound(S.FULL, *S.PAPER_TRIPLE, 1)))
+    target = S.macs_of(*(lambda c: (c.width, c.depth, c.image_size))(S.compound(S.FULL, *S.PAPER_TRIPLE, 1)))
     for t in triples:
         c = S.compound(S.FULL, *t, phi=1)
-        assert abs(math.log(S.macs_of(c.width, c.depth, c.resolution) / target)) <= math.log(S.GRID_COST_BAND)
+        assert abs(math.log(S.macs_of(c.width, c.depth, c.image_size) / target)) <= math.log(S.GRID_COST_BAND)
     networks = [S.architecture(S.compound(S.FULL, *t, phi=1)) for t in triples]
     assert len(set(networks)) == len(networks)
     assert len({t[0] for t in triples}) >= 2 and len({t[1] for t in triples}) >= 2  # depth and width get a turn
@@ -49,7 +51,7 @@ def test_compound_configs_follow_the_powers_of_phi():
     c = S.compound(S.FULL, 1.2, 1.1, 1.15, phi=2)
     assert c.width == pytest.approx(S.BASE.width * 1.1 ** 2, abs=1e-4)
     assert c.depth == pytest.approx(S.BASE.depth * 1.44, abs=1e-4)
-    assert c.resolution == round(S.BASE.resolution * 1.15 ** 2) and c.epochs == S.FULL.epochs and not c.quick
+    assert c.image_size == round(S.BASE.image_size * 1.15 ** 2) and c.epochs == S.FULL.epochs and not c.quick
     assert S.compound(S.QUICK, 1.2, 1.1, 1.15, phi=0) == S.config(S.QUICK)
     ex = S.experiment_configs(S.FULL, found=(1.0, 1.0, 1.4))
     assert len(S.FULL.seeds) >= 3 and S.FULL.phis == (0, 1, 2, 3)
@@ -71,19 +73,19 @@ def _table(acc, seeds=(0, 1, 2)):
     rows = []
     for exp, pairs in S.experiment_configs(mode, found=S.PAPER_TRIPLE).items():
         for c, tags in pairs:
-            a = acc(c.width, c.depth, c.resolution, c.seed)
-            rows.append({"experiment": exp, **{k: getattr(c, k) for k in ("width", "depth", "resolution", "seed",
-                                                                           "epochs")},
-                         "macs": S.macs_of(c.width, c.depth, c.resolution), "params": 1, "train_seconds": 1.0,
-                         "test_acc": a, "val_acc": a, "key": c.key(), **tags})
+            a = acc(c.width, c.depth, c.image_size, c.seed)
+            rows.append({"experiment": exp, "width": c.width, "depth": c.depth, "resolution": c.image_size,
+                         "seed": c.seed, "epochs": c.epochs,
+                         "macs": S.macs_of(c.width, c.depth, c.image_size), "params": 1, "train_seconds": 1.0,
+                         "test_acc": a, "val_acc": a, "key": config_key(c), **tags})
     t = pd.DataFrame(rows)
-    base = t[(t.width == S.BASE.width) & (t.depth == S.BASE.depth) & (t.resolution == S.BASE.resolution)]
+    base = t[(t.width == S.BASE.width) & (t.depth == S.BASE.depth) & (t.resolution == S.BASE.image_size)]
     return t.assign(macs_ratio=t.macs / base.macs.iloc[0])
 
 
 def _concave(w, d, r):
     gain = lambda ratio: 0.1 * np.sqrt(min(np.log2(ratio), 1.2))  # noqa: E731 - each dimension saturates
-    return 0.5 + gain(w / S.BASE.width) + gain(d / S.BASE.depth) + gain(r / S.BASE.resolution)
+    return 0.5 + gain(w / S.BASE.width) + gain(d / S.BASE.depth) + gain(r / S.BASE.image_size)
 
 
 def test_analyses_on_a_table_where_the_paper_holds():
@@ -122,7 +124,7 @@ def test_a_real_tiny_study_trains_caches_and_saves(split_folder, tmp_path):
                    data=str(split_folder))
     first = S.run(mode, cache=tmp_path / "cache", progress=False, only=["grid"])
     assert set(first.experiment) == {"grid", "compound_paper"}  # the base comes with step 2 (phi = 0)
-    base = (first.width == S.BASE.width) & (first.depth == S.BASE.depth) & (first.resolution == S.BASE.resolution)
+    base = (first.width == S.BASE.width) & (first.depth == S.BASE.depth) & (first.resolution == S.BASE.image_size)
     assert first.loc[base, "macs_ratio"].eq(1).all()
     assert first.prov_commit.notna().all() and (first.epochs == 1).all() and (first.prov_threads == 1).all()
     again = S.run(mode, cache=tmp_path / "cache", progress=False, only=["grid"])

@@ -11,16 +11,17 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from effnet_lib.config import TrainConfig, config_key
 from effnet_lib.executors import LocalPool, open_executor
-from effnet_lib.experiments import Config, SweepError, sweep
+from effnet_lib.sweeps import SweepError, sweep
 
 RESULT = ["width", "depth", "resolution", "seed", "key", "params", "macs", "val_acc", "test_acc", "best_epoch"]
 
 
 @pytest.fixture(scope="module")
 def configs(split_folder):
-    base = Config(width=0.25, depth=0.25, resolution=32, epochs=1, batch_size=8, data=str(split_folder))
-    return [base, replace(base, resolution=40), replace(base, seed=1), replace(base, width=0.3)]
+    base = TrainConfig(data=str(split_folder), model=None, width=0.25, depth=0.25, image_size=32, epochs=1, batch_size=8)
+    return [base, replace(base, image_size=40), replace(base, seed=1), replace(base, width=0.3)]
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +87,9 @@ def test_a_failing_config_is_named_with_its_traceback_and_the_others_are_cached(
         with pytest.raises(SweepError) as caught:
             sweep([configs[0], bad], tmp_path, progress=False, executor=pool)
     text = str(caught.value)
-    assert "1 of 2 config(s) failed" in text and bad.key() in text and "no such folder" in text
+    assert "1 of 2 config(s) failed" in text and config_key(bad) in text and "no such folder" in text
     assert "Traceback" in text
-    assert (tmp_path / f"{configs[0].key()}.json").exists() and not (tmp_path / f"{bad.key()}.json").exists()
+    assert (tmp_path / f"{config_key(configs[0])}.json").exists() and not (tmp_path / f"{config_key(bad)}.json").exists()
 
 
 def test_executor_options_are_checked():

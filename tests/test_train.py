@@ -12,10 +12,12 @@ from dataclasses import replace
 
 import pytest
 import torch
-
 from conftest import TINY
-from effnet_lib.io import CheckpointError, load_checkpoint
-from effnet_lib.train import RECIPES, Schedule, TrainConfig, TrainingStopped, fit, train_or_load
+
+from effnet_lib.checkpoint import CheckpointError, load_checkpoint
+from effnet_lib.config import TrainConfig
+from effnet_lib.recipes import RECIPES, Schedule
+from effnet_lib.train import TrainingStopped, fit, train_or_load
 
 
 def test_one_epoch_writes_history_and_checkpoints(split_folder, tmp_path):
@@ -144,6 +146,7 @@ def test_train_or_load_reads_back_and_refuses_other_configs(split_folder, tmp_pa
 
 def test_transfer_learning_from_torchvision_weights(split_folder, tmp_path):
     import torchvision
+
     from effnet_lib.model import efficientnet
     torch.manual_seed(0)
     # torchvision's architecture at a small width, saved in torchvision's format

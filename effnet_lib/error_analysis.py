@@ -14,6 +14,8 @@ import pandas as pd
 from .metrics import normalise, report, top_confusions
 from .predict import EvalResult
 
+__all__ = ["ErrorAnalysis"]
+
 
 class ErrorAnalysis:
     """Per-class metrics, confusions and misclassified samples of one `EvalResult`."""

@@ -2,12 +2,13 @@
 
 from dataclasses import replace
 
-from effnet_lib.experiments import Config, sweep
+from effnet_lib.config import TrainConfig
+from effnet_lib.sweeps import sweep
 
 
 def test_sweep_caches_by_config_and_records_provenance(split_folder, tmp_path):
-    base = Config(width=0.25, depth=0.25, resolution=32, epochs=1, batch_size=8, data=str(split_folder))
-    configs = [base, replace(base, resolution=40)]
+    base = TrainConfig(data=str(split_folder), model=None, width=0.25, depth=0.25, image_size=32, epochs=1, batch_size=8)
+    configs = [base, replace(base, image_size=40)]
     first = sweep(configs, tmp_path, progress=False)
     assert list(first["resolution"]) == [32, 40] and (first["macs"].iloc[1] > first["macs"].iloc[0])
     assert set(first.columns) >= {"params", "macs", "train_seconds", "val_acc", "test_acc", "prov_commit",

@@ -1,7 +1,7 @@
 """Settings the notebooks and the demo share: where runs go, and what "quick mode" trains.
 
 Quick mode is the CPU-sized version of an experiment, labelled as such wherever its numbers are
-shown: the built-in data, a small EfficientNet at 64 px and a few epochs. The full settings (a
+shown: the built-in Fashion-MNIST subset, a small EfficientNet at 32 px and a few epochs. The full settings (a
 user's folder, B0 at 224 px on a GPU) are one call away: `full_training_config(path)`.
 """
 
@@ -11,13 +11,15 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from .train import TrainConfig, config_key
+from .config import TrainConfig, config_key
 
-# Width 0.5, depth 0.34 of B0 (about 0.7M parameters): large enough to learn the textures,
-# small enough for a laptop (about a minute on 2 cores). The seed recipe as it is; lr 0.05 and
-# 0.1 were tried and learned less in 20 epochs.
-QUICK = TrainConfig(data="builtin", model=None, width=0.5, depth=0.34, image_size=64, epochs=20,
-                    batch_size=32, quick=True)
+__all__ = ["QUICK", "repo_root", "runs_dir", "quick_training_config", "full_training_config"]
+
+# Width 0.5, depth 0.34 of B0 (about 0.7M parameters) on Fashion-MNIST at 32 px with the reference
+# experiment's recipe as it is: large enough to learn the ten articles, small enough for a laptop
+# (benchmarks/train_speed.md times it).
+QUICK = TrainConfig(data="fashion", model=None, width=0.5, depth=0.34, image_size=32, epochs=10,
+                    batch_size=64, quick=True)
 
 
 def repo_root() -> Path:

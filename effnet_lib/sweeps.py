@@ -1,7 +1,8 @@
 """Sweeps of training runs for the scaling experiments, cached on disk by their full config.
 
-A config names everything that changes a result (width, depth, resolution, epochs, seed, recipe
-and its values, data, batch size, learning rate, quick or full). `sweep` trains each config that
+A config is a `TrainConfig`, the same record a command-line run and a notebook use; its key is
+`config.config_key` (everything that changes a result, the recipe's values included, not where it
+is written or how fast). `sweep` trains each config that
 has no cached result, measures its parameters and multiply-adds, evaluates it on the validation
 and test splits, and returns one tidy row per config. Re-running a sweep reads finished configs
 back instantly; a changed config re-runs only itself; a sweep stopped half-way resumes (finished
@@ -17,40 +18,29 @@ results (atomically), so two sweeps or a crashed worker cannot corrupt it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
-from .io import atomic_write_text, provenance
+from .config import TrainConfig, config_key
+from .executors import resubmitting
+from .files import atomic_write_text
+from .predict import Predictor
+from .presets import runs_dir
+from .provenance import provenance
+from .scaling import measure
+from .train import train_or_load
 
-__all__ = ["Config", "SweepError", "default_cache", "train_config", "sweep"]
+__all__ = ["ROW_SETTINGS", "SweepError", "default_cache", "train_config", "sweep"]
 
-
-@dataclass(frozen=True)
-class Config:
-    width: float = 0.25
-    depth: float = 0.34
-    resolution: int = 48
-    epochs: int = 6
-    seed: int = 0
-    recipe: str = "seed"
-    data: str = "builtin"
-    batch_size: int = 64
-    lr: float | None = None
-    quick: bool = True
-
-    def key(self) -> str:
-        # The recipe's values, not only its name: a changed recipe must not be read back from the cache.
-        from .train import RECIPES
-        recipe = RECIPES.get(self.recipe)
-        record = {**asdict(self), "recipe_values": asdict(recipe) if recipe else None}
-        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+# The settings each row repeats (resolution is the config's image_size).
+ROW_SETTINGS = ("width", "depth", "resolution", "epochs", "seed", "recipe", "data", "batch_size", "lr", "quick")
 
 
 class SweepError(RuntimeError):
@@ -58,34 +48,26 @@ class SweepError(RuntimeError):
 
 
 def default_cache() -> Path:
-    from .workbook import runs_dir
     return runs_dir() / "experiments"
 
 
-def train_config(cfg: Config, runs: str | Path, threads: int = 1, progress: bool = False) -> dict:
+def train_config(cfg: TrainConfig, runs: str | Path, threads: int = 1, progress: bool = False) -> dict:
     """Train and evaluate one config in `runs/<key>` (resuming a partial run) with `threads`
     torch threads, and return its row. Runs in any worker; it writes no result cache."""
-    import torch
-
-    from .predict import Predictor
-    from .scaling import measure
-    from .train import TrainConfig, train_or_load
-
+    key = config_key(cfg)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        train_cfg = TrainConfig(data=cfg.data, out=str(Path(runs) / cfg.key()), model=None, width=cfg.width,
-                                depth=cfg.depth, image_size=cfg.resolution, epochs=cfg.epochs, seed=cfg.seed,
-                                recipe=cfg.recipe, batch_size=cfg.batch_size, lr=cfg.lr, quick=cfg.quick)
-        run = train_or_load(train_cfg, progress=progress)
+        run = train_or_load(replace(cfg, out=str(Path(runs) / key)), progress=progress)
         predictor = Predictor.from_checkpoint(run.best)
-        cost = measure(predictor.model, cfg.resolution)
+        cost = measure(predictor.model, cfg.image_size)
         val = predictor.evaluate(run.folder.val).report().summary["accuracy"]
         test = predictor.evaluate(run.folder.test).report().summary["accuracy"] if run.folder.test else None
         prov = provenance(str(predictor.device), seed=cfg.seed, quick=cfg.quick)
     finally:
         torch.set_num_threads(before)
-    return {**asdict(cfg), "key": cfg.key(), "params": cost.params, "macs": cost.macs,
+    settings = {k: cfg.image_size if k == "resolution" else getattr(cfg, k) for k in ROW_SETTINGS}
+    return {**settings, "key": key, "params": cost.params, "macs": cost.macs,
             "train_seconds": sum(r["seconds"] for r in run.history), "val_acc": val, "test_acc": test,
             "best_epoch": max(run.history, key=lambda r: r["val_acc"])["epoch"],
             **{f"prov_{k}": v for k, v in prov.items() if k not in ("seed", "quick")},
@@ -101,18 +83,18 @@ def sweep(configs, cache: str | Path | None = None, progress: bool = True, execu
     are collected as they finish. A config that fails is reported by name with its traceback
     after the others have finished (`SweepError`); a worker that dies has its config run again
     (the executor's own retry, or the next call of `sweep`)."""
-    configs = list(dict.fromkeys(configs))  # the same config twice is one run
+    configs = list({config_key(c): c for c in configs}.values())  # the same config twice is one run
     cache = Path(cache or default_cache())
     cache.mkdir(parents=True, exist_ok=True)
-    rows = {c.key(): json.loads((cache / f"{c.key()}.json").read_text()) for c in configs
-            if (cache / f"{c.key()}.json").exists()}
-    todo = [c for c in configs if c.key() not in rows]
+    rows = {config_key(c): json.loads((cache / f"{config_key(c)}.json").read_text()) for c in configs
+            if (cache / f"{config_key(c)}.json").exists()}
+    todo = [c for c in configs if config_key(c) not in rows]
     failed: dict[str, str] = {}
     bar = tqdm(total=len(configs), initial=len(rows), desc="configs", disable=not progress)
     for cfg, row, error in _results(todo, cache / "runs", threads, executor):
         if error is None:
-            atomic_write_text(cache / f"{cfg.key()}.json", json.dumps(row, indent=1))
-            rows[cfg.key()] = row
+            atomic_write_text(cache / f"{config_key(cfg)}.json", json.dumps(row, indent=1))
+            rows[config_key(cfg)] = row
         else:
             failed[_name(cfg)] = error
         bar.update()
@@ -121,12 +103,12 @@ def sweep(configs, cache: str | Path | None = None, progress: bool = True, execu
         report = "\n".join(f"--- {name}\n{tb}" for name, tb in failed.items())
         raise SweepError(f"{len(failed)} of {len(configs)} config(s) failed ({', '.join(failed)}); the others are "
                          f"cached in {cache}, and the next call retries only these:\n{report}")
-    return pd.DataFrame([rows[c.key()] for c in configs])
+    return pd.DataFrame([rows[config_key(c)] for c in configs])
 
 
-def _name(cfg: Config) -> str:
-    return (f"w={cfg.width:g} d={cfg.depth:g} r={cfg.resolution} seed={cfg.seed} epochs={cfg.epochs} "
-            f"[{cfg.key()}]")
+def _name(cfg: TrainConfig) -> str:
+    return (f"w={cfg.width:g} d={cfg.depth:g} r={cfg.image_size} seed={cfg.seed} epochs={cfg.epochs} "
+            f"[{config_key(cfg)}]")
 
 
 def _results(todo, runs, threads, executor):
@@ -138,6 +120,5 @@ def _results(todo, runs, threads, executor):
             except Exception:  # noqa: BLE001 - reported by name; the others go on
                 yield cfg, None, traceback.format_exc()
         return
-    from .executors import resubmitting
     yield from resubmitting(executor, train_config, todo, runs, threads)
 

@@ -1,0 +1,114 @@
+"""The run folder's checkpoints: saved atomically, loaded safely, turned back into a network.
+
+Checkpoints are loaded with `weights_only=True`: a file from someone else can hold tensors and
+plain containers, never code. A checkpoint holds the model (and the EMA's inference weights), the
+optimizer, scheduler, epoch, history, class names, transforms, architecture and the full config,
+so a run can be resumed exactly and a `Predictor` rebuilt from it. Prediction and error analysis
+need only this module, never the training loop.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .files import atomic_save, atomic_write_text
+from .model import from_arch
+
+__all__ = ["CheckpointError", "RunExistsError", "RUN_FILES", "RUN_OUTPUTS", "prepare_run_folder", "load_checkpoint",
+           "save_epoch", "model_from_checkpoint", "resolve_device", "check_finite"]
+
+# What a run folder holds; a fresh run replaces these, and resume reads last.pt.
+RUN_FILES = ("last.pt", "best.pt", "history.csv", "classes.txt", "split.json")
+RUN_OUTPUTS = ("eval-val", "eval-test", "batch_test.csv", "batch_test.png", "demo.json")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message names the file and what to do."""
+
+
+def load_checkpoint(path) -> dict:
+    """Load a checkpoint safely (tensors and plain containers only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint; pass the best.pt or last.pt of a run folder")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # weights_only refused a Python object: code could run on load
+        raise CheckpointError(f"{path}: refused: not a plain weights file (it holds Python objects that could run "
+                              f"code when loaded), so it will not be loaded; use a checkpoint written by this "
+                              f"library or a torchvision weights file") from None
+    except Exception as e:  # RuntimeError and friends for a damaged or foreign file
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: unreadable checkpoint ({first[:200]}); the file is damaged or not a "
+                              f"PyTorch file: use the best.pt or last.pt of a run") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
+        raise CheckpointError(f"{path}: not a training checkpoint of this library "
+                              f"(for plain torchvision weights use --pretrained)")
+    return ckpt
+
+
+def save_epoch(out: Path, state: dict, history: list[dict], improved: bool):
+    """history.csv, last.pt and (when the epoch is the best so far) best.pt, each atomically."""
+    atomic_write_text(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
+    atomic_save(state, out / "last.pt")
+    if improved:
+        atomic_save(state, out / "best.pt")
+
+
+def check_finite(ckpt: dict, path) -> dict:
+    """The checkpoint's inference weights, refused when a diverged run left NaN or infinity in them."""
+    weights = ckpt.get("model_for_inference") or ckpt["model"]
+    if not all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point()):
+        raise CheckpointError(f"{path}: holds NaN or infinite weights (the run diverged); use an earlier "
+                              f"checkpoint, or train again with a lower --lr")
+    return weights
+
+
+def model_from_checkpoint(ckpt: dict) -> nn.Module:
+    """Rebuild the trained network from a checkpoint dict (inference weights, eval mode)."""
+    model = from_arch(ckpt["arch"])
+    model.load_state_dict(ckpt.get("model_for_inference") or ckpt["model"])
+    return model.eval()
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class RunExistsError(FileExistsError):
+    """A fresh run was asked for in a folder that already holds one."""
+
+
+def prepare_run_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
+    """Clean what an interrupted save left, refuse to train over a run (unless resuming or
+    overwriting), check the folder can be written; returns what a fresh run will replace."""
+    for name in RUN_FILES:  # a kill during an atomic write leaves its hidden temporary file
+        for tmp in out.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+    existing = [out / n for n in RUN_FILES + RUN_OUTPUTS if (out / n).exists()]
+    held = [p for p in existing if p.name in ("last.pt", "best.pt", "history.csv")]
+    if resume and not (out / "last.pt").exists():
+        raise CheckpointError(f"{out / 'last.pt'}: no run to resume here; start one without --resume")
+    if held and not resume and not overwrite:
+        raise RunExistsError(f"{out}: holds a run ({', '.join(p.name for p in held)}); continue it with --resume, "
+                             f"replace it with --overwrite, or choose another --out")
+    _check_writable(out)
+    return [] if resume else existing
+
+
+def _check_writable(out: Path):
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise PermissionError(f"{out}: cannot write the run folder here ({e.strerror}); "
+                              f"choose another --out") from None

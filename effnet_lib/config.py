@@ -1,0 +1,170 @@
+"""One run's settings: `TrainConfig`, shared by the command line, the notebooks and the sweeps,
+with its validation, the rule of which settings a resume may change, its cache key, and what it
+builds: the data folder with its transforms (`dataset_for`) and the network (`make_model`).
+
+Every numeric setting is checked when the config is made (no silent defaults: width 0 is an
+error, not 1.0), with the command-line option named in the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from torch import nn
+
+from . import data as D
+from . import transforms as T
+from .checkpoint import CheckpointError
+from .datasets import resolve, transform_settings
+from .model import VARIANTS, build_model, load_pretrained
+from .recipes import RECIPES, Recipe
+
+__all__ = ["TrainConfig", "RESUMABLE", "config_key", "resume_config", "make_model", "dataset_for"]
+
+
+@dataclass
+class TrainConfig:
+    data: str = "builtin"
+    out: str = "runs/train"
+    model: str | None = "b0"
+    width: float | None = None
+    depth: float | None = None
+    image_size: int | None = None  # None: the variant's resolution (224 for custom sizes)
+    epochs: int = 30
+    batch_size: int = 32
+    recipe: str = "seed"
+    lr: float | None = None  # None: the recipe's
+    warmup_epochs: float | None = None
+    label_smoothing: float | None = None
+    ema: float | None = None
+    dropout: float | None = None
+    stochastic_depth: float | None = None
+    seed: int = 0
+    val_fraction: float = 0.2
+    workers: int = 0
+    device: str = "auto"
+    amp: bool = True  # CUDA only
+    channels_last: bool = True
+    augment_on: str = "auto"  # "loader" (per image), "device" (crop the batch on the device); auto: device on CUDA
+    compile: bool = False  # torch.compile the model (opt-in: slow first epoch, no gain measured on CPU)
+    cache_mb: int = 2048  # decoded-image cache limit; 0 decodes every epoch
+    pretrained: str | None = None  # a torchvision-format weights file
+    freeze_features: bool = False
+    max_steps_per_epoch: int | None = None  # quick mode: stop each epoch early
+    quick: bool = False  # recorded, so results say how they were made
+
+    def __post_init__(self):
+        _validate(self)
+
+    def recipe_(self) -> Recipe:
+        if self.recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {self.recipe!r}; choose one of {sorted(RECIPES)}")
+        r = RECIPES[self.recipe]
+        overrides = {k: getattr(self, k) for k in ("lr", "warmup_epochs", "label_smoothing", "ema", "dropout",
+                                                   "stochastic_depth") if getattr(self, k) is not None}
+        return replace(r, **overrides)
+
+
+# (field, the command-line option, test, what it must be)
+_RULES = (
+    ("width", "--width", lambda v: v is None or v > 0, "above 0 (e.g. 0.25 for a tiny model)"),
+    ("depth", "--depth", lambda v: v is None or v > 0, "above 0 (e.g. 0.34)"),
+    ("image_size", "--image-size", lambda v: v is None or v >= 1, "a positive number of pixels (e.g. 64)"),
+    ("epochs", "--epochs", lambda v: v >= 1, "at least 1"),
+    ("batch_size", "--batch-size", lambda v: v >= 1, "at least 1"),
+    ("lr", "--lr", lambda v: v is None or 0 < v < math.inf, "a positive number"),
+    ("warmup_epochs", "--warmup-epochs", lambda v: v is None or v >= 0, "0 or more"),
+    ("label_smoothing", "--label-smoothing", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("ema", "--ema", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1 (0 turns it off)"),
+    ("dropout", "--dropout", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("stochastic_depth", "--stochastic-depth", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("val_fraction", "--val-fraction", lambda v: 0 <= v < 1, "at least 0 and below 1 (e.g. 0.2)"),
+    ("workers", "--workers", lambda v: v >= 0, "0 or more"),
+    ("cache_mb", "--cache-mb", lambda v: v >= 0, "0 or more"),
+    ("max_steps_per_epoch", "--max-steps-per-epoch", lambda v: v is None or v >= 1, "at least 1"),
+)
+
+
+def _validate(cfg: "TrainConfig"):
+    """Refuse a setting that cannot be meant, before anything runs (no silent defaults)."""
+    for name, option, ok, what in _RULES:
+        value = getattr(cfg, name)
+        if isinstance(value, float) and math.isnan(value) or not ok(value):
+            raise ValueError(f"{option} {value}: must be {what}")
+    if cfg.model is not None and cfg.model not in VARIANTS:
+        raise ValueError(f"--model {cfg.model}: choose one of {', '.join(VARIANTS)} (or give --width/--depth)")
+    if cfg.recipe not in RECIPES:
+        raise ValueError(f"--recipe {cfg.recipe}: choose one of {', '.join(sorted(RECIPES))}")
+    if cfg.augment_on not in ("auto", "loader", "device"):
+        raise ValueError(f"augment_on={cfg.augment_on!r}: choose auto, loader or device")
+
+
+# Settings a resume may change: where and how fast it runs, and how far it goes.
+RESUMABLE = {"epochs", "out", "device", "workers", "cache_mb", "compile", "amp", "channels_last", "augment_on",
+             "quick", "data", "max_steps_per_epoch"}
+
+
+def resume_config(cfg: TrainConfig, saved: dict, last: Path) -> TrainConfig:
+    """`cfg` checked against the run in `last`: settings that change what is trained must agree
+    (the differences are named); `RESUMABLE` ones may differ. Returns the run's config with those."""
+    known = {f.name for f in fields(TrainConfig)}
+    saved = {k: v for k, v in saved.items() if k in known}
+    diff = [f"{k} {getattr(cfg, k)!r} (the run: {saved[k]!r})" for k in sorted(saved)
+            if k not in RESUMABLE and _differs(getattr(cfg, k), saved[k])]
+    if diff:
+        raise CheckpointError(f"{last}: the run was trained with other settings: {'; '.join(diff)}; resume without "
+                              f"changing them, or train a new run into another --out")
+    return replace(TrainConfig(**saved), **{k: getattr(cfg, k) for k in RESUMABLE})
+
+
+def _differs(a, b) -> bool:
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return list(a or []) != list(b or [])
+    return a != b
+
+
+def config_key(cfg: TrainConfig) -> str:
+    """A short hash of everything that changes the result (not where it is written or how fast)."""
+    relevant = {k: v for k, v in asdict(cfg).items() if k not in ("out", "workers", "device")}
+    relevant["recipe_values"] = asdict(RECIPES[cfg.recipe])  # a changed recipe is another config
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def make_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) -> nn.Module:
+    """The network `cfg` describes, with its recipe's regularisation and initialisation."""
+    r = cfg.recipe_()
+    kwargs = dict(num_classes=num_classes, stochastic_depth_prob=r.stochastic_depth, bn=r.bn,
+                  zero_init_residual=r.zero_init_residual, init=r.init)
+    if r.dropout is not None:
+        kwargs["dropout"] = r.dropout
+    model = build_model(cfg.model, width=cfg.width, depth=cfg.depth, **kwargs)
+    if cfg.pretrained and load_weights:  # a resumed run takes its weights from the checkpoint
+        load_pretrained(model, cfg.pretrained)
+    if cfg.freeze_features:
+        for p in model.features.parameters():
+            p.requires_grad_(False)
+    return model
+
+
+def dataset_for(cfg: TrainConfig) -> tuple[D.ImageFolder, T.Transforms]:
+    """Open the data folder and choose transforms (a built-in set has its own crop settings)."""
+    size = cfg.image_size or (VARIANTS[cfg.model][2] if cfg.model in VARIANTS and cfg.width is None
+                              and cfg.depth is None else 224)
+    root = resolve(cfg.data)
+    folder = D.open_image_folder(root, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    if len(folder.classes) < 2:
+        raise D.DataError(f"{folder.root}: one class ({folder.classes[0]}); a classifier needs at least two "
+                          f"class folders")
+    own = transform_settings(root)
+    if own is not None:  # a built-in set: its own crop settings
+        tf = T.Transforms(size, **own)
+    elif cfg.recipe_().eval_crop:  # the official code: crop padding round(size * (1 / fraction - 1))
+        tf = T.Transforms(size, resize_ratio=(size + round(size * (1 / cfg.recipe_().eval_crop - 1))) / size)
+    else:
+        named = cfg.model in VARIANTS and cfg.width is None and cfg.depth is None
+        tf = T.Transforms(size, resize_ratio=T.EVAL_RESIZE_RATIO[cfg.model] if named else 256 / 224)
+    return folder, replace(tf, autoaugment=cfg.recipe_().autoaugment)

@@ -1,0 +1,165 @@
+"""Beyond the confusion matrix: label errors, overlapping classes, calibration, two runs compared,
+and an ordering that keeps a 400-class confusion matrix readable. Pure functions on plain arrays
+(labels, predicted probabilities), so they serve the explorer, the static report and a script alike.
+
+- **Model error or label error?** Confident learning (Northcutt et al., 2021): an image whose
+  given label gets a low probability while another class gets a high one is more likely
+  mislabelled than misclassified. `label_issues` ranks images by the normalised margin
+  p(given) - max p(other) (lowest first, self-confidence p(given) as the tie-break);
+  `overlapping_classes` counts, from the confident joint, the images of class i that the model
+  confidently puts in class j, and ranks class pairs by how much they overlap.
+- **Calibration**: `calibration` bins predictions by confidence (reliability diagram) and gives the
+  expected calibration error, overall and per class, and the confidences of right and wrong
+  predictions.
+- **Ordering**: `cluster_order` orders classes by hierarchical clustering of the symmetrised
+  confusion, so classes confused with each other sit next to each other; `confusion_clusters`
+  cuts that tree into groups, each of which opens as its own sub-matrix.
+- **Run against run**: `compare_runs` gives the per-class change in precision, recall and F1 and
+  the images that flip from right to wrong and from wrong to right.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
+from scipy.spatial.distance import squareform
+
+from .metrics import per_class_table
+
+__all__ = ["label_issues", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
+           "off_diagonal", "compare_runs"]
+
+
+def label_issues(y_true, probs, paths=None, classes=None) -> pd.DataFrame:
+    """Every image ranked by how likely its label is wrong: lowest normalised margin first."""
+    y_true, probs = np.asarray(y_true), np.asarray(probs, dtype=float)
+    n = len(y_true)
+    given = probs[np.arange(n), y_true]
+    others = probs.copy()
+    others[np.arange(n), y_true] = -np.inf
+    suggested = others.argmax(1)
+    margin = given - others[np.arange(n), suggested]
+    order = np.lexsort((given, margin))
+    t = pd.DataFrame({"index": order, "path": [paths[i] for i in order] if paths is not None else order,
+                      "given": y_true[order], "suggested": suggested[order], "p_given": given[order],
+                      "p_suggested": probs[order, suggested[order]], "margin": margin[order]})
+    if classes is not None:
+        t["given"] = [classes[i] for i in t["given"]]
+        t["suggested"] = [classes[i] for i in t["suggested"]]
+    return t.reset_index(drop=True).rename_axis("rank")
+
+
+def confident_joint(y_true, probs) -> np.ndarray:
+    """C[i, j]: images labelled i whose probability for j reaches class j's own threshold (the
+    mean p(j) over the images labelled j), counted under the most probable such j."""
+    y_true, probs = np.asarray(y_true), np.asarray(probs, dtype=float)
+    k = probs.shape[1]
+    thresholds = np.array([probs[y_true == j, j].mean() if (y_true == j).any() else np.inf for j in range(k)])
+    above = probs >= thresholds
+    masked = np.where(above, probs, -np.inf)
+    best = masked.argmax(1)
+    confident = above.any(1)
+    joint = np.zeros((k, k), dtype=int)
+    np.add.at(joint, (y_true[confident], best[confident]), 1)
+    return joint
+
+
+def overlapping_classes(y_true, probs, classes, n: int = 10) -> pd.DataFrame:
+    """Class pairs the model confidently mixes in both directions, most first: candidates to
+    merge (or to relabel). `share` is the pair's confident off-diagonal count over all images."""
+    joint = confident_joint(y_true, probs)
+    sym = joint + joint.T
+    np.fill_diagonal(sym, 0)
+    i, j = np.triu_indices(len(classes), 1)
+    order = np.argsort(-sym[i, j], kind="stable")[:n]
+    rows = [{"class_a": classes[i[o]], "class_b": classes[j[o]], "a_as_b": int(joint[i[o], j[o]]),
+             "b_as_a": int(joint[j[o], i[o]]), "share": sym[i[o], j[o]] / max(len(y_true), 1)}
+            for o in order if sym[i[o], j[o]] > 0]
+    return pd.DataFrame(rows, columns=["class_a", "class_b", "a_as_b", "b_as_a", "share"])
+
+
+def calibration(y_true, probs, classes=None, bins: int = 15) -> dict:
+    """Reliability table (confidence bins: mean confidence, accuracy, count), expected calibration
+    error (the count-weighted gap), per-class ECE, and the confidences of right and wrong answers."""
+    y_true, probs = np.asarray(y_true), np.asarray(probs, dtype=float)
+    confidence, predicted = probs.max(1), probs.argmax(1)
+    right = predicted == y_true
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table = pd.DataFrame({"bin": which, "confidence": confidence, "right": right}).groupby("bin").agg(
+        confidence=("confidence", "mean"), accuracy=("right", "mean"), count=("right", "size"))
+    table = table.reindex(range(bins)).assign(low=edges[:-1], high=edges[1:])
+    ece = float(np.nansum(table["count"] * (table.accuracy - table.confidence).abs()) / max(len(y_true), 1))
+    per_class = {}
+    for c in range(probs.shape[1]):
+        mine = predicted == c
+        if mine.any():
+            per_class[classes[c] if classes else c] = _ece(confidence[mine], right[mine], edges)
+    return {"table": table, "ece": ece, "per_class_ece": pd.Series(per_class, name="ece").sort_values(ascending=False),
+            "right_confidence": confidence[right], "wrong_confidence": confidence[~right]}
+
+
+def _ece(confidence, right, edges) -> float:
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, len(edges) - 2)
+    gaps = [abs(right[which == b].mean() - confidence[which == b].mean()) * (which == b).sum()
+            for b in np.unique(which)]
+    return float(sum(gaps) / len(confidence))
+
+
+def _distance(confusion) -> np.ndarray:
+    """1 - the symmetrised confusion share: classes mixed up with each other are close."""
+    cm = np.asarray(confusion, dtype=float)
+    support = cm.sum(1, keepdims=True)
+    share = np.divide(cm, support, out=np.zeros_like(cm), where=support > 0)
+    sym = (share + share.T) / 2
+    np.fill_diagonal(sym, 0)
+    dist = 1 - sym / max(sym.max(), 1e-12)
+    np.fill_diagonal(dist, 0)
+    return dist
+
+
+def cluster_order(confusion) -> np.ndarray:
+    """Class indices ordered so that classes confused with each other are adjacent (average-linkage
+    clustering of the symmetrised confusion, leaves in optimal order)."""
+    if len(confusion) < 3:
+        return np.arange(len(confusion))
+    tree = linkage(squareform(_distance(confusion), checks=False), method="average", optimal_ordering=True)
+    return leaves_list(tree)
+
+
+def confusion_clusters(confusion, classes, max_distance: float = 0.95) -> list[list[str]]:
+    """Groups of classes confused with each other (the clustering cut at `max_distance`), largest
+    first; singletons (classes confused with nobody in particular) are left out."""
+    if len(confusion) < 3:
+        return []
+    tree = linkage(squareform(_distance(confusion), checks=False), method="average")
+    labels = fcluster(tree, t=max_distance, criterion="distance")
+    groups = [[classes[i] for i in np.flatnonzero(labels == k)] for k in np.unique(labels)]
+    return sorted((g for g in groups if len(g) > 1), key=len, reverse=True)
+
+
+def off_diagonal(confusion) -> np.ndarray:
+    """The confusion matrix with its diagonal masked (NaN): the errors alone, for a log colour scale."""
+    cm = np.asarray(confusion, dtype=float).copy()
+    np.fill_diagonal(cm, np.nan)
+    return cm
+
+
+def compare_runs(y_true, pred_a, pred_b, classes, paths=None) -> dict:
+    """Run b against run a on the same images: per-class change in precision, recall and F1 (b - a,
+    sorted by the change in F1) and the images that flip right -> wrong and wrong -> right."""
+    y_true, pred_a, pred_b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
+    a, b = per_class_table(y_true, pred_a, classes), per_class_table(y_true, pred_b, classes)
+    delta = (b[["precision", "recall", "f1"]] - a[["precision", "recall", "f1"]]).add_prefix("delta_")
+    table = pd.concat([a[["f1"]].rename(columns={"f1": "f1_a"}), b[["f1"]].rename(columns={"f1": "f1_b"}), delta,
+                       a[["support"]]], axis=1).sort_values("delta_f1", kind="stable")
+    paths = np.asarray(paths if paths is not None else np.arange(len(y_true)), dtype=object)
+
+    def flips(mask):
+        return pd.DataFrame({"path": paths[mask], "true": [classes[i] for i in y_true[mask]],
+                             "pred_a": [classes[i] for i in pred_a[mask]], "pred_b": [classes[i] for i in pred_b[mask]]})
+
+    right_a, right_b = pred_a == y_true, pred_b == y_true
+    return {"per_class": table, "right_to_wrong": flips(right_a & ~right_b), "wrong_to_right": flips(~right_a & right_b),
+            "accuracy_a": float(right_a.mean()), "accuracy_b": float(right_b.mean())}

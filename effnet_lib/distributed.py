@@ -1,0 +1,41 @@
+"""Training on several processes (torchrun): the process group, each process's shard of the data,
+and the sums and agreements (each process's shard is `loaders.ShardSampler`) that keep the processes in step.
+
+Each process trains on its shard of every (global) batch with DistributedDataParallel; metrics are
+summed over processes, and one process's stop request stops them all at the same step.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["init", "agree", "all_reduce"]
+
+
+def init() -> tuple[int, int]:
+    """(rank, world size): joins the process group torchrun describes, or (0, 1) alone."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def agree(flag: bool, world: int, check_now: bool) -> bool:
+    """One process's stop request stops all of them, at the same step (else the others hang)."""
+    if world == 1:
+        return flag
+    if not check_now:
+        return False
+    t = torch.tensor([1.0 if flag else 0.0], device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def all_reduce(t: torch.Tensor, world: int) -> list[float]:
+    if world > 1:
+        dist.all_reduce(t)
+    return t.tolist()

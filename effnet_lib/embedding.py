@@ -1,0 +1,71 @@
+"""The embedding map: each image's pooled features (the penultimate layer, saved by `evaluate`
+next to its predictions) projected to 2-D, and its nearest training images in feature space.
+
+`project` offers PCA (instant, linear: keeps the large-scale layout, mixes neighbourhoods) and
+t-SNE (a minute or two at 11,535 images on 2 cores, keeps neighbourhoods: confused classes show as
+touching or interleaved clouds). The explorer uses t-SNE by default and computes it once:
+`projection` caches the result next to the features (benchmarks/explorer_latency.md measures both
+methods, time and how well each keeps an image's neighbours). Fixed seeds throughout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from sklearn.neighbors import NearestNeighbors
+
+from .files import atomic_write_bytes
+
+__all__ = ["METHODS", "project", "projection", "nearest", "neighbourhood_kept"]
+
+METHODS = ("tsne", "pca")
+
+
+def project(features: np.ndarray, method: str = "tsne", seed: int = 0) -> np.ndarray:
+    """features (n x d) -> 2-D coordinates (n x 2), float32. t-SNE starts from PCA to 50 dimensions."""
+    x = np.asarray(features, dtype=np.float32)
+    if method not in METHODS:
+        raise ValueError(f"projection {method!r}: choose one of {', '.join(METHODS)}")
+    if len(x) < 4:
+        return np.zeros((len(x), 2), np.float32)
+    reduced = PCA(n_components=min(50, x.shape[1], len(x)), random_state=seed).fit_transform(x)
+    if method == "pca":
+        return reduced[:, :2].astype(np.float32)
+    perplexity = min(30.0, (len(x) - 1) / 3)
+    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=1).fit_transform(reduced).astype(np.float32)
+
+
+def projection(features: np.ndarray, folder: str | Path | None, method: str = "tsne") -> np.ndarray:
+    """`project`, cached in `folder` under a name that depends on the features and the method, so
+    it is computed once per evaluation (and again only if the features change)."""
+    if folder is None:
+        return project(features, method)
+    digest = hashlib.sha256(np.ascontiguousarray(features, dtype=np.float32).tobytes()).hexdigest()[:12]
+    path = Path(folder) / f"projection-{method}-{digest}.npy"
+    if path.is_file():
+        return np.load(path, allow_pickle=False)
+    xy = project(features, method)
+    buf = io.BytesIO()
+    np.save(buf, xy)
+    atomic_write_bytes(path, buf.getvalue())
+    return xy
+
+
+def nearest(query: np.ndarray, reference: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and cosine distances of the k reference rows nearest to each query row."""
+    nn = NearestNeighbors(n_neighbors=min(k, len(reference)), metric="cosine").fit(np.asarray(reference, np.float32))
+    dist, idx = nn.kneighbors(np.atleast_2d(np.asarray(query, np.float32)))
+    return idx, dist
+
+
+def neighbourhood_kept(features: np.ndarray, xy: np.ndarray, k: int = 10) -> float:
+    """Share of each image's k nearest neighbours in feature space that stay among its k nearest on
+    the map (1: every neighbourhood kept), averaged over the images."""
+    high = NearestNeighbors(n_neighbors=k + 1).fit(features).kneighbors(features, return_distance=False)[:, 1:]
+    low = NearestNeighbors(n_neighbors=k + 1).fit(xy).kneighbors(xy, return_distance=False)[:, 1:]
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(high, low)]))

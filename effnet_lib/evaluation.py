@@ -1,0 +1,51 @@
+"""What an evaluation leaves on disk: predictions, per-class metrics, confusion matrices and
+figures, and the reference experiment's batch test of five images of one class.
+
+Computing is `predict` and `metrics`; drawing is `plots`; this module only writes their results
+into a folder (atomically, file by file).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .files import atomic_write_text
+from .metrics import Report
+from .plots import ConfusionHeatmap, PredictionGallery, TrainingCurves
+from .predict import EvalResult, Predictor
+
+__all__ = ["write_evaluation", "batch_test"]
+
+
+def batch_test(predictor: Predictor, paths, true_class: str, out_dir, topk: int = 3) -> pd.DataFrame:
+    """The reference batch test: images of one class predicted in one batch, saved as CSV and PNG."""
+    table, _ = predictor.predict(paths, topk=topk, batch_size=max(1, len(paths)))
+    table.insert(1, "true", true_class)
+    out = Path(out_dir)
+    atomic_write_text(out / "batch_test.csv", table.to_csv(index=False))
+    PredictionGallery.from_predictions(table).plot().save(out / "batch_test.png")
+    plt.close("all")
+    return table
+
+
+def write_evaluation(result: EvalResult, out_dir, history=None, title="") -> Report:
+    """Everything an evaluation leaves in a run folder: predictions, metrics, figures."""
+    out = result.save(out_dir)
+    rep = result.report()
+    atomic_write_text(out / "per_class.csv", rep.per_class.to_csv(float_format="%.4f"))
+    atomic_write_text(out / "summary.json", json.dumps({k: float(v) if isinstance(v, np.floating) else v
+                                                        for k, v in rep.summary.items()}, indent=2))
+    atomic_write_text(out / "confusion_matrix.csv",
+                      pd.DataFrame(rep.confusion, index=rep.classes, columns=rep.classes).to_csv())
+    for norm, name in ((None, "confusion_matrix.png"), ("true", "confusion_matrix_normalised.png")):
+        ConfusionHeatmap(rep.confusion, rep.classes, normalize=norm).plot(title=title or None).save(out / name)
+        plt.close("all")
+    if history:
+        TrainingCurves(history).plot().save(out / "curves.png")
+        plt.close("all")
+    return rep

@@ -1,0 +1,193 @@
+"""The explorer's further views, one tab each: the whole confusion matrix ordered by confusion
+clusters, label-issue candidates, calibration, the embedding map with an image's nearest training
+images, and run against run. Each view computes through `diagnostics` / `embedding` (once, then
+cached on the explorer) and draws through `diagnostic_plots`; it reads results and never trains.
+
+A view has a `box` (its widgets) and `draw(explorer)`, called when its tab is shown or the
+selected class changes while it is shown; its controls keep their values when the user switches
+tabs or classes.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
+from .embedding import nearest
+from .plots import PredictionGallery
+
+__all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", "CompareView", "png"]
+
+
+def png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _gallery(paths, titles, correct=None, size=96) -> bytes:
+    table = pd.DataFrame({"path": list(paths), "pred_1": list(titles), "prob_1": [np.nan] * len(paths)})
+    if not len(table):
+        return b""
+    display = PredictionGallery.from_predictions(table, max_images=len(table), size=size)
+    display.titles = list(titles)
+    display.correct = list(correct) if correct is not None else [None] * len(table)
+    return png(display.plot(ncols=min(6, len(table))).figure_)
+
+
+def _html_table(frame: pd.DataFrame) -> str:
+    return frame.round(3).to_html(border=0, escape=True, classes="effnet-table")
+
+
+class MatrixView:
+    """The whole confusion matrix, classes ordered so that confused ones sit together; a cluster
+    opens as its own sub-matrix."""
+
+    def __init__(self):
+        self.scope = W.Dropdown(description="show", layout=W.Layout(width="520px")).add_class("effnet-cluster")
+        self.scale = W.ToggleButtons(options=["counts", "share of true class"], value="counts")
+        self.errors_only = W.Checkbox(value=True, description="errors only (hide the diagonal)")
+        self.image = W.Image(format="png").add_class("effnet-ordered-matrix")
+        self.box = W.VBox([W.HBox([self.scope, self.errors_only]), self.scale, self.image])
+        self.controls = [self.scope, self.scale, self.errors_only]
+
+    def draw(self, ex):
+        clusters = ex.clusters()
+        options = [("all classes, ordered by confusion clusters", None)] + [
+            (f"cluster {k + 1}: {', '.join(g[:4])}{' ...' if len(g) > 4 else ''} ({len(g)} classes)", k)
+            for k, g in enumerate(clusters)]
+        if [v for _, v in self.scope.options] != [v for _, v in options]:
+            keep = self.scope.value
+            self.scope.options = options
+            self.scope.value = keep if keep in [v for _, v in options] else None
+        k = self.scope.value
+        order = ex.order()
+        if k is not None:
+            keep = {ex.analysis.index[c] for c in clusters[k]}
+            order = np.array([i for i in order if i in keep])
+        display = OrderedConfusion(ex.analysis.confusion, ex.analysis.classes, indices=order,
+                                   normalize=None if self.scale.value == "counts" else "true",
+                                   errors_only=self.errors_only.value)
+        self.image.value = png(display.plot().figure_)
+
+
+class LabelIssuesView:
+    """The images whose labels the model finds least likely, and the classes it confidently mixes."""
+
+    def __init__(self):
+        self.only_class = W.Checkbox(value=False, description="only the selected class")
+        self.table = W.HTML().add_class("effnet-label-issues")
+        self.images = W.Image(format="png")
+        self.pairs = W.HTML()
+        self.box = W.VBox([self.only_class, self.table, self.images, W.HTML("<b>Overlapping classes</b>"), self.pairs])
+        self.controls = [self.only_class]
+
+    def draw(self, ex):
+        issues = ex.label_issues()
+        if self.only_class.value and ex.selected is not None:
+            issues = issues[issues.given == ex.selected]
+        top = issues.head(12)
+        self.table.value = _html_table(top[["path", "given", "suggested", "p_given", "p_suggested", "margin"]].assign(
+            path=[p.split("/")[-1] for p in top.path]))
+        self.images.value = _gallery(top.path, [f"labelled {g}\nlooks {s} ({p:.0%})" for g, s, p in
+                                                zip(top.given, top.suggested, top.p_suggested)])
+        self.pairs.value = _html_table(ex.overlapping())
+
+
+class CalibrationView:
+    """Reliability diagram, expected calibration error, and the selected class's own ECE."""
+
+    def __init__(self):
+        self.image = W.Image(format="png").add_class("effnet-calibration")
+        self.text = W.HTML()
+        self.box = W.VBox([self.text, self.image])
+        self.controls = []
+
+    def draw(self, ex):
+        cal = ex.calibration()
+        mine = cal["per_class_ece"].get(ex.selected)
+        self.text.value = (f"<p>Expected calibration error {cal['ece']:.3f} overall"
+                           + (f"; {mine:.3f} for the images predicted as <b>{html.escape(ex.selected)}</b>"
+                              if mine is not None else "") + ".</p>")
+        self.image.value = png(ReliabilityDiagram(cal).plot().figure_)
+
+
+class EmbeddingView:
+    """Every image on the 2-D map of its pooled features; the selected class or confused pair
+    highlighted; a picked image shown with its prediction and its nearest training images."""
+
+    def __init__(self):
+        self.highlight = W.ToggleButtons(options=["selected class", "confused pair", "nothing"], value="selected class")
+        self.picker = W.Dropdown(description="image", layout=W.Layout(width="520px")).add_class("effnet-embedding-pick")
+        self.map = W.Image(format="png").add_class("effnet-embedding")
+        self.neighbours = W.Image(format="png")
+        self.note = W.HTML()
+        self.box = W.VBox([self.highlight, self.picker, self.note, W.HBox([self.map]), self.neighbours])
+        self.controls = [self.highlight, self.picker]
+
+    def draw(self, ex):
+        xy = ex.projection()
+        if xy is None:
+            self.note.value = "<p>This result has no saved features: evaluate again to get the map.</p>"
+            return
+        a, name = ex.analysis, ex.selected
+        mine = np.flatnonzero(a.y_true == a.index[name])
+        wrong_first = mine[np.argsort(a.y_true[mine] == a.y_pred[mine], kind="stable")]
+        options = [(f"{a.result.paths[i].split('/')[-1]}: predicted {a.classes[a.y_pred[i]]}", int(i))
+                   for i in wrong_first[:50]]
+        if [v for _, v in self.picker.options] != [v for _, v in options]:
+            self.picker.options = options or [("no images", None)]
+            self.picker.value = self.picker.options[0][1]
+        picked = self.picker.value
+        pair = ex.pair or (name, name)
+        shown = {"selected class": [name], "confused pair": list(dict.fromkeys(pair)), "nothing": []}[self.highlight.value]
+        self.map.value = png(EmbeddingMap(xy, a.y_true, a.y_pred, a.classes, shown, picked).plot().figure_)
+        self._neighbours(ex, picked)
+
+    def _neighbours(self, ex, picked):
+        a = ex.analysis
+        if picked is None:
+            self.neighbours.value = b""
+            return
+        head = [(a.result.paths[picked], f"this image: {a.classes[a.y_pred[picked]]} "
+                 f"({a.result.probs[picked].max():.0%})\ntrue {a.classes[a.y_true[picked]]}",
+                 a.y_pred[picked] == a.y_true[picked])]
+        if ex.train is not None and ex.train.features is not None:
+            idx, dist = nearest(a.result.features[picked], ex.train.features, k=5)
+            head += [(ex.train.paths[j], f"training image\n{ex.train.classes[ex.train.y_true[j]]} (d {d:.2f})", None)
+                     for j, d in zip(idx[0], dist[0])]
+            self.note.value = "<p>The picked image and the five training images nearest to it in feature space.</p>"
+        else:
+            self.note.value = "<p>Give the explorer a training-set result (<code>train=</code>) to see neighbours.</p>"
+        paths, titles, correct = zip(*head)
+        self.neighbours.value = _gallery(paths, titles, correct)
+
+
+class CompareView:
+    """This run against another on the same images: per-class change and the images that flip."""
+
+    def __init__(self):
+        self.table = W.HTML().add_class("effnet-compare")
+        self.flips = W.Image(format="png")
+        self.box = W.VBox([self.table, self.flips])
+        self.controls = []
+
+    def draw(self, ex):
+        c = ex.comparison()
+        if c is None:
+            self.table.value = "<p>Give the explorer a second result of the same images (<code>compare=</code>).</p>"
+            return
+        self.table.value = (f"<p>accuracy {c['accuracy_a']:.3f} here, {c['accuracy_b']:.3f} there</p>"
+                            + _html_table(c["per_class"].head(15)))
+        name = ex.selected
+        rows = pd.concat([c["wrong_to_right"].assign(kind="becomes right"), c["right_to_wrong"].assign(kind="becomes wrong")])
+        rows = rows[rows.true == name].head(12)
+        self.flips.value = _gallery(rows.path, [f"{k}\n{a} -> {b}" for k, a, b in zip(rows.kind, rows.pred_a, rows.pred_b)],
+                                    [k == "becomes right" for k in rows.kind])

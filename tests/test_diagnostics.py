@@ -1,0 +1,140 @@
+"""Error analysis beyond the confusion matrix, on real results: planted label errors found, confused
+groups ordered together at 400 classes, calibration, run against run, and the static report opened
+in a real browser."""
+
+import functools
+import http.server
+import re
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from effnet_lib.config import TrainConfig
+from effnet_lib.diagnostics import (calibration, cluster_order, compare_runs, confusion_clusters, label_issues,
+                                    overlapping_classes)
+from effnet_lib.evaluation import write_evaluation
+from effnet_lib.predict import EvalResult, Predictor
+from effnet_lib.report import build_report
+from effnet_lib.train import fit
+
+
+@pytest.fixture(scope="module")
+def fashion_run(tmp_path_factory):
+    """A small network trained briefly on a fifth of the built-in Fashion-MNIST subset."""
+    out = tmp_path_factory.mktemp("fm") / "run"
+    cfg = TrainConfig(data="fashion-200-50-200", out=str(out), model=None, width=0.25, depth=0.34, image_size=32,
+                      epochs=3, batch_size=64, recipe="short")
+    run = fit(cfg, progress=False)
+    predictor = Predictor.from_checkpoint(run.best)
+    return run, predictor, predictor.evaluate(run.folder.test)
+
+
+def test_planted_label_errors_rank_near_the_top(fashion_run):
+    run, _, result = fashion_run
+    classes = result.classes
+    trouser, bag = classes.index("trouser"), classes.index("bag")
+    y = result.y_true.copy()
+    candidates = np.flatnonzero(y == trouser)
+    planted = np.random.default_rng(0).choice(candidates, size=len(candidates) // 20, replace=False)  # 5%
+    y[planted] = bag
+    ranked = label_issues(y, result.probs, result.paths, classes)
+    top = set(ranked["index"].head(2 * len(planted)))
+    found = len(set(planted) & top)
+    assert found >= 0.8 * len(planted), f"{found} of {len(planted)} planted errors in the top {2 * len(planted)}"
+    flagged = ranked[ranked["index"].isin(planted)]
+    assert (flagged.suggested == "trouser").mean() >= 0.8  # and the model says what they really are
+    pairs = overlapping_classes(result.y_true, result.probs, classes)
+    assert len(pairs) and {"class_a", "class_b", "share"} <= set(pairs.columns)
+
+
+def _grouped_confusion(n=400, groups=40, size=4, seed=0):
+    """A 400-class confusion matrix where 40 known groups of 4 classes (scattered over the index
+    range) are confused with each other, plus background noise."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    members = [perm[g * size:(g + 1) * size] for g in range(groups)]
+    cm = rng.poisson(0.05, (n, n))
+    np.fill_diagonal(cm, 40)
+    for g in members:
+        for a in g:
+            for b in g:
+                if a != b:
+                    cm[a, b] += rng.integers(5, 10)
+    return cm, members
+
+
+def test_confused_groups_end_up_adjacent_at_400_classes():
+    cm, members = _grouped_confusion()
+    order = cluster_order(cm)
+    assert sorted(order) == list(range(400))
+    position = np.argsort(order)
+    spans = [position[g].max() - position[g].min() for g in members]
+    assert max(spans) == len(members[0]) - 1  # every group is a contiguous block
+    classes = [f"c{i}" for i in range(400)]
+    found = {frozenset(g) for g in confusion_clusters(cm, classes)}
+    assert {frozenset(f"c{i}" for i in g) for g in members} <= found
+
+
+def test_calibration_tells_overconfidence_apart():
+    rng = np.random.default_rng(1)
+    n, k = 4000, 5
+    y = rng.integers(0, k, n)
+    confidence = rng.uniform(0.3, 1.0, n)
+    right = rng.uniform(size=n) < confidence  # right exactly as often as confident: calibrated
+    pred = np.where(right, y, (y + rng.integers(1, k, n)) % k)
+    probs = np.full((n, k), 0.0)
+    probs[np.arange(n), pred] = confidence
+    others = (1 - confidence) / (k - 1)
+    probs += np.where(probs == 0, others[:, None], 0)
+    calibrated = calibration(y, probs, list("abcde"))
+    over = probs ** 0.3
+    over /= over.sum(1, keepdims=True)
+    sharpened = np.zeros_like(probs)
+    sharpened[np.arange(n), pred] = 0.99
+    sharpened += np.where(sharpened == 0, 0.0025, 0)
+    overconfident = calibration(y, sharpened, list("abcde"))
+    assert calibrated["ece"] < 0.05 < overconfident["ece"]
+    assert len(overconfident["per_class_ece"]) == k
+    assert len(calibrated["right_confidence"]) + len(calibrated["wrong_confidence"]) == n
+
+
+def test_run_against_run_per_class_and_flips():
+    y = np.array([0, 0, 1, 1, 2, 2])
+    a = np.array([0, 1, 1, 1, 0, 2])
+    b = np.array([0, 0, 1, 0, 2, 2])
+    c = compare_runs(y, a, b, ["x", "y", "z"], [f"img{i}" for i in range(6)])
+    assert list(c["wrong_to_right"].path) == ["img1", "img4"] and list(c["right_to_wrong"].path) == ["img3"]
+    assert c["accuracy_a"] == pytest.approx(4 / 6) and c["accuracy_b"] == pytest.approx(5 / 6)
+    assert c["per_class"].loc["x", "delta_recall"] == pytest.approx(0.5)
+
+
+def test_static_report_is_self_contained_and_opens_in_a_browser(fashion_run, tmp_path):
+    from browser import chromium_page
+    run, predictor, result = fashion_run
+    write_evaluation(result, tmp_path / "a")
+    other = replace(result, probs=np.roll(result.probs, 1, axis=0))  # a worse "second network" on the same images
+    write_evaluation(other, tmp_path / "b")
+    assert (tmp_path / "a" / "features.npy").is_file()
+    page_file = build_report(tmp_path / "a", tmp_path / "report.html", compare=tmp_path / "b")
+    text = page_file.read_text()
+    for section in ("Summary", "ordered by confusion clusters", "Model error or label error?", "Calibration",
+                    "Embedding map", "Against"):
+        assert section in text
+    assert not re.search(r"""(src|href)=["'](?!data:)""", text)  # every image embedded: no kernel, no files
+    assert text.count("data:image/png;base64,") > 20
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with chromium_page() as page:
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/report.html")
+            assert page.locator("h1").inner_text() == "Evaluation report"
+            assert page.locator("h2").count() >= 7
+            widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+            assert widths and min(widths) > 0  # every embedded image decodes
+            assert not page.effnet_errors
+    finally:
+        server.shutdown()
+    EvalResult.load(tmp_path / "a")  # the folder the report read still reads back whole
