@@ -241,7 +241,7 @@ def _demo(args, out: Path, final: Path):
     cfg = replace(QUICK, out=str(out), epochs=args.epochs if args.epochs is not None else QUICK.epochs)
     print(f"Training a small EfficientNet (width {cfg.width}, depth {cfg.depth}, {cfg.image_size} px, "
           f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, seed {cfg.seed}) on the built-in "
-          f"textures; this is the quick demo, not a full run.")
+          f"'{cfg.data}' set; this is the quick demo, not a full run.")
     run = fit(cfg, progress=not args.no_progress)
     predictor = Predictor.from_checkpoint(run.best)
     val = write_evaluation(predictor.evaluate(run.folder.val), out / "eval-val", history=run.history)

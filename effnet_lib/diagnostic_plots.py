@@ -13,7 +13,7 @@ from matplotlib.colors import LogNorm
 
 from .diagnostics import cluster_order, off_diagonal
 from .metrics import normalise
-from .plots import _axes, _Display
+from .plots import _Display, _matrix_axes
 
 __all__ = ["OrderedConfusion", "ReliabilityDiagram", "EmbeddingMap"]
 
@@ -32,16 +32,14 @@ class OrderedConfusion(_Display):
 
     def plot(self, ax=None, title=None, labels: bool | None = None):
         n = len(self.classes)
-        size = min(14.0, max(5.0, 0.3 * n + 2))
-        self.figure_, axes = _axes(ax, 1, (size + 1.2, size))
-        self.ax_ = axes[0]
+        labels = n <= 60 if labels is None else labels
+        self.figure_, self.ax_, cax = _matrix_axes(ax, self.classes if labels else [], min(9.0, max(3.5, 0.22 * n)))
         shown = np.where(self.values > 0, self.values, np.nan)
         positive = shown[np.isfinite(shown)]
         norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if positive.size and positive.max() > positive.min() else None
         image = self.ax_.imshow(shown, cmap="magma_r", norm=norm, interpolation="nearest")
-        self.figure_.colorbar(image, ax=self.ax_, fraction=0.046, pad=0.04,
+        self.figure_.colorbar(image, cax=cax, ax=None if cax is not None else self.ax_,
                               label="count" if self.normalize in (None, "counts") else "share")
-        labels = n <= 60 if labels is None else labels
         ticks = np.arange(n) if labels else []
         self.ax_.set_xticks(ticks, [self.classes[i] for i in ticks], rotation=90, fontsize=7)
         self.ax_.set_yticks(ticks, [self.classes[i] for i in ticks], fontsize=7)
@@ -63,7 +61,9 @@ class ReliabilityDiagram(_Display):
 
     def plot(self, ax=None, title=None):
         if ax is None:
-            self.figure_, self.axes_ = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+            # Fixed margins rather than a layout engine: the explorer redraws this on a click.
+            self.figure_, self.axes_ = plt.subplots(1, 2, figsize=(10, 4))
+            self.figure_.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.91, wspace=0.25)
         else:
             self.axes_ = np.atleast_1d(ax)
             self.figure_ = self.axes_[0].figure
@@ -74,12 +74,12 @@ class ReliabilityDiagram(_Display):
         left.plot(t.confidence, t.accuracy, "o", color="C3", label="mean confidence of the bin")
         left.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
                  title=title or f"Reliability (ECE {self.calibration['ece']:.3f})")
-        left.legend(fontsize=8)
+        left.legend(fontsize=8, loc="upper left")
         bins = np.linspace(0, 1, 21)
         right.hist(self.calibration["right_confidence"], bins=bins, alpha=0.6, label="right", color="C2")
         right.hist(self.calibration["wrong_confidence"], bins=bins, alpha=0.6, label="wrong", color="C3")
         right.set(xlabel="confidence", ylabel="images", title="confidence of right and wrong predictions")
-        right.legend(fontsize=8)
+        right.legend(fontsize=8, loc="upper left")
         return self
 
 
@@ -92,8 +92,11 @@ class EmbeddingMap(_Display):
         self.classes, self.highlight, self.picked = list(classes), [classes.index(c) for c in highlight], picked
 
     def plot(self, ax=None, title=None):
-        self.figure_, axes = _axes(ax, 1, (6.5, 5.5))
-        self.ax_ = axes[0]
+        if ax is None:
+            self.figure_, self.ax_ = plt.subplots(figsize=(6.5, 5.5))
+            self.figure_.subplots_adjust(left=0.03, right=0.97, bottom=0.03, top=0.93)
+        else:
+            self.ax_, self.figure_ = ax, ax.figure
         wrong = self.y_true != self.y_pred
         faded = 0.15 if self.highlight else 0.5
         self.ax_.scatter(*self.xy[~wrong].T, c=self.y_true[~wrong], cmap="tab20", s=4, alpha=faded, linewidths=0)
@@ -107,6 +110,6 @@ class EmbeddingMap(_Display):
                              label="picked image")
         self.ax_.set_xticks([])
         self.ax_.set_yticks([])
-        self.ax_.legend(fontsize=7, loc="best", markerscale=1.5)
+        self.ax_.legend(fontsize=7, loc="upper right", markerscale=1.5)
         self.ax_.set_title(title or f"Embedding map ({wrong.mean():.1%} misclassified)", fontsize=10)
         return self

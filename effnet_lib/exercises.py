@@ -94,16 +94,13 @@ def _full_table():
     return load_results()[0]
 
 
-def _first_saturated() -> str:
-    """The dimension whose gain per doubling first fails the rule (not > 2 SE), at the lowest MACs."""
+def _first_step_pays() -> str:
+    """The dimensions whose first step from the base raises test accuracy by the rule (> 2 SE)."""
     from .scaling_analysis import SE_RULE, dimension_curve, gain_per_doubling
     t = _full_table()
-    when = {}
-    for dim in ("width", "depth", "resolution"):
-        g = gain_per_doubling(dimension_curve(t, dim))
-        flat = g[~(g.points > SE_RULE * g.points_se)]
-        when[dim] = flat.from_macs_ratio.min() if len(flat) else math.inf
-    return min(when, key=when.get)
+    paying = [dim for dim in ("width", "depth", "resolution")
+              if (g := gain_per_doubling(dimension_curve(t, dim))).points.iloc[0] > SE_RULE * g.points_se.iloc[0]]
+    return ",".join(paying) or "none"
 
 
 def _compound_margin(phi: int) -> float:
@@ -187,15 +184,19 @@ EXERCISES: dict[str, Exercise] = {
                         "memory traffic bounds the time as well as arithmetic",
                         "the flop counter undercounts SiLU and squeeze-and-excitation",
                         "ResNet-50 has fewer layers")),
-    "01.1": _e("In the committed full-mode table, which dimension stops paying off first, i.e. has the first step "
-               "whose gain is within 2 standard errors of nothing, at the lowest cost? (width, depth or resolution)",
-               _first_saturated, "Read the gain-per-doubling table: `points` against twice `points_se`, step by step.",
-               lambda: f"{_first_saturated()}: its first non-significant step comes at the lowest MACs ratio."),
-    "01.2": _e("Depth hurt in the earlier version of this study and helps since each residual block starts as the "
-               "identity. Which of the paper's intuitions about depth does that support?", lambda: "b",
+    "01.1": _e("In the committed full-mode table, which dimension's first step from the base raises test accuracy "
+               "by more than 2 standard errors? (width, depth, resolution; several comma-separated in that order, "
+               "or none)",
+               _first_step_pays, "Read the gain-per-doubling table: the first row's `points` against twice its "
+               "`points_se`, for each dimension.",
+               lambda: f"{_first_step_pays()}: the first step(s) whose gain exceeds twice its standard error; "
+                       "the other dimensions' first steps are within it."),
+    "01.2": _e("Depth lowered accuracy in the earlier version of this study and no longer does since each residual "
+               "block starts as the identity. Which of the paper's intuitions about depth does that support?",
+               lambda: "b",
                "What does a zero-initialised residual block change about the start of training?",
-               lambda: "(b): the extra layers were not useless, they were hard to train; starting as the "
-                       "identity removes the slow start.",
+               lambda: "(b): the extra layers were hard to train; starting as the identity removes the slow "
+                       "start (whether they then add richer features needs maps with room for them).",
                choices=("deeper networks capture richer, more complex features",
                         "deeper networks are harder to train (vanishing gradients)",
                         "wider networks capture finer-grained features",

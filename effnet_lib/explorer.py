@@ -17,6 +17,7 @@ what the browser shows, what a test measures and what is saved are the same pict
 
 from __future__ import annotations
 
+import gc
 import html
 import io
 import time
@@ -45,6 +46,7 @@ from .explorer_views import (
     EmbeddingView,
     LabelIssuesView,
     MatrixView,
+    contact_sheet,
     png,
 )
 from .files import atomic_savefig
@@ -95,7 +97,7 @@ class ConfusionExplorer:
         for i, name in enumerate(TABS):
             self.tabs.set_title(i, name)
         self.widget = W.VBox([self.tabs, self.status]).add_class("effnet-explorer")
-        self._drawing = False
+        self._drawing = self._class_stale = False
         self.tabs.observe(lambda _: self._timed("tab", self._draw_view), "selected_index")
         for view in self.views.values():
             for control in view.controls:
@@ -194,11 +196,18 @@ class ConfusionExplorer:
 
     def _timed(self, name, fn):
         start = time.perf_counter()
+        # A full garbage collection over a notebook kernel's heap can take half a second; while a
+        # click is handled it waits, and runs once the kernel is idle again.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             fn()
         except Exception as e:  # show it in the widget; a callback's traceback would be lost
             self.status.value = f"<span style='color:#b00'>{html.escape(type(e).__name__)}: {html.escape(str(e))}</span>"
             raise
+        finally:
+            if collecting:
+                gc.enable()
         self.timings[name] = time.perf_counter() - start
 
     @property
@@ -211,6 +220,8 @@ class ConfusionExplorer:
 
     def _draw_view(self):
         name = TABS[self.tabs.selected_index or 0]
+        if name == "Classes":  # the class may have changed while another tab was shown
+            self._refresh_class_tab()
         if name in self.views:
             self._draw(self.views[name])
 
@@ -278,7 +289,16 @@ class ConfusionExplorer:
         display.ax_.title.set_wrap(True)
         return fig
 
+    def _on_class_tab(self) -> bool:
+        return TABS[self.tabs.selected_index or 0] == "Classes"
+
     def _draw_heatmap(self):
+        if self._on_class_tab():
+            self._render_heatmap()
+        else:  # drawn when the Classes tab is shown again: a click draws only what is on screen
+            self._class_stale = True
+
+    def _render_heatmap(self):
         if self.selected is not None:
             self.heatmap.value = png(self.heatmap_figure())
 
@@ -287,17 +307,33 @@ class ConfusionExplorer:
         return self.analysis.misclassified(*self.pair).head(self.n_gallery) if self.pair else pd.DataFrame()
 
     def gallery_figure(self, samples: pd.DataFrame):
+        """The pair's images as a matplotlib figure (for notebooks; the widget draws a contact sheet)."""
         table = pd.DataFrame({"path": samples["path"], "pred_1": samples["predicted"],
                               "prob_1": samples["confidence"], "true": samples["true"]})
         return PredictionGallery.from_predictions(table, max_images=self.n_gallery, size=96).plot().figure_
+
+    def _render_gallery(self):
+        samples = self.pair_images()
+        _set_image(self.gallery, contact_sheet(samples["path"], [
+            f"{p} ({c:.0%})\ntrue: {t}" for p, c, t in zip(samples["predicted"], samples["confidence"], samples["true"])],
+            [False] * len(samples)) if len(samples) else b"")
 
     def _show_pair(self):
         samples = self.pair_images()
         self.image.options = [(f"{i + 1}: {p.split('/')[-1]} ({c:.0%})", p)
                               for i, (p, c) in enumerate(zip(samples.get("path", []), samples.get("confidence", [])))]
         self.image.value = self.image.options[0][1] if self.image.options else None
-        _set_image(self.gallery, png(self.gallery_figure(samples)) if len(samples) else b"")
         _set_image(self.cam, b"")
+        if self._on_class_tab():
+            self._render_gallery()
+        else:
+            self._class_stale = True
+
+    def _refresh_class_tab(self):
+        if self._class_stale:
+            self._class_stale = False
+            self._render_heatmap()
+            self._render_gallery()
 
     def cam_figure(self):
         true, predicted = self.pair
@@ -317,6 +353,7 @@ class ConfusionExplorer:
     def save(self, path=None):
         """Write the current class view (heatmap, gallery, Grad-CAM) as one PNG."""
         path = Path(path or self.save_path.value)
+        self._refresh_class_tab()
         parts = [Image.open(io.BytesIO(w.value)) for w in (self.heatmap, self.gallery, self.cam) if w.value]
         c = self.analysis.card(self.selected)
         text = (f"{self.selected}: precision {c['precision']:.3f}, recall {c['recall']:.3f}, "

@@ -17,29 +17,74 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from PIL import Image, ImageDraw, ImageFont
 
 from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
 from .embedding import nearest
-from .plots import PredictionGallery
 
-__all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", "CompareView", "png"]
+__all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", "CompareView", "png", "contact_sheet"]
 
 
 def png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=80)  # the figures lay themselves out; a tight box would draw twice
     plt.close(fig)
     return buf.getvalue()
 
 
-def _gallery(paths, titles, correct=None, size=96) -> bytes:
-    table = pd.DataFrame({"path": list(paths), "pred_1": list(titles), "prob_1": [np.nan] * len(paths)})
-    if not len(table):
+_COLOURS = {True: (0, 128, 0), False: (200, 0, 0), None: (0, 0, 0)}
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _fit(draw, text: str, font, width: float) -> str:
+    """`text` cut to `width` pixels, with an ellipsis when cut (long class names keep their start)."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while len(text) > 1 and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def contact_sheet(paths, titles, correct=None, size: int = 96, ncols: int = 6) -> bytes:
+    """Images in a grid with a coloured caption each (green right, red wrong), as PNG bytes.
+
+    Drawn with Pillow rather than matplotlib: the explorer redraws galleries on every click, and a
+    figure of a dozen axes takes most of a second to lay out and render on a small CPU."""
+    from .data import load_image
+    paths, titles = list(paths), list(titles)
+    if not paths:
         return b""
-    display = PredictionGallery.from_predictions(table, max_images=len(table), size=size)
-    display.titles = list(titles)
-    display.correct = list(correct) if correct is not None else [None] * len(table)
-    return png(display.plot(ncols=min(6, len(table))).figure_)
+    correct = list(correct) if correct is not None else [None] * len(paths)
+    font, line = _font(11), 13
+    lines = max(t.count("\n") + 1 for t in titles)
+    cell_w, cell_h = size + 60, size + lines * line + 10
+    ncols = min(ncols, len(paths))
+    sheet = Image.new("RGB", (ncols * cell_w, -(-len(paths) // ncols) * cell_h), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, (path, title, ok) in enumerate(zip(paths, titles, correct)):
+        x, y = (k % ncols) * cell_w, (k // ncols) * cell_h
+        for j, text in enumerate(title.split("\n")):
+            text = _fit(draw, text, font, cell_w - 4)
+            draw.text((x + (cell_w - draw.textlength(text, font=font)) / 2, y + 2 + j * line), text,
+                      fill=_COLOURS[ok], font=font)
+        img = load_image(path, size)
+        if img is not None:
+            thumb = Image.fromarray(img.permute(1, 2, 0).numpy())
+            thumb.thumbnail((size, size))
+            sheet.paste(thumb, (x + (cell_w - thumb.width) // 2, y + lines * line + 6))
+    buf = io.BytesIO()
+    sheet.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _gallery(paths, titles, correct=None, size=96) -> bytes:
+    return contact_sheet(paths, titles, correct, size)
 
 
 def _html_table(frame: pd.DataFrame) -> str:

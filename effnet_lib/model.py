@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.ops import stochastic_depth
 
 __all__ = ["Stage", "B0_STAGES", "STEM_CHANNELS", "HEAD_CHANNELS", "VARIANTS", "BATCHNORM",
            "torchvision_batchnorm", "round_filters", "round_repeats", "scaled_stages", "stage_table", "ConvBNAct",
@@ -191,8 +190,19 @@ class MBConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.block(x)
         if self.use_residual:
-            out = stochastic_depth(out, self.sd_prob, "row", self.training) + x
+            out = drop_connect(out, self.sd_prob, self.training) + x
         return out
+
+
+def drop_connect(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Stochastic depth ("drop connect" in the official code): in training, each sample's residual
+    branch is dropped with probability `p` and kept ones are scaled by 1 / (1 - p), so the expected
+    output is unchanged; in evaluation the branch always passes."""
+    if not training or p == 0.0:
+        return x
+    keep = 1.0 - p
+    mask = torch.empty((x.shape[0],) + (1,) * (x.ndim - 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+    return x * mask.div_(keep) if keep > 0.0 else x * mask
 
 
 # -----------------------------------------------------------------------------

@@ -28,6 +28,20 @@ def _axes(ax, ncols=1, figsize=(6, 4)):
     return fig, np.atleast_1d(axes)
 
 
+def _matrix_axes(ax, labels: list[str], side: float):
+    """A square matrix axes and its colour-bar axes, margins sized from the longest tick label
+    (fixed placement: a layout engine would measure every label again on each draw)."""
+    import matplotlib.pyplot as plt
+    if ax is not None:
+        return ax.figure, ax, None
+    label = 0.075 * max((len(c) for c in labels), default=0) + 0.55
+    width, height = label + side + 1.3, label + side + 0.75
+    fig = plt.figure(figsize=(width, height))
+    ax = fig.add_axes((label / width, label / height, side / width, side / height))
+    cax = fig.add_axes(((label + side + 0.15) / width, label / height, 0.18 / width, side / height))
+    return fig, ax, cax
+
+
 class _Display:
     figure_: matplotlib.figure.Figure
 
@@ -57,7 +71,11 @@ class TrainingCurves(_Display):
 
 
 class ConfusionHeatmap(_Display):
-    """A confusion matrix as a seaborn heatmap; large ones are cut to the most-confused classes."""
+    """A confusion matrix as a heatmap; large ones are cut to the most-confused classes.
+
+    Drawn with plain matplotlib (`imshow`, figure margins sized from the labels, only non-zero cells
+    written): the explorer redraws it on every click, and a layout engine or a heatmap library
+    measures every label again on each draw."""
 
     def __init__(self, confusion, classes, normalize: str | None = None, max_classes: int = 25,
                  indices=None):
@@ -71,25 +89,26 @@ class ConfusionHeatmap(_Display):
         self.normalize, self.total_classes = normalize, len(classes)
 
     def plot(self, ax=None, annot: bool | None = None, cmap="Blues", title=None):
-        import seaborn as sns
         n = len(self.classes)
-        size = max(4.5, 0.38 * n + 2)
-        self.figure_, axes = _axes(ax, 1, (size + 1, size))
-        self.ax_ = axes[0]
-        annot = n <= 15 if annot is None else annot
-        fmt = "d" if self.normalize in (None, "counts") else ".2f"
-        values = self.values.astype(int) if fmt == "d" else self.values
-        sns.heatmap(values, annot=annot, fmt=fmt, cmap=cmap, square=True, cbar=True, ax=self.ax_,
-                    xticklabels=self.classes, yticklabels=self.classes,
-                    vmin=0, vmax=None if fmt == "d" else 1)
+        counts = self.normalize in (None, "counts")
+        values = self.values.astype(int) if counts else self.values
+        self.figure_, self.ax_, cax = _matrix_axes(ax, self.classes, max(3.2, 0.38 * n))
+        image = self.ax_.imshow(values, cmap=cmap, vmin=0, vmax=None if counts else 1, interpolation="nearest")
+        self.figure_.colorbar(image, cax=cax, ax=None if cax is not None else self.ax_)
+        self.ax_.set_xticks(range(n), self.classes, rotation=90, fontsize=9)
+        self.ax_.set_yticks(range(n), self.classes, fontsize=9)
+        if n <= 25 if annot is None else annot:
+            high = values.max() / 2 if values.size else 0
+            for (i, j), v in np.ndenumerate(values):
+                if v:  # zeros left blank: the few confusions stand out
+                    self.ax_.text(j, i, f"{v:d}" if counts else f"{v:.2f}", ha="center", va="center", fontsize=8,
+                                  color="white" if v > high else "black")
         self.ax_.set_xlabel("predicted class")
         self.ax_.set_ylabel("true class")
         label = {None: "counts", "counts": "counts", "true": "share of each true class",
                  "pred": "share of each predicted class"}[self.normalize]
         part = "" if n == self.total_classes else f", {n} most-confused of {self.total_classes} classes"
-        self.ax_.set_title(title or f"Confusion matrix ({label}{part})")
-        self.ax_.tick_params(axis="x", labelrotation=90)
-        self.ax_.tick_params(axis="y", labelrotation=0)
+        self.ax_.set_title(title or f"Confusion matrix ({label}{part})", fontsize=10)
         return self
 
 

@@ -8,13 +8,13 @@ a result never runs git.)
 from __future__ import annotations
 
 import datetime
+import importlib.metadata
 import os
 import platform
 import subprocess
 from pathlib import Path
 
 import torch
-import torchvision
 
 __all__ = ["COMMIT", "provenance"]
 
@@ -36,6 +36,14 @@ def _commit() -> str:
 COMMIT = _commit()
 
 
+def _version(package: str) -> str:
+    # Read from the installed metadata: importing torchvision costs seconds of start-up.
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def provenance(device: str | None = None, **extra) -> dict:
     """How a result was made: commit, library versions, device and time (plus any extras)."""
     commit = COMMIT
@@ -44,7 +52,7 @@ def provenance(device: str | None = None, **extra) -> dict:
                f"{torch.get_num_threads()} threads)"
     else:
         name = torch.cuda.get_device_name(torch.device(device))
-    return {"commit": commit, "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
+    return {"commit": commit, "torch": str(torch.__version__), "torchvision": _version("torchvision"),
             "python": platform.python_version(), "device": name,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             **extra}

@@ -302,13 +302,14 @@ def _finish_epoch(s: _Session, epoch: int, stats: list[float], seconds: float, l
         raise TrainingStopped(_diverged(s, epoch, "training"))
     use_amp, amp_dtype = s.amp
     criterion = nn.CrossEntropyLoss(label_smoothing=s.cfg.recipe_().label_smoothing)
+    t0 = time.perf_counter()
     val_loss, val_acc = evaluate_loss(s.ema.module if s.ema is not None else s.net, s.val_loader, s.device, criterion,
                                       s.memory_format, use_amp, amp_dtype, s.world, s.tf.normalise_batch)
     if not math.isfinite(val_loss) or not _finite(s.model):
         raise TrainingStopped(_diverged(s, epoch, "validation"))
     row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": val_loss,
            "val_acc": val_acc, "lr": lr, "seconds": seconds,
-           "img_per_s": seen / seconds, "skipped_files": len(s.bad_files)}
+           "img_per_s": seen / seconds, "val_seconds": time.perf_counter() - t0, "skipped_files": len(s.bad_files)}
     s.history.append(row)
     if s.rank == 0:
         _save(s, epoch, improved=row["val_acc"] > s.best_acc)

@@ -1,9 +1,14 @@
 """Augmentation and preprocessing, as plain settings that are saved with a run.
 
 `Transforms` holds the input resolution, the eval resize ratio, the crop scale, flips,
-AutoAugment and the normalisation; it builds torchvision v2 pipelines for training and
-evaluation, or splits training augmentation in two (`crop_params` per image, `crop_batch` for the
-whole batch on its device). Normalisation happens once per batch on the device.
+AutoAugment and the normalisation; it builds the pipelines for training and evaluation, or splits
+training augmentation in two (`crop_params` per image, `crop_batch` for the whole batch on its
+device). Normalisation happens once per batch on the device.
+
+The crop, resize and flip are torchvision's RandomResizedCrop / Resize / CenterCrop /
+RandomHorizontalFlip done with torch alone (same random draws, same uint8 antialiased resize,
+identical pixels): importing torchvision costs a command-line run seconds of start-up, so it is
+imported only for AutoAugment and the batched crop.
 """
 
 from __future__ import annotations
@@ -12,10 +17,9 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torchvision.ops import roi_align
-from torchvision.transforms import v2
+import torch.nn.functional as F
 
-__all__ = ["EVAL_RESIZE_RATIO", "IMAGENET_MEAN", "IMAGENET_STD", "Transforms", "CropParams"]
+__all__ = ["EVAL_RESIZE_RATIO", "IMAGENET_MEAN", "IMAGENET_STD", "Transforms", "CropParams", "Pipeline"]
 
 # The ratio of resize to centre crop in torchvision's eval preprocessing per variant (its B2 crops
 # 288 px; the paper's, and this library's, B2 resolution is 260: the ratio is what carries over).
@@ -46,20 +50,18 @@ class Transforms:
         """Images are reduced once to this shorter side (a quarter above the eval resize)."""
         return math.ceil(self.resize_size * 1.25)
 
-    def train(self, normalise: bool = True) -> v2.Compose:
+    def train(self, normalise: bool = True) -> Pipeline:
         """Random crop and flip (AutoAugment in the paper recipe); uint8 out when not `normalise`."""
-        steps = [v2.RandomResizedCrop(self.image_size, scale=self.crop_scale, antialias=True)]
-        if self.hflip:
-            steps.append(v2.RandomHorizontalFlip())
+        steps = [_RandomResizedCrop(self.image_size, self.crop_scale, self.hflip)]
         if self.autoaugment:
+            from torchvision.transforms import v2
             steps.append(v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET))
-        return v2.Compose(steps + (self._normalise() if normalise else []))
+        return Pipeline(steps + ([_Normalise(self.mean, self.std)] if normalise else []))
 
-    def eval(self, normalise: bool = True) -> v2.Compose:
+    def eval(self, normalise: bool = True) -> Pipeline:
         # Bicubic, as torchvision's EfficientNet weights were evaluated.
-        steps = [v2.Resize(self.resize_size, interpolation=v2.InterpolationMode.BICUBIC, antialias=True),
-                 v2.CenterCrop(self.image_size)]
-        return v2.Compose(steps + (self._normalise() if normalise else []))
+        steps = [_ResizeCentreCrop(self.resize_size, self.image_size)]
+        return Pipeline(steps + ([_Normalise(self.mean, self.std)] if normalise else []))
 
     def crop_params(self) -> CropParams:
         """The train augmentation split in two: draw each image's crop and flip (per sample, cheap),
@@ -70,6 +72,7 @@ class Transforms:
         """uint8 images (padded to one size) and their (top, left, height, width, flip) -> float
         crops at `image_size`, still unnormalised. One roi_align call does every crop-and-resize;
         its adaptive sampling averages over each output pixel's area, like an antialiased resize."""
+        from torchvision.ops import roi_align
         p = params.to(canvas.device, torch.float32)
         boxes = torch.stack([torch.arange(len(p), device=p.device, dtype=p.dtype),
                              p[:, 1], p[:, 0], p[:, 1] + p[:, 3], p[:, 0] + p[:, 2]], 1)
@@ -87,8 +90,63 @@ class Transforms:
         mean, std = torch.tensor(self.mean)[:, None, None], torch.tensor(self.std)[:, None, None]
         return (x * std + mean).clamp(0, 1).permute(1, 2, 0)
 
-    def _normalise(self):
-        return [v2.ToDtype(torch.float32, scale=True), v2.Normalize(self.mean, self.std)]
+
+class Pipeline:
+    """Steps applied in turn to one CHW uint8 image tensor."""
+
+    def __init__(self, steps):
+        self.steps = list(steps)
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        for step in self.steps:
+            img = step(img)
+        return img
+
+    def __repr__(self):
+        return f"Pipeline({self.steps})"
+
+
+def _resize(img: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
+    return F.interpolate(img[None], size=size, mode=mode, antialias=True, align_corners=False)[0]
+
+
+class _RandomResizedCrop:
+    """A random box of the image (`CropParams`), resized to `size` (bilinear, antialiased), flipped
+    on a coin."""
+
+    def __init__(self, size: int, scale, hflip: bool):
+        self.size, self.params = size, CropParams(scale, hflip)
+
+    def __call__(self, img):
+        _, (top, left, h, w, flip) = self.params(img)
+        top, left, h, w = int(top), int(left), int(h), int(w)
+        out = _resize(img[..., top:top + h, left:left + w], (self.size, self.size), "bilinear")
+        return out.flip(-1) if flip else out
+
+
+class _ResizeCentreCrop:
+    """Shorter side to `resize` (bicubic, antialiased), then the centred `size` x `size` square."""
+
+    def __init__(self, resize: int, size: int):
+        self.resize, self.size = resize, size
+
+    def __call__(self, img):
+        h, w = img.shape[-2:]
+        short, long = (h, w) if h <= w else (w, h)
+        if short != self.resize:
+            other = int(self.resize * long / short)
+            img = _resize(img, (self.resize, other) if h <= w else (other, self.resize), "bicubic")
+            h, w = img.shape[-2:]
+        top, left = int(round((h - self.size) / 2.0)), int(round((w - self.size) / 2.0))
+        return img[..., top:top + self.size, left:left + self.size]
+
+
+class _Normalise:
+    def __init__(self, mean, std):
+        self.mean, self.std = torch.tensor(mean).view(3, 1, 1), torch.tensor(std).view(3, 1, 1)
+
+    def __call__(self, img):
+        return (img.float() / 255 - self.mean) / self.std
 
 
 class CropParams:

@@ -78,6 +78,17 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             expect(heatmap).not_to_have_attribute("src", old_heatmap or "", timeout=60_000)
             timings["card updated"] = time.monotonic() - t1
 
+            # A further view: the whole confusion matrix ordered by confusion clusters, in its tab;
+            # back on the class tab, the class picked before is still the one shown.
+            t2 = time.monotonic()
+            explorer.locator(".lm-TabBar-tab", has_text="Confusion matrix").click()
+            ordered = page.locator("img.effnet-ordered-matrix, .effnet-ordered-matrix img").first
+            expect(ordered).to_be_visible(timeout=60_000)
+            expect(ordered).to_have_attribute("src", re.compile(r"^(blob:|data:image/png)"), timeout=60_000)
+            explorer.locator(".lm-TabBar-tab", has_text="Classes").click()
+            expect(card).to_contain_text(name(new), timeout=60_000)
+            timings["ordered matrix shown"] = time.monotonic() - t2
+
             wait_run_all_done(page, timeout_s=300)
             assert not error_outputs(page), error_outputs(page)
             page.screenshot(path=artifact_path("explorer-page.png"), full_page=True)

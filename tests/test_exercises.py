@@ -39,6 +39,7 @@ def test_known_answers():
     assert exercises.answer("00.3") == 25 * 144 * 28 * 28
     assert exercises.answer("03.1") == 28
     assert exercises.answer("05.1") == "b->c"
+    assert exercises.answer("01.1") == "resolution"  # the committed table (tests/test_scaling_account.py)
     assert exercises.check("00.3", "2,822,400")
     with pytest.raises(KeyError, match="no exercise"):
         exercises.check("99.9", 1)

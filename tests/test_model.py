@@ -78,6 +78,20 @@ def test_stochastic_depth_grows_linearly_and_only_acts_in_training():
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(model(x), model(x))
+    # In training, a residual block is skipped at random: with rate 0.9 on one block, some rows of
+    # its output are exactly its input (dropped), and the others are scaled by 1 / 0.1 (kept).
+    block = MBConv(16, 16, 3, 1, 6, sd_prob=0.9).train()
+    x = torch.randn(64, 16, 8, 8)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        out = block(x)
+        branch = block.block(x)  # BatchNorm in training uses the batch's statistics: same branch output
+    dropped = (out - x).flatten(1).abs().amax(1) == 0
+    assert 0 < dropped.sum() < 64
+    assert torch.allclose(out[~dropped] - x[~dropped], branch[~dropped] / 0.1, atol=1e-4)
+    block.eval()
+    with torch.no_grad():
+        assert torch.allclose(block(x), block.block(x) + x)  # evaluation: every block runs, unscaled
 
 
 def test_batchnorm_is_a_named_choice():
