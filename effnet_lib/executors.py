@@ -121,8 +121,8 @@ def resubmitting(executor, fn, configs, *args, attempts: int = 3):
         try:
             yield cfg, future.result(), None
         except BrokenProcessPool:
-            tries[cfg] += 1
-            if tries[cfg] < attempts:
+            tries[id(cfg)] += 1  # a config need not be hashable; the same object is resubmitted
+            if tries[id(cfg)] < attempts:
                 pending[executor.submit(fn, cfg, *args)] = cfg
             else:
                 yield cfg, None, f"its worker process died {attempts} times"

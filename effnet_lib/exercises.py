@@ -86,7 +86,7 @@ def _final_map(resolution: int) -> int:
 
 def _phi_resolution(phi: int) -> int:
     from .scaling_study import PAPER_TRIPLE, QUICK, compound
-    return compound(QUICK, *PAPER_TRIPLE, phi=phi).resolution
+    return compound(QUICK, *PAPER_TRIPLE, phi=phi).image_size
 
 
 def _full_table():
@@ -312,8 +312,8 @@ def _is_right(ex: Exercise, value) -> bool:
     if value is None:
         return False
     if ex.choices:
-        given = str(value).strip().lower().strip("()")
-        return given == right or given == ex.choices[ord(right) - 97].lower()
+        given = str(value).strip().lower()
+        return given.strip("()") == right or given == ex.choices[ord(right) - 97].lower()
     if isinstance(right, str):
         return str(value).replace(" ", "").lower() == right.replace(" ", "").lower()
     number = _number(value)

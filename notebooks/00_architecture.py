@@ -180,10 +180,12 @@ anatomy.separable_vs_ordinary(cin=40, cout=80, kernel=3, size=28)
 # still. (Numbers differ between machines; the cell measures the one it runs on.)
 
 # %%
+# NBVAL_IGNORE_OUTPUT (measured times differ from run to run)
 speed = anatomy.latency(batch=8, size=224, repeats=3)
 speed.round(2)
 
 # %%
+# NBVAL_IGNORE_OUTPUT (measured times differ from run to run)
 print(f"B0 needs {speed.GMACs.iloc[1] / speed.GMACs.iloc[0]:.1f}x fewer multiply-adds than ResNet-50, "
       f"yet infers {speed.inference_img_per_s.iloc[0] / speed.inference_img_per_s.iloc[1]:.1f}x and trains "
       f"{speed.train_img_per_s.iloc[0] / speed.train_img_per_s.iloc[1]:.1f}x as fast here; per image it "

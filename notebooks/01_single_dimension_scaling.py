@@ -48,9 +48,9 @@ from effnet_lib.plots import ScalingCurves
 pd.set_option("display.max_colwidth", None)
 CHANCE = 1 / len(CLASSES)
 base = study.BASE
-print(f"base: width {base.width}, depth {base.depth}, {base.resolution} px, data '{base.data}', "
+print(f"base: width {base.width}, depth {base.depth}, {base.image_size} px, data '{base.data}', "
       f"recipe '{base.recipe}', batch {base.batch_size}")
-pd.DataFrame(stage_table(base.width, base.depth, base.resolution))
+pd.DataFrame(stage_table(base.width, base.depth, base.image_size))
 
 # %% [markdown]
 # ## What each dimension costs

@@ -76,8 +76,9 @@ ScalingCurves(analysis.width_line_curves(full), label="width", chance=CHANCE).pl
 # %% [markdown]
 # ## Step 1: the grid search at phi = 1, at equal cost
 #
-# On a network this small, a nominal factor of 2 can cost anything from 1.3× to 2.6× in measured
-# MACs (notebook 01), and a grid that compares triples of unequal cost picks the most expensive.
+# On a network this small, a nominal factor of 2 can cost well under or over 2× in measured MACs
+# (notebook 01, and the phi steps in the claims table below), and a grid that compares triples of
+# unequal cost picks the most expensive.
 # So the constraint is applied to the *measured* cost: for each alpha and beta of the grid below,
 # gamma is the resolution that brings the network's measured MACs nearest to those of the paper's
 # triple at phi = 1, and a pair that cannot get within 15% of that cost is left out. Triples that
