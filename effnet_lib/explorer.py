@@ -51,7 +51,7 @@ from .explorer_views import (
 )
 from .files import atomic_savefig
 from .gradcam import grad_cam, overlay
-from .plots import ConfusionHeatmap, PredictionGallery
+from .plots import ConfusionHeatmap
 from .predict import EvalResult
 
 __all__ = ["SORTS", "NORMALISE", "TABS", "ConfusionExplorer", "cam_maps"]
@@ -305,12 +305,6 @@ class ConfusionExplorer:
     def pair_images(self) -> pd.DataFrame:
         """The confused pair's images, most confident mistakes first (what the gallery shows)."""
         return self.analysis.misclassified(*self.pair).head(self.n_gallery) if self.pair else pd.DataFrame()
-
-    def gallery_figure(self, samples: pd.DataFrame):
-        """The pair's images as a matplotlib figure (for notebooks; the widget draws a contact sheet)."""
-        table = pd.DataFrame({"path": samples["path"], "pred_1": samples["predicted"],
-                              "prob_1": samples["confidence"], "true": samples["true"]})
-        return PredictionGallery.from_predictions(table, max_images=self.n_gallery, size=96).plot().figure_
 
     def _render_gallery(self):
         samples = self.pair_images()

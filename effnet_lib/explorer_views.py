@@ -83,10 +83,6 @@ def contact_sheet(paths, titles, correct=None, size: int = 96, ncols: int = 6) -
     return buf.getvalue()
 
 
-def _gallery(paths, titles, correct=None, size=96) -> bytes:
-    return contact_sheet(paths, titles, correct, size)
-
-
 def _html_table(frame: pd.DataFrame) -> str:
     return frame.round(3).to_html(border=0, escape=True, classes="effnet-table")
 
@@ -141,7 +137,7 @@ class LabelIssuesView:
         top = issues.head(12)
         self.table.value = _html_table(top[["path", "given", "suggested", "p_given", "p_suggested", "margin"]].assign(
             path=[p.split("/")[-1] for p in top.path]))
-        self.images.value = _gallery(top.path, [f"labelled {g}\nlooks {s} ({p:.0%})" for g, s, p in
+        self.images.value = contact_sheet(top.path, [f"labelled {g}\nlooks {s} ({p:.0%})" for g, s, p in
                                                 zip(top.given, top.suggested, top.p_suggested)])
         self.pairs.value = _html_table(ex.overlapping())
 
@@ -212,7 +208,7 @@ class EmbeddingView:
         else:
             self.note.value = "<p>Give the explorer a training-set result (<code>train=</code>) to see neighbours.</p>"
         paths, titles, correct = zip(*head)
-        self.neighbours.value = _gallery(paths, titles, correct)
+        self.neighbours.value = contact_sheet(paths, titles, correct)
 
 
 class CompareView:
@@ -234,5 +230,5 @@ class CompareView:
         name = ex.selected
         rows = pd.concat([c["wrong_to_right"].assign(kind="becomes right"), c["right_to_wrong"].assign(kind="becomes wrong")])
         rows = rows[rows.true == name].head(12)
-        self.flips.value = _gallery(rows.path, [f"{k}\n{a} -> {b}" for k, a, b in zip(rows.kind, rows.pred_a, rows.pred_b)],
+        self.flips.value = contact_sheet(rows.path, [f"{k}\n{a} -> {b}" for k, a, b in zip(rows.kind, rows.pred_a, rows.pred_b)],
                                     [k == "becomes right" for k in rows.kind])

@@ -82,6 +82,21 @@ def require_chromium() -> str:
 
 
 @contextlib.contextmanager
+def serve_folder(folder: Path):
+    """A static HTTP server for `folder` on 127.0.0.1 (a free port); yields its base URL."""
+    import functools
+    import http.server
+    import threading
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@contextlib.contextmanager
 def chromium_page(executable: str | None = None, viewport=(1400, 1000)):
     """A Playwright page in headless Chromium that can reach 127.0.0.1 only.
 

@@ -2,10 +2,7 @@
 groups ordered together at 400 classes, calibration, run against run, and the static report opened
 in a real browser."""
 
-import functools
-import http.server
 import re
-import threading
 from dataclasses import replace
 
 import numpy as np
@@ -111,7 +108,7 @@ def test_run_against_run_per_class_and_flips():
 
 
 def test_static_report_is_self_contained_and_opens_in_a_browser(fashion_run, tmp_path):
-    from browser import chromium_page
+    from browser import chromium_page, serve_folder
     run, predictor, result = fashion_run
     write_evaluation(result, tmp_path / "a")
     other = replace(result, probs=np.roll(result.probs, 1, axis=0))  # a worse "second network" on the same images
@@ -124,17 +121,11 @@ def test_static_report_is_self_contained_and_opens_in_a_browser(fashion_run, tmp
         assert section in text
     assert not re.search(r"""(src|href)=["'](?!data:)""", text)  # every image embedded: no kernel, no files
     assert text.count("data:image/png;base64,") > 20
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with chromium_page() as page:
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/report.html")
-            assert page.locator("h1").inner_text() == "Evaluation report"
-            assert page.locator("h2").count() >= 7
-            widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
-            assert widths and min(widths) > 0  # every embedded image decodes
-            assert not page.effnet_errors
-    finally:
-        server.shutdown()
+    with serve_folder(tmp_path) as url, chromium_page() as page:
+        page.goto(f"{url}/report.html")
+        assert page.locator("h1").inner_text() == "Evaluation report"
+        assert page.locator("h2").count() >= 7
+        widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+        assert widths and min(widths) > 0  # every embedded image decodes
+        assert not page.effnet_errors
     EvalResult.load(tmp_path / "a")  # the folder the report read still reads back whole

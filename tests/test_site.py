@@ -1,11 +1,8 @@
 """`make site`: every notebook executed and exported in order under an index with its contents,
 figures embedded; the index opens in a real browser."""
 
-import functools
-import http.server
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
-    from browser import chromium_page
+    from browser import chromium_page, serve_folder
     out = tmp_path / "site"
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_site.py"), str(out)], capture_output=True,
                           text=True, timeout=3000)
@@ -29,16 +26,10 @@ def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
         assert "data:image/png;base64," in page, s.stem  # its figures, embedded
         assert "Traceback" not in page and 'class="jp-OutputArea-output" data-mime-type="application/vnd.jupyter.stderr"' not in page
     assert "explorer" in (out / "05_explorer.html").read_text().lower()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with chromium_page() as page:
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
-            assert page.locator("h1").inner_text() == "EfficientNet Workbook"
-            assert page.locator("li a").count() == len(sources)
-            page.locator("li a").first.click()
-            page.wait_for_load_state()
-            assert page.locator("img").count() > 0
-    finally:
-        server.shutdown()
+    with serve_folder(out) as url, chromium_page() as page:
+        page.goto(f"{url}/index.html")
+        assert page.locator("h1").inner_text() == "EfficientNet Workbook"
+        assert page.locator("li a").count() == len(sources)
+        page.locator("li a").first.click()
+        page.wait_for_load_state()
+        assert page.locator("img").count() > 0
