@@ -24,7 +24,11 @@ def _results(name):
         for out in cell.get("outputs", []):
             if out["output_type"] in ("execute_result", "display_data") and "text/plain" in out["data"]:
                 text = out["data"]["text/plain"]
-                # Figures, widgets and progress bars (tqdm's notebook bar is an HBox) are not results.
+                # Figures, widgets and progress bars are not results. tqdm's notebook bar is a widget
+                # whose plain-text form is the bar itself ("configs: 14%|#4 | 1/7"), so widgets are
+                # recognised by their widget-view data, not by their text.
+                if "application/vnd.jupyter.widget-view+json" in out["data"]:
+                    continue
                 if not text.startswith(("<Figure", "<effnet_lib", "<matplotlib", "VBox(", "HBox(")):
                     found.append(text)
             elif out["output_type"] == "stream" and out["name"] == "stdout":
