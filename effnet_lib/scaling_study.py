@@ -69,7 +69,7 @@ class Mode:
     data: str = BASE.data
 
 
-# Quick mode trains on a fifth of the data (200 / 50 / 200 images per class) for 3 epochs, one seed.
+# Quick mode trains on 200 / 50 / 200 images per class (full mode: 500 / 100 / 500) for 3 epochs, one seed.
 QUICK = Mode("quick", epochs=3, seeds=(0,), phis=(0, 1, 2), grid_alphas=(1.0, 1.5), grid_betas=(1.0, 1.2),
              fig4=((2.0, 1.3),), fig4_phis=(0, 1), data="fashion-200-50-200")
 FULL = Mode("full", epochs=6, seeds=(0, 1, 2), phis=(0, 1, 2, 3), grid_alphas=(1.0, 1.5, 2.0),

@@ -163,8 +163,8 @@ print(f"largest difference between the two photos' weights: {(weights[0] - weigh
 # An ordinary k×k convolution from C_in to C_out channels on an H×W map has k²·C_in·C_out weights
 # and does k²·C_in·C_out·H·W multiply-adds. MBConv replaces it by a k×k *depthwise* convolution
 # (one filter per channel: k²·C_in) followed by a 1×1 *pointwise* one (C_in·C_out), so the cost
-# falls by about k²·C_out / (k² + C_out): for a 3×3 kernel, nearly 9×. The formula and torch's flop
-# counter agree:
+# falls by about k²·C_out / (k² + C_out): for a 3×3 kernel, towards 9× as C_out grows (about 8× at
+# the 80 channels below). The formula and torch's flop counter agree:
 
 # %%
 anatomy.separable_vs_ordinary(cin=40, cout=80, kernel=3, size=28)
@@ -198,8 +198,10 @@ print(f"B0 needs {speed.GMACs.iloc[1] / speed.GMACs.iloc[0]:.1f}x fewer multiply
 # **Stochastic depth** (drop-connect) skips a whole residual block at random during training: the
 # block's output is zeroed and only the shortcut passes. Only blocks *with* a residual can be
 # skipped (the others change the shape, so nothing could take their place), and the rate rises
-# linearly with the block's position, 0 for the first block to 0.2 × 15/16 for B0's last, so early,
-# general features are kept more often. At evaluation every block runs.
+# linearly with the block's position (0.2 × i/16 for block i of B0's 16), so early, general features
+# are kept more often; a block without a residual keeps rate 0 wherever it sits (B0's last block is
+# one, so its highest applied rate is 0.2 × 14/16 = 0.175, on block 14). At evaluation every block
+# runs.
 
 # %%
 rates = anatomy.stochastic_depth_rates(b0)

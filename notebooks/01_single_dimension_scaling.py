@@ -24,9 +24,10 @@
 #
 # **Two kinds of numbers.** *Full mode*: the committed results in `data/results/scaling_full.csv`
 # (every config trained with 3 seeds; the cell that loads them prints the command, commits,
-# device and dates). *Quick mode*: a live run at the end, labelled QUICK MODE, on a fifth of the
-# data for 3 epochs with one seed: minutes on a laptop CPU, enough to see the mechanics; with one
-# seed it can decide no claim (there is no spread to judge a difference by).
+# device and dates). *Quick mode*: a live run at the end, labelled QUICK MODE, on 200 training
+# images per class (2,000, against full mode's 5,000) for 3 epochs with one seed: minutes on a
+# laptop CPU, enough to see the mechanics; with one seed it can decide no claim (there is no spread
+# to judge a difference by).
 #
 # **The regime.** B0 at width 0.25 and depth 0.34 (10 blocks), 32 px, on the built-in
 # Fashion-MNIST subset (10 classes of clothing, 5,000 training images), trained 6 epochs with the
@@ -160,8 +161,8 @@ for dim in ("depth", "width", "resolution"):
 #
 # The same experiment at quick-mode size, trained here (finished configs are cached under
 # `runs/experiments`, so a second run of this cell reads them back at once). **QUICK MODE** trains
-# a fifth of the data for 3 epochs with one seed: it shows how the curves are made, not whether a
-# claim holds. Edit `study.QUICK` with `dataclasses.replace` to try other points.
+# 200 images per class (2,000 in all) for 3 epochs with one seed: it shows how the curves are made,
+# not whether a claim holds. Edit `study.QUICK` with `dataclasses.replace` to try other points.
 
 # %%
 quick = study.run("quick", only=["single_dimension"])

@@ -24,8 +24,8 @@
 #
 # **Two kinds of numbers.** *Full mode*: the committed results in `data/results/scaling_full.csv`
 # (3 seeds per config; provenance printed below). *Quick mode*: a live run at the end, labelled
-# QUICK MODE, on a fifth of the data for 3 epochs with one seed: minutes on a laptop CPU, for the
-# mechanics, not for conclusions. The base and the regime are notebook 01's.
+# QUICK MODE, on 200 training images per class (2,000, against full mode's 5,000) for 3 epochs with
+# one seed: minutes on a laptop CPU, for the mechanics, not for conclusions. The base and the regime are notebook 01's.
 
 # %%
 import matplotlib.pyplot as plt
@@ -56,7 +56,7 @@ pd.Series(how).drop("command").to_frame("full-mode results")
 # 2. **Step 2**: keep alpha, beta, gamma and raise phi to get B1–B7, without searching again.
 #
 # Step 2 *assumes* that the balance found at twice the base's cost is still the right one at 2^7
-# times the cost. Nothing in step 1 can check that: it is the price of a search cheap enough to
+# times the cost by the formula (B7 measures about 95 times B0's FLOPs in Table 2). Nothing in step 1 can check that: it is the price of a search cheap enough to
 # run. (The paper notes that searching around a larger model can do better, at a much larger
 # cost.) Below, step 2 is run with both the paper's triple and the one this grid finds, and each
 # compound network is compared with single-dimension networks of the same measured cost, which is
@@ -213,16 +213,17 @@ Markdown(analysis.headline(full))
 #   residual blocks start as the identity; without it depth *lowers* accuracy.
 #
 # What would likely change the picture, not measured for the time each would take on 2 CPU cores: a
-# base at a higher resolution so the last stage keeps at least 4×4 maps (every network about 4
-# times the cost), more images per class, and longer budgets. On a GPU the same study runs with
+# base at a higher resolution so that the last stage keeps at least 4×4 maps (that takes 97 px or
+# more, about 11 times the base's MACs at 32 px for every network; a 64 px base costs about 4 times
+# as much and still leaves 2×2 maps there), more images per class, and longer budgets. On a GPU the same study runs with
 # `--mode full` and a larger `scaling_study.FULL`.
 
 # %% [markdown]
 # ## Quick mode, live
 #
 # Fig. 4, the grid and step 2 at quick-mode size, trained here (cached under `runs/experiments`).
-# **QUICK MODE**: one seed, a fifth of the data, 3 epochs; it shows the mechanics, and with one seed
-# no verdict can be reached.
+# **QUICK MODE**: one seed, 200 training images per class, 3 epochs; it shows the mechanics, and
+# with one seed no verdict can be reached.
 
 # %%
 quick = study.run("quick", only=["width_lines", "grid", "compound_paper", "compound_found"])

@@ -19,7 +19,7 @@ from effnet_lib.train import fit
 
 @pytest.fixture(scope="module")
 def fashion_run(tmp_path_factory):
-    """A small network trained briefly on a fifth of the built-in Fashion-MNIST subset."""
+    """A small network trained briefly on 200 / 50 / 200 images per class of the built-in Fashion-MNIST subset."""
     out = tmp_path_factory.mktemp("fm") / "run"
     cfg = TrainConfig(data="fashion-200-50-200", out=str(out), model=None, width=0.25, depth=0.34, image_size=32,
                       epochs=3, batch_size=64, recipe="short")

@@ -1,4 +1,5 @@
-"""Project hygiene: notebook pairs in sync and output-free, conda and pip naming the same packages."""
+"""Project hygiene: notebook pairs in sync and output-free, conda and pip naming the same packages, the
+README's recorded figures equal to the files they come from."""
 
 import json
 import re
@@ -57,3 +58,40 @@ def test_environment_yml_and_pyproject_name_the_same_packages():
     assert set(conda) == set(pip)
     for name, rest in conda.items():  # same lower bounds
         assert pip[name].replace(" ", "").endswith(rest), (name, pip[name], rest)
+
+
+def _readme_paragraphs():
+    """The README's paragraphs; one that ends with a colon takes the list that follows it."""
+    blocks, i, out = re.split(r"\n\s*\n", (ROOT / "README.md").read_text()), 0, []
+    while i < len(blocks):
+        group = [blocks[i]]
+        while blocks[i].rstrip().endswith(":") and i + 1 < len(blocks) and blocks[i + 1].lstrip().startswith("- "):
+            i += 1
+            group.append(blocks[i])
+        out.append("\n".join(group))
+        i += 1
+    return out
+
+
+@pytest.mark.parametrize("bench", ["sweep_speed", "explorer_latency", "cli_speed"])
+def test_readme_speed_figures_are_the_benchmarks(bench):
+    """Every decimal figure the README gives beside a benchmark's link is in that benchmark's file."""
+    paragraphs = [p for p in _readme_paragraphs() if f"](benchmarks/{bench}.md)" in p]
+    recorded = (ROOT / "benchmarks" / f"{bench}.md").read_text()
+    figures = {f for p in paragraphs for f in re.findall(r"(?<![\w.])(\d+\.\d+)(?=x\b|[^\w.]|$)", re.sub(r"`[^`]*`", "", p))}
+    assert paragraphs and figures
+    assert not [f for f in sorted(figures) if f not in recorded], f"README figures not in benchmarks/{bench}.md"
+
+
+def test_readme_demo_and_scaling_figures_are_the_recorded_ones():
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    demo = json.loads((ROOT / "data/results/demo.json").read_text())
+    m = re.search(r"validation accuracy ([\d.]+) and test accuracy ([\d.]+) \(.*?([\d,]+) test images\); "
+                  r"the batch test of five `(\w+)` images got (\d) right", readme)
+    assert m, "the README's sentence on the demo's recorded run"
+    assert (float(m[1]), float(m[2]), int(m[3].replace(",", ""))) == (round(demo["val"]["accuracy"], 3),
+                                                                    round(demo["test"]["accuracy"], 3), demo["test"]["n"])
+    assert (m[4], int(m[5])) == (demo["batch_test"]["class"], demo["batch_test"]["right"])
+    how = json.loads((ROOT / "data/results/scaling_full.json").read_text())
+    m = re.search(r"trained (\d+) networks .*? for ([\d,]+) network-seconds", readme)
+    assert m and (int(m[1]), int(m[2].replace(",", ""))) == (how["trained_configs"], round(how["total_train_seconds"]))
