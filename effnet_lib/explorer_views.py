@@ -138,7 +138,7 @@ class LabelIssuesView:
         self.table.value = _html_table(top[["path", "given", "suggested", "p_given", "p_suggested", "margin"]].assign(
             path=[p.split("/")[-1] for p in top.path]))
         self.images.value = contact_sheet(top.path, [f"labelled {g}\nlooks {s} ({p:.0%})" for g, s, p in
-                                                zip(top.given, top.suggested, top.p_suggested)])
+                                                     zip(top.given, top.suggested, top.p_suggested)])
         self.pairs.value = _html_table(ex.overlapping())
 
 
@@ -231,4 +231,4 @@ class CompareView:
         rows = pd.concat([c["wrong_to_right"].assign(kind="becomes right"), c["right_to_wrong"].assign(kind="becomes wrong")])
         rows = rows[rows.true == name].head(12)
         self.flips.value = contact_sheet(rows.path, [f"{k}\n{a} -> {b}" for k, a, b in zip(rows.kind, rows.pred_a, rows.pred_b)],
-                                    [k == "becomes right" for k in rows.kind])
+                                         [k == "becomes right" for k in rows.kind])

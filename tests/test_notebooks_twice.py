@@ -29,7 +29,7 @@ def _results(name):
                 # recognised by their widget-view data, not by their text.
                 if "application/vnd.jupyter.widget-view+json" in out["data"]:
                     continue
-                if not text.startswith(("<Figure", "<effnet_lib", "<matplotlib", "VBox(", "HBox(")):
+                if not text.startswith(("<Figure", "<effnet_lib", "<matplotlib")):
                     found.append(text)
             elif out["output_type"] == "stream" and out["name"] == "stdout":
                 stdout.append(out["text"])
