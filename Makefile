@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test lab table notebooks expected clean browser scaling-full site
+.PHONY: demo test test-fast lab table notebooks expected clean browser scaling-full site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (effnet workbook)"
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the main job: train, evaluate and predict on the built-in data (headless)
-	$(BIN)/python -m effnet_lib demo --out runs/demo
+demo: $(STAMP)  ## the main job: train, evaluate and predict on the built-in data (headless); DEMO_ARGS="--epochs 1" for a shorter one
+	$(BIN)/python -m effnet_lib demo --out runs/demo $(DEMO_ARGS)
 
-test: $(STAMP) browser  ## every test, the notebooks included (executed in quick mode by nbval)
+test: $(STAMP) browser  ## every test, the notebooks included (each executed twice in quick mode by nbval: cold, then warm)
 	rm -rf build/notebooks && $(BIN)/python tests/nbexpect.py build build/notebooks >/dev/null
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider tests build/notebooks
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider build/notebooks/cold build/notebooks/warm tests
+
+test-fast: $(STAMP)  ## the inner loop: every test but the notebooks, the browser, several processes and whole commands
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow" tests
 
 browser:  ## Chromium for the real-browser widget test (Debian/Ubuntu as root; skipped elsewhere)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \

@@ -7,6 +7,11 @@ image or no prediction; top-k with its tie rule), and `tests/test_metrics.py` ch
 against scikit-learn's. (numpy alone: importing scikit-learn costs about a second, which every
 `train` and `evaluate` would pay.)
 
+Averages run over all K classes of the run, the ones without an image included (their recall is 0).
+So macro recall is not scikit-learn's `balanced_accuracy_score` when a class has no image in the
+evaluated split: that one averages only the classes present in the truth. On the same labels,
+`precision_recall_fscore_support(..., labels=range(K), zero_division=0)` gives exactly our numbers.
+
 Nothing here knows about models, files or plots.
 """
 

@@ -86,7 +86,8 @@ def variant_table(num_classes: int = 1000) -> list[dict]:
     """B0..B7: coefficients, derived stage widths/repeats, measured params and MACs, paper values."""
     rows = []
     for name, (w, d, res, dropout) in OFFICIAL.items():
-        model = build_model(name, num_classes=num_classes)
+        with torch.device("meta"):  # shapes only: no memory, no initialisation, the same counts
+            model = build_model(name, num_classes=num_classes)
         cost = measure(model, res)
         stages = [s for s in _stages(w, d)]
         paper_top1, paper_params, paper_macs = PAPER_TABLE2[name]

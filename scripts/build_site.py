@@ -44,13 +44,15 @@ def outline(nb) -> tuple[str, list[str], int]:
     return (headings[0] if headings else "untitled"), headings[1:], figures
 
 
-def build(out: Path) -> Path:
+def build(out: Path, executed=None) -> Path:
+    """The site in `out`. `executed` (a notebook's name -> its executed notebook) exports those
+    executions instead of running the notebooks again (the test suite's own executions)."""
     out.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     entries = []
     for source in sorted(NOTEBOOKS.glob("*.py")):
         start = time.perf_counter()
-        nb = execute(source)
+        nb = executed[source.stem] if executed is not None else execute(source)
         body, _ = exporter.from_notebook_node(nb)
         page = out / f"{source.stem}.html"
         page.write_text(body, encoding="utf-8")

@@ -3,9 +3,10 @@
 Committed notebooks carry no outputs, so nbval would have nothing to compare a
 ``# NBVAL_CHECK_OUTPUT`` cell against. This tool keeps those cells' expected text in
 ``notebooks/expected/<name>.json`` (reviewable, diffable) and builds executable copies with the
-expected outputs attached, which ``make test`` hands to ``pytest --nbval-lax``:
+expected outputs attached, which ``make test`` hands to ``pytest --nbval-lax``: two copies of each
+notebook, ``cold/`` and ``warm/``, run in that order (``tests/notebook_runs.py`` says why):
 
-    python tests/nbexpect.py build  OUT_DIR   # notebooks/*.py -> OUT_DIR/*.ipynb (+ expected outputs)
+    python tests/nbexpect.py build  OUT_DIR   # notebooks/*.py -> OUT_DIR/{cold,warm}/*.ipynb (+ expected outputs)
     python tests/nbexpect.py record           # execute and store the marked cells' outputs
 """
 
@@ -33,7 +34,6 @@ def _marked(nb):
 
 
 def build(out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for src in sorted(NOTEBOOKS.glob("*.py")):
         nb = jupytext.read(src)
@@ -46,9 +46,11 @@ def build(out_dir: Path) -> list[Path]:
                                  f"'python tests/nbexpect.py record' and review the diff")
             cell.outputs = [nbformat.from_dict(o) for o in outputs]
             cell.execution_count = 1
-        path = out_dir / f"{src.stem}.ipynb"
-        nbformat.write(nb, path)
-        written.append(path)
+        for which in ("cold", "warm"):
+            path = out_dir / which / f"{src.stem}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+            written.append(path)
     return written
 
 

@@ -4,12 +4,14 @@ Runs the whole notebook as a learner would (Run All), then picks another class i
 list and checks that the metrics card and the heatmap follow. Screenshots go to test-artifacts/.
 Skipped without Debian's chromium ('make browser'), unless EFFNET_REQUIRE_BROWSER=1.
 
+What the notebook trains is trained before any browser opens: `make test` has executed notebook 05
+twice already (tests/notebook_runs.py), and a run of this test alone executes it once with nbclient
+first. The browser then reads the cached runs and only drives the widgets.
+
 Timings measured here (2 cores, chromium 156, JupyterLab 4.6, cached quick run), seconds from
 server start: server ready 2.3-2.7, kernel idle 6-7, explorer rendered 11-28 (the notebook
 evaluates the run's test split first; the spread is the machine's other load), selection to card
-and heatmap updated 0.3-0.4; whole test 12-30, pytest wall 19-37. Without a cached run the
-notebook trains the quick model first: about 2 more minutes on an idle machine, 4 to over 8
-minutes when other training shares the 2 cores, hence the 900 s wait for the explorer.
+and heatmap updated 0.3-0.4; whole test 12-30, pytest wall 19-37.
 """
 
 import re
@@ -32,8 +34,9 @@ from browser import (
     wait_for_output,
     wait_run_all_done,
 )
+from notebook_runs import execution
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.notebooks]
 
 NOTEBOOK = NOTEBOOKS / "05_explorer.py"
 
@@ -53,7 +56,7 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             assert [Path(k[0]).resolve() for k in kernels] == [Path(sys.executable).resolve()], kernels
 
             run_all_cells(page)
-            wait_for_output(page, ".effnet-explorer", timeout_s=900)  # may train first (see top)
+            wait_for_output(page, ".effnet-explorer", timeout_s=300)  # trained before (see top)
             assert not error_outputs(page), error_outputs(page)
             explorer, card = page.locator(".effnet-explorer"), page.locator(".effnet-card")
             select = page.locator(".effnet-class-list select")  # rendered: the widgets extension loaded
@@ -97,6 +100,8 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
 
 
 def test_explorer_card_follows_the_selected_class(tmp_path):
+    trained = execution(NOTEBOOK.stem, "cold")  # what the notebook shows is trained, not in the browser
+    assert not trained.failures, "\n".join(trained.failures)
     timings = {}
     explore(NOTEBOOK, tmp_path, timings)
     print("\nbrowser test timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))

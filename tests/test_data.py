@@ -1,8 +1,10 @@
 """Image folders, the reproducible 80/20 split and its manifest, decoding and transforms."""
 
+import csv
 import json
 import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +21,14 @@ from effnet_lib.data import (
 from effnet_lib.loaders import decode_all, make_loader
 from effnet_lib.transforms import Transforms
 
+DATA = Path(__file__).resolve().parents[1] / "data"
 
-def test_reference_split_arithmetic_58388():
-    # 400 classes whose counts sum to 58,388: the rule int(0.2 * n) gives 11,535 validation images.
-    counts = [5 * 29 + 4] * 178 + [5 * 29] * 157 + [5 * 28 + 1] + [5 * 28] * 64
+
+def test_reference_split_on_the_real_class_sizes_of_birds_400():
+    # The real per-class counts of the reference set's train/ folder (data/BIRDS400.md): the rule
+    # int(0.2 * n) per class gives 46,853 training and 11,535 validation images.
+    rows = list(csv.DictReader(open(DATA / "birds400-counts.csv")))
+    counts = [int(r["train"]) for r in rows if int(r["train"])]
     assert len(counts) == 400 and sum(counts) == 58_388
     samples = [(f"c{c}/img{i}", c) for c, n in enumerate(counts) for i in range(n)]
     train, val = split_per_class(samples, 0.2, seed=0)

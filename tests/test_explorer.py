@@ -1,20 +1,18 @@
 """The error explorer: pure functions, the widget driven from Python, Grad-CAM on known answers."""
 
+import io
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
-from conftest import TINY
 from PIL import Image
 from torch import nn
 
-from effnet_lib.config import TrainConfig
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.explorer import TABS, ConfusionExplorer, cam_maps
 from effnet_lib.gradcam import grad_cam
 from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.train import fit
 
 
 def synthetic_result(folder, n_classes=6, per_class=10, seed=0, names=None):
@@ -70,6 +68,7 @@ def test_widget_controller_from_python(result, tmp_path):
     assert "class 003" in ex.card.value and first not in ex.card.value.split("confused with")[0]
     assert ex.pairs.value in {("class 003", "class 004"), ("class 002", "class 003")}
     assert ex.gallery.value[:4] == b"\x89PNG" and len(ex.image.options) == 3
+    assert Image.open(io.BytesIO(ex.gallery.value)).width == 3 * (96 + 60)  # one tile per confused image
     gallery = ex.gallery.value
     ex.pairs.value = ex.pairs.options[1][1]
     assert ex.gallery.value != gallery
@@ -109,8 +108,8 @@ def test_gradcam_known_answer():
     assert grad_cam(Tiny(), x)[1] == 0  # default: the predicted class
 
 
-def test_gradcam_in_the_widget_with_a_trained_model(split_folder, tmp_path):
-    run = fit(TrainConfig(data=str(split_folder), out=str(tmp_path / "run"), epochs=1, **TINY), progress=False)
+def test_gradcam_in_the_widget_with_a_trained_model(tiny_run):
+    run = tiny_run
     predictor = Predictor.from_checkpoint(run.best)
     result = predictor.evaluate(run.folder.test)
     cam, _ = grad_cam(predictor.model, torch.randn(1, 3, 32, 32))
@@ -137,13 +136,25 @@ def test_every_view_draws_and_keeps_its_state(tmp_path):
     other = replace(result, probs=np.roll(result.probs, 1, axis=1))
     ex = ConfusionExplorer(result, train=train, compare=other, cache_dir=tmp_path)
     ex.class_list.value = "class 004"
+    output = {"Confusion matrix": "image", "Label issues": "table", "Calibration": "image", "Embedding map": "map",
+              "Run against run": "table"}  # the main output of each further view
+    assert set(output) == set(TABS[1:])
     for i, name in list(enumerate(TABS))[1:] + [(0, TABS[0])]:
+        if name in output:
+            assert not getattr(ex.views[name], output[name]).value  # a hidden view is not drawn
         ex.tabs.selected_index = i
-        assert ex.selected == "class 004" and ex.timings["tab"] >= 0  # switching tabs keeps the class
+        assert ex.selected == "class 004"  # switching tabs keeps the class
+        if name in output:
+            assert getattr(ex.views[name], output[name]).value  # the shown one is
     m = ex.views["Confusion matrix"]
     assert m.image.value[:4] == b"\x89PNG" and len(m.scope.options) >= 2
+    errors_only = bytes(m.image.value)
     m.errors_only.value = False
+    assert bytes(m.image.value) != errors_only  # redrawn with the diagonal
+    everything = bytes(m.image.value)
     m.scope.value = m.scope.options[1][1]
+    assert "(12 classes)" in m.scope.options[1][0]  # k is taken for k + 1 around the circle: one cluster
+    assert bytes(m.image.value) == everything  # of all 12 classes, so the same matrix
     ex.tabs.selected_index = 0
     ex.class_list.value = "class 007"
     ex.tabs.selected_index = TABS.index("Confusion matrix")

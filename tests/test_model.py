@@ -151,3 +151,24 @@ def test_se_weights_are_the_blocks_channel_scales():
         expected = block.block[2].scale(h).flatten(1)
     w = se_weights(model, x, stage=4)
     assert w.shape == (1, 144) and torch.allclose(w, expected) and (0 < w).all() and (w < 1).all()
+
+
+@pytest.mark.parametrize("variant", ["b0", "b1", "b2", "b3"])
+def test_timm_network_has_our_parameters_and_with_our_weights_our_logits(variant):
+    """timm's efficientnet_b0..b3, an independent implementation: the same parameter count, and with
+    our weights copied in by position (tensor for tensor, shapes checked) the same logits."""
+    import timm  # a dev dependency: an independent implementation to check against
+    torch.manual_seed(0)
+    ours = build_model(variant).eval()
+    theirs = timm.create_model(f"efficientnet_{variant}", pretrained=False).eval()
+    assert count_parameters(theirs) == count_parameters(ours) == TORCHVISION_PARAMS[variant]
+    source, target = ours.state_dict(), theirs.state_dict()
+    assert len(source) == len(target)
+    mapped = {}
+    for (ours_key, value), (their_key, slot) in zip(source.items(), target.items()):
+        assert value.shape == slot.shape, (ours_key, their_key)
+        mapped[their_key] = value
+    theirs.load_state_dict(mapped, strict=True)
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        assert torch.equal(ours(x), theirs(x))

@@ -1,24 +1,19 @@
-"""A notebook run twice in fresh kernels gives the same results (tables, printed figures).
+"""A notebook run twice in fresh kernels gives the same results (tables, printed figures): the cold
+execution of `make test` (which trains on a fresh clone) against the warm one (which reads the
+cached runs back); both are nbval's executions (tests/notebook_runs.py).
 
 Cells marked `# NBVAL_IGNORE_OUTPUT` (nbval's marker) measure time on the machine they run on and
 are left out."""
 
-from pathlib import Path
-
-import jupytext
 import pytest
-from nbclient import NotebookClient
-
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+from notebook_runs import NOTEBOOKS, execution
 
 
-def _results(name):
-    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+def _results(run):
+    assert not run.failures, f"{run.name} ({run.which}): " + "\n".join(run.failures)
     found = []
-    for cell in nb.cells:
-        if "NBVAL_IGNORE_OUTPUT" in cell.source:
+    for cell in run.notebook().cells:
+        if cell.cell_type != "code" or "NBVAL_IGNORE_OUTPUT" in cell.source:
             continue
         stdout = []
         for out in cell.get("outputs", []):
@@ -42,7 +37,8 @@ def _results(name):
 
 
 @pytest.mark.slow
+@pytest.mark.notebooks
 @pytest.mark.parametrize("name", sorted(p.stem for p in NOTEBOOKS.glob("*.py")))
 def test_same_results_twice(name):
-    first, second = _results(name), _results(name)
+    first, second = _results(execution(name, "cold")), _results(execution(name, "warm"))
     assert first and first == second

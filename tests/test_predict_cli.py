@@ -1,4 +1,5 @@
-"""Prediction and the command line, in real processes on real files."""
+"""Prediction and the command line on real files: the commands through the command line's own
+`main` (conftest.run_cli), and `python -m effnet_lib` as a real process once."""
 
 import json
 import subprocess
@@ -7,23 +8,19 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY
+from conftest import run_cli
 from PIL import Image
 
-from effnet_lib.config import TrainConfig
 from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.train import fit
 
 
 @pytest.fixture(scope="module")
-def trained(split_folder, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    fit(TrainConfig(data=str(split_folder), out=str(out), epochs=2, **TINY), progress=False)
-    return out / "best.pt"
+def trained(tiny_run):
+    return tiny_run.best
 
 
 def cli(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "effnet_lib", *map(str, args)], capture_output=True, text=True)
+    proc = run_cli(*args)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -97,3 +94,14 @@ def test_cli_failures_are_one_clear_line(tmp_path, args, needle):
 def test_table_prints_b0_to_b7():
     out = cli("table").stdout
     assert "B7" in out and "66,347,960" in out and "5,288,548" in out
+
+
+@pytest.mark.slow
+def test_the_package_runs_as_a_command_in_its_own_process(tmp_path):
+    """`python -m effnet_lib`: a real process prints, exits 0, and fails with exit code 2 and one line."""
+    ok = subprocess.run([sys.executable, "-m", "effnet_lib", "table"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "66,347,960" in ok.stdout, ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", "/nonexistent/folder", "--out",
+                          str(tmp_path / "r")], capture_output=True, text=True)
+    lines = bad.stderr.strip().splitlines()
+    assert bad.returncode == 2 and len(lines) == 1 and "/nonexistent/folder: no such folder" in lines[0], bad.stderr

@@ -2,8 +2,6 @@
 
 import os
 import struct
-import subprocess
-import sys
 import warnings
 import zlib
 from pathlib import Path
@@ -11,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import TINY, write_class_images
+from conftest import TINY, run_cli, write_class_images
 from PIL import Image
 
 from effnet_lib import build_model, load_pretrained
@@ -145,8 +143,7 @@ def test_malicious_checkpoint_is_refused_and_runs_nothing(tmp_path):
         load_checkpoint(path)
     with pytest.raises(ValueError, match="evil.pt"):
         load_pretrained(build_model("b0"), path)
-    proc = subprocess.run([sys.executable, "-m", "effnet_lib", "predict", "--checkpoint", str(path),
-                           "--out", str(tmp_path / "p.csv"), str(tmp_path)], capture_output=True, text=True)
+    proc = run_cli("predict", "--checkpoint", path, "--out", tmp_path / "p.csv", tmp_path)
     assert proc.returncode == 2 and "refused" in proc.stderr
     assert not target.exists()
 
@@ -167,9 +164,8 @@ def test_checkpoint_of_another_class_count_or_architecture(split_folder, tmp_pat
     torch.save(state, weights)
     with pytest.raises(ValueError, match=r"w\.pth: weights do not fit this model .*missing"):
         load_pretrained(build_model("b0"), weights)
-    proc = subprocess.run([sys.executable, "-m", "effnet_lib", "evaluate", "--checkpoint", str(run.out / "last.pt"),
-                           "--data", str(other), "--split", "train", "--out", str(tmp_path / "ev")],
-                          capture_output=True, text=True)
+    proc = run_cli("evaluate", "--checkpoint", run.out / "last.pt", "--data", other, "--split", "train",
+                   "--out", tmp_path / "ev")
     assert proc.returncode == 2 and "not among the 3 classes" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 

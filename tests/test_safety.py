@@ -1,6 +1,7 @@
-"""The practitioner's flow, end to end on real folders and real processes: nothing trained is
-overwritten, resume keeps its plan, divergence fails, held-out folders are evaluated whole, and
-every bad argument gets one clear line."""
+"""The practitioner's flow, end to end on real folders: nothing trained is overwritten, resume keeps
+its plan, divergence fails, held-out folders are evaluated whole, and every bad argument gets one
+clear line. Commands run through the command line's own `main` in this process (exit code, standard
+output and error as a process gives them); a run interrupted by a signal is a real process."""
 
 import hashlib
 import json
@@ -10,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import TINY, write_class_images
+from conftest import TINY, run_cli, write_class_images
 from PIL import Image
 
 from effnet_lib.checkpoint import CheckpointError, RunExistsError, load_checkpoint
@@ -33,8 +33,9 @@ NET = ["--width", "0.25", "--depth", "0.34", "--image-size", "32", "--batch-size
 
 
 def cli(*args, check=None):
-    proc = subprocess.run([sys.executable, "-m", "effnet_lib", *map(str, args)], capture_output=True, text=True,
-                          env=ENV)
+    """The command line's `main` in this process (conftest.run_cli): what a command does, not the
+    process, is tested here; the interrupted run below is a real process."""
+    proc = run_cli(*args)
     if check is not None:
         assert proc.returncode == check, proc.stderr
     return proc
@@ -48,28 +49,6 @@ def one_line(proc) -> str:
 
 def digest(folder: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def cli_many(argvs) -> list[dict]:
-    """Several command lines through the real `main`, in one real process (one torch import)."""
-    code = textwrap.dedent("""
-        import contextlib, io, json, sys
-        from effnet_lib.cli import main
-        out = []
-        for argv in json.loads(sys.argv[1]):
-            err = io.StringIO()
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-                try:
-                    rc = main(argv)
-                except SystemExit as e:
-                    rc = e.code
-            out.append({"argv": argv, "rc": rc, "stderr": err.getvalue()})
-        print(json.dumps(out))
-    """)
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps([[str(a) for a in v] for v in argvs])],
-                          capture_output=True, text=True, env=ENV)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +96,7 @@ def test_overwrite_that_fails_before_its_first_epoch_keeps_the_old_run(birds, fi
 # 2. Resume keeps its plan
 
 
+@pytest.mark.slow
 def test_resume_without_epochs_continues_to_the_runs_own_target(birds, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(birds / "train", data)
@@ -301,10 +281,10 @@ def test_bad_arguments_get_one_line_each(birds, finished, tmp_path):
         "--epochs 0: must be at least 1 ": ["demo", "--out", tmp_path / "demo", "--epochs", 0],
         "val_fraction = -0.1": ["data", "info", birds / "train", "--val-fraction", -0.1],
     }
-    results = cli_many(cases.values())
-    for (needle, argv), r in zip(cases.items(), results):
-        lines = r["stderr"].strip().splitlines()
-        assert r["rc"] == 2, (argv, r)
+    for needle, argv in cases.items():
+        r = cli(*argv)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2, (argv, r)
         assert len(lines) == 1 and needle.strip() in lines[0], (needle, lines)
     assert not (tmp_path / "r").exists() and not (tmp_path / "p.csv").exists() and not (tmp_path / "x.xlsx").exists()
     assert not (tmp_path / "demo").exists()

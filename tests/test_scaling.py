@@ -3,6 +3,7 @@
 import pytest
 
 from effnet_lib import scaling
+from effnet_lib.model import build_model
 from effnet_lib.scaling import (
     compound_coefficients,
     constraint,
@@ -28,6 +29,44 @@ def test_params_of_table(table):
     assert [r["params"] for r in table] == [5_288_548, 7_794_184, 9_109_994, 12_233_232,
                                             19_341_616, 30_389_784, 43_040_704, 66_347_960]
     assert [r["head"] for r in table] == [1280, 1280, 1408, 1536, 1792, 2048, 2304, 2560]
+
+
+# tensorflow/tpu, models/official/efficientnet/efficientnet_builder.py, `efficientnet_params`:
+# (width_coefficient, depth_coefficient, resolution, dropout_rate), copied from the official code.
+OFFICIAL_CODE = {
+    "efficientnet-b0": (1.0, 1.0, 224, 0.2), "efficientnet-b1": (1.0, 1.1, 240, 0.2),
+    "efficientnet-b2": (1.1, 1.2, 260, 0.3), "efficientnet-b3": (1.2, 1.4, 300, 0.3),
+    "efficientnet-b4": (1.4, 1.8, 380, 0.4), "efficientnet-b5": (1.6, 2.2, 456, 0.4),
+    "efficientnet-b6": (1.8, 2.6, 528, 0.5), "efficientnet-b7": (2.0, 3.1, 600, 0.5),
+}
+
+
+def test_variants_are_the_official_codes_efficientnet_params(table):
+    assert {f"efficientnet-{k}": v for k, v in scaling.OFFICIAL.items()} == OFFICIAL_CODE
+    for row in table:
+        assert (row["width"], row["depth"], row["resolution"], row["dropout"]) == OFFICIAL_CODE[
+            f"efficientnet-{row['model'].lower()}"]
+    for name, (*_, dropout) in OFFICIAL_CODE.items():
+        assert build_model(name.split("-")[1]).classifier[0].p == dropout  # the network uses it
+
+
+def test_macs_on_the_meta_device_equal_torchvisions_published_gflops_at_its_crops():
+    """torchvision publishes GFLOPS to three decimals for each weights at the crop it evaluates
+    (B2: 1.088 at 288 px); ours, counted on the meta device, round to the same figure, which is
+    tighter than the paper's rounded Table 2."""
+    import torch
+    from torchvision.models import get_model_weights
+    checked = 0
+    for name in scaling.OFFICIAL:
+        with torch.device("meta"):
+            model = build_model(name)
+        for weights in get_model_weights(f"efficientnet_{name}"):
+            crop = weights.transforms.keywords["crop_size"]
+            cost = scaling.measure(model, crop)
+            assert round(cost.macs / 1e9, 3) == weights.meta["_ops"], (name, crop, cost.macs)
+            assert cost.params == weights.meta["num_params"]
+            checked += 1
+    assert checked == 9  # B0-B7, and B1's second weights
 
 
 def test_rounding_rules():

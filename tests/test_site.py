@@ -1,23 +1,34 @@
 """`make site`: every notebook executed and exported in order under an index with its contents,
-figures embedded; the index opens in a real browser."""
+figures embedded; the index opens in a real browser. The pages are exported from the suite's warm
+executions of the notebooks (tests/notebook_runs.py), the code path `make site` takes after its own
+execution."""
 
-import subprocess
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
+from notebook_runs import execution
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _build_site():
+    spec = importlib.util.spec_from_file_location("build_site", ROOT / "scripts" / "build_site.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow
+@pytest.mark.notebooks
 def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
     from browser import chromium_page, serve_folder
-    out = tmp_path / "site"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_site.py"), str(out)], capture_output=True,
-                          text=True, timeout=3000)
-    assert proc.returncode == 0, proc.stderr[-3000:]
     sources = sorted((ROOT / "notebooks").glob("*.py"))
+    runs = {s.stem: execution(s.stem, "warm") for s in sources}
+    for run in runs.values():
+        assert not run.failures, f"{run.name}: " + "\n".join(run.failures)
+    out = tmp_path / "site"
+    _build_site().build(out, executed={name: run.notebook() for name, run in runs.items()})
     index = (out / "index.html").read_text()
     positions = [index.index(f"{s.stem}.html") for s in sources]
     assert positions == sorted(positions)  # in order

@@ -65,7 +65,7 @@ def test_local_pool_gives_the_sequential_rows_and_survives_a_killed_worker(confi
 
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_sequential_rows_and_survives_a_killed_worker(configs, sequential, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a dev dependency: the real Dask engine, no stand-in
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         with open_executor("dask", scheduler=cluster.scheduler_address) as executor:
@@ -81,6 +81,7 @@ def test_dask_local_cluster_gives_the_sequential_rows_and_survives_a_killed_work
     _same_rows(rows, sequential)
 
 
+@pytest.mark.slow
 def test_a_failing_config_is_named_with_its_traceback_and_the_others_are_cached(configs, tmp_path):
     bad = replace(configs[0], data=str(tmp_path / "no such folder"))
     with open_executor("local", jobs=2) as pool:
