@@ -1,7 +1,6 @@
 import contextlib
 import io
 import os
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,35 +16,21 @@ import notebook_runs
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
-def _notebook_copy(item) -> str | None:
-    """'cold' or 'warm' for a cell of build/notebooks/<cold|warm>/*.ipynb that nbval runs."""
-    which = Path(str(item.fspath)).parent.name
-    return which if hasattr(item, "cell_num") and which in notebook_runs.ORDER else None
+# The tests that read the suite's two executions of every notebook (tests/notebook_runs.py) run
+# last, so the fast tests report first: the cold executions of 00..05 in order (a fresh clone trains
+# there, as a student's first run does), then the warm ones, then what compares, exports or opens them.
+_NOTEBOOK_FILES = ("test_notebooks.py", "test_notebooks_twice.py", "test_site.py", "test_browser.py")
 
 
-class _NotebookRecorder:
-    """Records the cells nbval runs (tests/notebook_runs.py). A plugin rather than conftest hooks:
-    a conftest's item hooks apply only to items under its folder, and the notebooks are not."""
-
-    def pytest_collection_modifyitems(self, items):
-        """Every cold notebook execution first, then every warm one, then the tests that read them;
-        within each group the order is pytest's."""
-        rank = {"cold": 0, "warm": 1}
-        items.sort(key=lambda item: rank.get(_notebook_copy(item), 2))
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_call(self, item):
-        start = time.perf_counter()
-        outcome = yield
-        if _notebook_copy(item):
-            exc = outcome.excinfo
-            failure = None if exc is None or exc[0].__name__ == "Skipped" else str(exc[1])[-3000:]
-            notebook_runs.record_cell(Path(str(item.fspath)), item.cell_num, item.test_outputs,
-                                      time.perf_counter() - start, failure)
-
-
-def pytest_configure(config):
-    config.pluginmanager.register(_NotebookRecorder(), "effnet-notebook-recorder")
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = Path(str(item.fspath)).name
+        if name not in _NOTEBOOK_FILES or item.get_closest_marker("notebooks") is None:
+            return (0,)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        return (1, _NOTEBOOK_FILES.index(name), notebook_runs.ORDER.index(params.get("which", "cold")),
+                params.get("name", ""))
+    items.sort(key=rank)
 
 
 # Python's own warning filters, as a fresh `python -m effnet_lib` process has them (pytest swaps in

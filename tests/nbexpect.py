@@ -3,10 +3,11 @@
 Committed notebooks carry no outputs, so nbval would have nothing to compare a
 ``# NBVAL_CHECK_OUTPUT`` cell against. This tool keeps those cells' expected text in
 ``notebooks/expected/<name>.json`` (reviewable, diffable) and builds executable copies with the
-expected outputs attached, which ``make test`` hands to ``pytest --nbval-lax``: two copies of each
-notebook, ``cold/`` and ``warm/``, run in that order (``tests/notebook_runs.py`` says why):
+expected outputs attached, for ``pytest --nbval-lax OUT_DIR`` by hand. ``make test`` checks the
+marked cells on its own executions of the notebooks instead (``tests/test_notebooks.py``), with
+nbval's comparison rules:
 
-    python tests/nbexpect.py build  OUT_DIR   # notebooks/*.py -> OUT_DIR/{cold,warm}/*.ipynb (+ expected outputs)
+    python tests/nbexpect.py build  OUT_DIR   # notebooks/*.py -> OUT_DIR/*.ipynb (+ expected outputs)
     python tests/nbexpect.py record           # execute and store the marked cells' outputs
 """
 
@@ -25,7 +26,8 @@ EXPECTED = NOTEBOOKS / "expected"
 MARK = "# NBVAL_CHECK_OUTPUT"
 
 
-def _key(source: str) -> str:
+def key(source: str) -> str:
+    """The name a marked cell's expected output is kept under: a hash of its source."""
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
@@ -40,17 +42,16 @@ def build(out_dir: Path) -> list[Path]:
         expected_file = EXPECTED / f"{src.stem}.json"
         expected = json.loads(expected_file.read_text()) if expected_file.exists() else {}
         for cell in _marked(nb):
-            outputs = expected.get(_key(cell.source))
+            outputs = expected.get(key(cell.source))
             if outputs is None:
                 raise SystemExit(f"{src}: a {MARK} cell has no expected output; run "
                                  f"'python tests/nbexpect.py record' and review the diff")
             cell.outputs = [nbformat.from_dict(o) for o in outputs]
             cell.execution_count = 1
-        for which in ("cold", "warm"):
-            path = out_dir / which / f"{src.stem}.ipynb"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, path)
-            written.append(path)
+        path = out_dir / f"{src.stem}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+        written.append(path)
     return written
 
 
@@ -65,7 +66,7 @@ def record(names=None):
             continue
         NotebookClient(nb, timeout=1200, kernel_name="python3",
                        resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-        expected = {_key(c.source): [_strip(o) for o in c.outputs] for c in _marked(nb)}
+        expected = {key(c.source): [_strip(o) for o in c.outputs] for c in _marked(nb)}
         (EXPECTED / f"{src.stem}.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
         print(f"recorded {len(expected)} cell(s) of {src.name}")
 

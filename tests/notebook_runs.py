@@ -1,19 +1,19 @@
 """Each notebook is executed twice per `make test`: once cold, once warm. Every test that needs an
 executed notebook reads those two executions instead of running the notebook again.
 
-`make test` builds two copies of every notebook (`tests/nbexpect.py build`): `build/notebooks/cold/`
-and `build/notebooks/warm/`, and hands them to nbval before the tests, in that order. nbval runs
-every cell, fails a cell that raises, and compares the `# NBVAL_CHECK_OUTPUT` cells with their
-expected outputs. On a fresh clone the cold copies train what the notebooks need (cached under
-`runs/`); the warm copies read it back. The conftest hook `pytest_runtest_call` records the outputs
-of every cell nbval runs here, so that
+- cold: the first execution in the session. On a fresh clone it trains what the notebook shows
+  (cached under `runs/`), as a student's first run does;
+- warm: the second, which reads the cached runs back.
 
-- `tests/test_notebooks_twice.py` compares the cold and the warm execution,
-- `tests/test_site.py` exports the warm execution as the static site,
-- `tests/test_browser.py` opens notebook 05 once everything it shows is trained.
+`tests/test_notebooks.py` checks both (no cell raises; the `# NBVAL_CHECK_OUTPUT` cells give the
+outputs recorded in `notebooks/expected/`, compared as nbval compares them);
+`tests/test_notebooks_twice.py` compares their results with each other; `tests/test_site.py`
+exports the warm ones as the static site; `tests/test_browser.py` opens notebook 05 once everything
+it shows is trained. The executed notebooks are kept in `build/executed/<cold|warm>/` for a look.
 
-A test run on its own (no nbval items in the session) gets the same two executions from nbclient,
-in the same order, recorded the same way.
+The notebooks are executed with nbclient, which reads the kernel's output while a cell runs. (nbval
+reads it only after the cell has finished: a cell that trains sends over a thousand progress-bar
+messages, more than ZeroMQ queues, and nbval then misses the end of the cell and times out.)
 """
 
 from __future__ import annotations
@@ -27,54 +27,34 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
+EXECUTED = REPO / "build" / "executed"
+NAMES = tuple(sorted(p.stem for p in NOTEBOOKS.glob("*.py")))
 ORDER = ("cold", "warm")
 
 
 @dataclass
 class Execution:
-    """One execution of one notebook: each code cell's outputs, in order, and what failed."""
+    """One execution of one notebook in this session."""
 
     name: str
     which: str  # "cold" or "warm"
-    outputs: dict[int, list] = field(default_factory=dict)  # code-cell number -> outputs
-    failures: list[str] = field(default_factory=list)
+    notebook: nbformat.NotebookNode
+    failure: str | None = None  # the first cell that raised, with its traceback
     seconds: float = 0.0
-    by: str = "nbval"
+    cell_seconds: list[float] = field(default_factory=list)
 
-    def notebook(self) -> nbformat.NotebookNode:
-        """The notebook's source with this execution's outputs, as a saved executed notebook."""
-        nb = jupytext.read(NOTEBOOKS / f"{self.name}.py")
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        for k, cell in enumerate(code):
-            cell.outputs = [nbformat.from_dict(dict(o)) for o in self.outputs.get(k, [])]
-            cell.execution_count = k + 1
-            for o in cell.outputs:
-                if o.get("output_type") == "execute_result":
-                    o["execution_count"] = k + 1
-        return nb
+    def code_cells(self):
+        return [c for c in self.notebook.cells if c.cell_type == "code"]
 
 
 _RUNS: dict[tuple[str, str], Execution] = {}
 
 
-def record_cell(path: Path, cell_num: int, outputs, seconds: float, failure: str | None) -> None:
-    """Called for each notebook cell nbval runs (build/notebooks/<cold|warm>/<name>.ipynb)."""
-    which, name = path.parent.name, path.stem
-    if which not in ORDER:
-        return
-    run = _RUNS.setdefault((name, which), Execution(name, which))
-    run.outputs[cell_num] = list(outputs or [])
-    run.seconds += seconds
-    if failure:
-        run.failures.append(f"cell {cell_num}: {failure}")
-
-
 def execution(name: str, which: str) -> Execution:
-    """The cold or warm execution of notebook `name` (e.g. "03_training") in this session.
-
-    Recorded from nbval when `make test` ran it; otherwise executed here with nbclient (the cold
-    one first, so that the warm one really reads back what the cold one trained)."""
+    """The cold or warm execution of notebook `name` (e.g. "03_training"), run once per session;
+    the warm one after the cold one."""
+    if which not in ORDER or name not in NAMES:
+        raise KeyError(f"no such execution: {name} ({which})")
     if which == "warm":
         execution(name, "cold")
     if (name, which) not in _RUNS:
@@ -87,14 +67,27 @@ def _execute(name: str, which: str) -> Execution:
     from nbclient.exceptions import CellExecutionError
 
     nb = jupytext.read(NOTEBOOKS / f"{name}.py")
-    run = Execution(name, which, by="nbclient")
-    start = time.perf_counter()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3", record_timing=True,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    start, failure = time.perf_counter(), None
     try:
-        NotebookClient(nb, timeout=1800, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        client.execute()
     except CellExecutionError as e:
-        run.failures.append(str(e)[-3000:])
-    run.seconds = time.perf_counter() - start
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    run.outputs = {k: list(c.get("outputs", [])) for k, c in enumerate(code)}
+        failure = str(e)[-4000:]
+    run = Execution(name, which, nb, failure, time.perf_counter() - start)
+    run.cell_seconds = [_cell_seconds(c) for c in run.code_cells()]
+    out = EXECUTED / which / f"{name}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
     return run
+
+
+def _cell_seconds(cell) -> float:
+    from datetime import datetime
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        return (datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+                - datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
+    except (KeyError, ValueError):
+        return 0.0

@@ -5,8 +5,8 @@ list and checks that the metrics card and the heatmap follow. Screenshots go to 
 Skipped without Debian's chromium ('make browser'), unless EFFNET_REQUIRE_BROWSER=1.
 
 What the notebook trains is trained before any browser opens: `make test` has executed notebook 05
-twice already (tests/notebook_runs.py), and a run of this test alone executes it once with nbclient
-first. The browser then reads the cached runs and only drives the widgets.
+twice already (tests/notebook_runs.py), and a run of this test alone executes it once first. The
+browser then reads the cached runs and only drives the widgets.
 
 Timings measured here (2 cores, chromium 156, JupyterLab 4.6, cached quick run), seconds from
 server start: server ready 2.3-2.7, kernel idle 6-7, explorer rendered 11-28 (the notebook
@@ -101,7 +101,7 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
 
 def test_explorer_card_follows_the_selected_class(tmp_path):
     trained = execution(NOTEBOOK.stem, "cold")  # what the notebook shows is trained, not in the browser
-    assert not trained.failures, "\n".join(trained.failures)
+    assert trained.failure is None, trained.failure
     timings = {}
     explore(NOTEBOOK, tmp_path, timings)
     print("\nbrowser test timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))

@@ -1,19 +1,19 @@
 """A notebook run twice in fresh kernels gives the same results (tables, printed figures): the cold
 execution of `make test` (which trains on a fresh clone) against the warm one (which reads the
-cached runs back); both are nbval's executions (tests/notebook_runs.py).
+cached runs back), both from tests/notebook_runs.py.
 
 Cells marked `# NBVAL_IGNORE_OUTPUT` (nbval's marker) measure time on the machine they run on and
 are left out."""
 
 import pytest
-from notebook_runs import NOTEBOOKS, execution
+from notebook_runs import NAMES, execution
 
 
 def _results(run):
-    assert not run.failures, f"{run.name} ({run.which}): " + "\n".join(run.failures)
+    assert run.failure is None, f"{run.name} ({run.which} run): {run.failure}"
     found = []
-    for cell in run.notebook().cells:
-        if cell.cell_type != "code" or "NBVAL_IGNORE_OUTPUT" in cell.source:
+    for cell in run.code_cells():
+        if "NBVAL_IGNORE_OUTPUT" in cell.source:
             continue
         stdout = []
         for out in cell.get("outputs", []):
@@ -38,7 +38,7 @@ def _results(run):
 
 @pytest.mark.slow
 @pytest.mark.notebooks
-@pytest.mark.parametrize("name", sorted(p.stem for p in NOTEBOOKS.glob("*.py")))
+@pytest.mark.parametrize("name", NAMES)
 def test_same_results_twice(name):
     first, second = _results(execution(name, "cold")), _results(execution(name, "warm"))
     assert first and first == second
