@@ -36,12 +36,15 @@
 # [`data/results/REGIME.md`](../data/results/REGIME.md).
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from effnet_lib import exercises
 from effnet_lib import scaling_analysis as analysis
 from effnet_lib import scaling_study as study
+from effnet_lib.executors import open_executor
 from effnet_lib.fashion import CLASSES
 from effnet_lib.model import stage_table
 from effnet_lib.plots import ScalingCurves
@@ -163,9 +166,12 @@ for dim in ("depth", "width", "resolution"):
 # `runs/experiments`, so a second run of this cell reads them back at once). **QUICK MODE** trains
 # 200 images per class (2,000 in all) for 3 epochs with one seed: it shows how the curves are made,
 # not whether a claim holds. Edit `study.QUICK` with `dataclasses.replace` to try other points.
+# The networks train side by side, one per CPU core, each on one thread: the rows are the same as
+# one after another.
 
 # %%
-quick = study.run("quick", only=["single_dimension"])
+with open_executor("local", jobs=os.cpu_count() or 1) as pool:
+    quick = study.run("quick", only=["single_dimension"], executor=pool)
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True, layout="constrained")
 for ax, dim in zip(axes, ("width", "depth", "resolution")):
     ScalingCurves({"QUICK MODE (3 epochs, 1 seed)": analysis.dimension_curve(quick, dim)}, label=dim,

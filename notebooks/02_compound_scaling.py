@@ -28,6 +28,8 @@
 # one seed: minutes on a laptop CPU, for the mechanics, not for conclusions. The base and the regime are notebook 01's.
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
@@ -35,6 +37,7 @@ from IPython.display import Markdown
 from effnet_lib import exercises, zoo
 from effnet_lib import scaling_analysis as analysis
 from effnet_lib import scaling_study as study
+from effnet_lib.executors import open_executor
 from effnet_lib.fashion import CLASSES
 from effnet_lib.plots import ScalingCurves
 from effnet_lib.scaling import constraint
@@ -221,12 +224,13 @@ Markdown(analysis.headline(full))
 # %% [markdown]
 # ## Quick mode, live
 #
-# Fig. 4, the grid and step 2 at quick-mode size, trained here (cached under `runs/experiments`).
-# **QUICK MODE**: one seed, 200 training images per class, 3 epochs; it shows the mechanics, and
-# with one seed no verdict can be reached.
+# Fig. 4, the grid and step 2 at quick-mode size, trained here (cached under `runs/experiments`),
+# one network per CPU core at a time. **QUICK MODE**: one seed, 200 training images per class,
+# 3 epochs; it shows the mechanics, and with one seed no verdict can be reached.
 
 # %%
-quick = study.run("quick", only=["width_lines", "grid", "compound_paper", "compound_found"])
+with open_executor("local", jobs=os.cpu_count() or 1) as pool:
+    quick = study.run("quick", only=["width_lines", "grid", "compound_paper", "compound_found"], executor=pool)
 fig, axes = plt.subplots(1, 2, figsize=(14, 4.4), sharey=True, layout="constrained")
 ScalingCurves(analysis.width_line_curves(quick), label="width", chance=CHANCE).plot(ax=axes[0], title="QUICK MODE · Fig. 4")
 q_comp = {f"compound, {name}": analysis.compound_curve(quick, exp)

@@ -17,8 +17,9 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
 # The tests that read the suite's two executions of every notebook (tests/notebook_runs.py) run
-# last, so the fast tests report first: the cold executions of 00..05 in order (a fresh clone trains
-# there, as a student's first run does), then the warm ones, then what compares, exports or opens them.
+# last, so the fast tests report first: 00..05 in order, each cold (a fresh clone trains there, as a
+# student's first run does) and then at once warm (nothing another notebook writes comes between
+# them), then what compares, exports or opens them.
 _NOTEBOOK_FILES = ("test_notebooks.py", "test_notebooks_twice.py", "test_site.py", "test_browser.py")
 
 
@@ -28,8 +29,8 @@ def pytest_collection_modifyitems(items):
         if name not in _NOTEBOOK_FILES or item.get_closest_marker("notebooks") is None:
             return (0,)
         params = getattr(getattr(item, "callspec", None), "params", {})
-        return (1, _NOTEBOOK_FILES.index(name), notebook_runs.ORDER.index(params.get("which", "cold")),
-                params.get("name", ""))
+        return (1, _NOTEBOOK_FILES.index(name), params.get("name", ""),
+                notebook_runs.ORDER.index(params.get("which", "cold")))
     items.sort(key=rank)
 
 

@@ -78,16 +78,23 @@ def _weights_hash(path):
     return h.hexdigest()
 
 
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(single_folder, tmp_path_factory):
+    """A 4-epoch run in its own process, never interrupted: what every interrupted run must equal."""
+    root = tmp_path_factory.mktemp("uninterrupted")
+    import shutil
+    shutil.copytree(single_folder, root / "data")
+    subprocess.run(_train_cmd(root / "data", root / "full", 4), check=True, env=ONE_THREAD, capture_output=True)
+    return root
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_signal_mid_epoch_then_resume_equals_uninterrupted(single_folder, tmp_path, sig):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    data = tmp_path / "data"
-    import shutil
-    shutil.copytree(single_folder, data)
-    epochs = 4
-    subprocess.run(_train_cmd(data, tmp_path / "full", epochs), check=True, env=env, capture_output=True)
-
+def test_signal_mid_epoch_then_resume_equals_uninterrupted(uninterrupted, tmp_path, sig):
+    env, data, epochs = ONE_THREAD, uninterrupted / "data", 4  # the same data folder: the same manifest
     proc = subprocess.Popen(_train_cmd(data, tmp_path / "cut", epochs), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     history = tmp_path / "cut" / "history.csv"
@@ -104,8 +111,8 @@ def test_signal_mid_epoch_then_resume_equals_uninterrupted(single_folder, tmp_pa
     resumed = subprocess.run(_train_cmd(data, tmp_path / "cut", epochs) + ["--resume"], env=env,
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert _weights_hash(tmp_path / "cut" / "last.pt") == _weights_hash(tmp_path / "full" / "last.pt")
-    full_rows = list(csv.DictReader(open(tmp_path / "full" / "history.csv")))
+    assert _weights_hash(tmp_path / "cut" / "last.pt") == _weights_hash(uninterrupted / "full" / "last.pt")
+    full_rows = list(csv.DictReader(open(uninterrupted / "full" / "history.csv")))
     cut_rows = list(csv.DictReader(open(tmp_path / "cut" / "history.csv")))
     assert [r["val_acc"] for r in cut_rows] == [r["val_acc"] for r in full_rows]
     assert [r["train_loss"] for r in cut_rows] == [r["train_loss"] for r in full_rows]
