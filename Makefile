@@ -20,8 +20,8 @@ demo: $(STAMP)  ## the main job: train, evaluate and predict on the built-in dat
 test: $(STAMP) browser  ## every test, the notebooks included (each executed twice in quick mode, cold then warm, and checked as nbval checks)
 	$(BIN)/python -m pytest -p no:cacheprovider tests
 
-test-fast: $(STAMP)  ## the inner loop: every test but the notebooks, the browser, several processes and whole commands
-	$(BIN)/python -m pytest -p no:cacheprovider -m "not slow" tests
+test-fast: $(STAMP)  ## the inner loop: every test but the notebooks, the browser, several processes and whole commands (one pytest-xdist worker per core, a file per worker)
+	$(BIN)/python -m pytest -p no:cacheprovider -n auto --dist loadfile -m "not slow" tests
 
 browser:  ## Chromium for the real-browser widget test (Debian/Ubuntu as root; skipped elsewhere)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \

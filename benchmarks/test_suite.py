@@ -1,16 +1,18 @@
 """Where `make test`'s time goes: per-file and per-test seconds from pytest's JUnit XML reports,
 before and after a change, written as benchmarks/test_suite.md.
 
-Each report comes from one whole `make test` run on a fresh clone (install excluded), e.g.
+Each report comes from one whole `make test` run on a fresh clone (install excluded), its pytest
+command with `--junitxml` added, e.g.
 
-    .venv/bin/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \\
-        build/notebooks/cold build/notebooks/warm tests --durations=40 --junitxml=after.xml
+    .venv/bin/python -m pytest -p no:cacheprovider tests --durations=40 --junitxml=after.xml
 
-    python benchmarks/test_suite.py --before before.xml --after after.xml \\
-        --note-before "..." --note-after "..." [--fast fast.xml] [--out benchmarks/test_suite.md]
+    python benchmarks/test_suite.py --before benchmarks/test_suite/before.xml \\
+        --after benchmarks/test_suite/after.xml --fast benchmarks/test_suite/fast.xml \\
+        --note-before "..." --note-after "..." --fast-note "..."   # -> benchmarks/test_suite.md
 
 A test's seconds are pytest's own (set-up, call and tear-down, so a shared fixture is charged to the
-first test that asks for it); a notebook's are the sum of its cells as nbval ran them.
+first test that asks for it); in the old suite nbval ran each notebook cell as a test, and those
+count to their notebook.
 """
 
 from __future__ import annotations
@@ -91,16 +93,25 @@ def main(argv=None):
     p.add_argument("--fast", type=Path, help="a report of `make test-fast`")
     p.add_argument("--note-before", default="")
     p.add_argument("--note-after", default="")
+    p.add_argument("--fast-note", default="")
     p.add_argument("--out", type=Path, default=Path(__file__).with_name("test_suite.md"))
     args = p.parse_args(argv)
     before, after = read(args.before), read(args.after)
     prov = provenance("cpu")
+    shown, skip = [], False  # the command without its notes (they are printed below it)
+    for a in (argv if argv is not None else sys.argv[1:]):
+        if skip:
+            skip = False
+        elif a.startswith("--note-") or a == "--fast-note":
+            skip = "=" not in a
+        else:
+            shown.append(a)
     summary = {"before": {"seconds": before["seconds"], **counts(before), "started": before["timestamp"]},
                "after": {"seconds": after["seconds"], **counts(after), "started": after["timestamp"]},
                "provenance": prov}
     text = [f"# `make test`: where the time goes, before and after",
             "",
-            f"Written by `python {' '.join(['benchmarks/test_suite.py'] + (argv or sys.argv[1:]))}` "
+            f"Written by `python {' '.join(['benchmarks/test_suite.py'] + shown)}` "
             f"on {prov['device']}, commit {prov['commit']}, {prov['date']}.",
             "",
             f"- **before**: {minutes(before['seconds'])} of pytest, {counts(before)}. {args.note_before}",
@@ -108,7 +119,7 @@ def main(argv=None):
     if args.fast:
         fast = read(args.fast)
         summary["fast"] = {"seconds": fast["seconds"], **counts(fast)}
-        text.append(f"- **`make test-fast`** (the inner loop): {minutes(fast['seconds'])}, {counts(fast)}.")
+        text.append(f"- **`make test-fast`** (the inner loop): {minutes(fast['seconds'])}, {counts(fast)}. {args.fast_note}")
     text += ["", table(before, after), "", "```json", json.dumps(summary), "```", ""]
     args.out.write_text("\n".join(text))
     print(args.out.read_text())

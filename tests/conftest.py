@@ -13,7 +13,10 @@ from PIL import Image
 import notebook_runs
 
 # CPU runs are deterministic and small: pin threads so numbers do not depend on the machine's load.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Under pytest-xdist each worker takes its share of the cores (two torch processes with two threads
+# each on two cores slow each other down many times over).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1) // _WORKERS))
 
 
 # The tests that read the suite's two executions of every notebook (tests/notebook_runs.py) run
