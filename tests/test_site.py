@@ -21,6 +21,7 @@ def _build_site():
 
 @pytest.mark.slow
 @pytest.mark.notebooks
+@pytest.mark.xdist_group("notebooks")  # one worker runs them, in order (conftest)
 def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
     from browser import chromium_page, serve_folder
     sources = sorted((ROOT / "notebooks").glob("*.py"))
@@ -44,3 +45,13 @@ def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
         page.locator("li a").first.click()
         page.wait_for_load_state()
         assert page.locator("img").count() > 0
+
+
+@pytest.mark.slow
+def test_make_site_executes_a_notebook_itself(tmp_path):
+    """`make site` alone runs each notebook through `execute` (the suite exports its own executions)."""
+    source = tmp_path / "tiny.py"
+    source.write_text("# %% [markdown]\n# # Tiny\n\n# %%\nprint(6 * 7)\n")
+    nb = _build_site().execute(source)
+    assert [o.get("text") for c in nb.cells if c.cell_type == "code" for o in c.outputs] == ["42\n"]
+    assert _build_site().outline(nb) == ("Tiny", [], 0)
