@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## the main job: train, evaluate and predict on the built-in data (headless); DEMO_ARGS="--epochs 1" for a shorter one
 	$(BIN)/python -m effnet_lib demo --out runs/demo $(DEMO_ARGS)
 
-test: $(STAMP) browser  ## every test, the notebooks included (each executed twice in quick mode, cold then warm, and checked as nbval checks); one worker runs the notebooks, the other the rest
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup tests
+test: $(STAMP) browser  ## every test, the notebooks included (each executed twice in quick mode, cold then warm, and checked as nbval checks)
+	$(BIN)/python -m pytest -p no:cacheprovider tests
 
 test-fast: $(STAMP)  ## the inner loop: every test but the notebooks, the browser, several processes and whole commands (one pytest-xdist worker per core, a file per worker)
 	$(BIN)/python -m pytest -p no:cacheprovider -n auto --dist loadfile -m "not slow" tests

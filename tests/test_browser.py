@@ -36,7 +36,7 @@ from browser import (
 )
 from notebook_runs import execution
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.notebooks, pytest.mark.xdist_group("notebooks")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.notebooks]
 
 NOTEBOOK = NOTEBOOKS / "05_explorer.py"
 

@@ -36,7 +36,6 @@ def comparable(outputs) -> dict[str, list]:
 
 @pytest.mark.slow
 @pytest.mark.notebooks
-@pytest.mark.xdist_group("notebooks")  # one worker runs them, in order (conftest)
 @pytest.mark.parametrize("which", ORDER)
 @pytest.mark.parametrize("name", NAMES)
 def test_every_cell_runs_and_checked_outputs_are_the_expected(name, which):

@@ -38,7 +38,6 @@ def _results(run):
 
 @pytest.mark.slow
 @pytest.mark.notebooks
-@pytest.mark.xdist_group("notebooks")  # one worker runs them, in order (conftest)
 @pytest.mark.parametrize("name", NAMES)
 def test_same_results_twice(name):
     first, second = _results(execution(name, "cold")), _results(execution(name, "warm"))

@@ -21,7 +21,6 @@ def _build_site():
 
 @pytest.mark.slow
 @pytest.mark.notebooks
-@pytest.mark.xdist_group("notebooks")  # one worker runs them, in order (conftest)
 def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
     from browser import chromium_page, serve_folder
     sources = sorted((ROOT / "notebooks").glob("*.py"))
