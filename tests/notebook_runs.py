@@ -19,7 +19,7 @@ messages, more than ZeroMQ queues, and nbval then misses the end of the cell and
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
@@ -41,7 +41,6 @@ class Execution:
     notebook: nbformat.NotebookNode
     failure: str | None = None  # the first cell that raised, with its traceback
     seconds: float = 0.0
-    cell_seconds: list[float] = field(default_factory=list)
 
     def code_cells(self):
         return [c for c in self.notebook.cells if c.cell_type == "code"]
@@ -68,7 +67,7 @@ def _execute(name: str, which: str) -> Execution:
 
     nb = jupytext.read(NOTEBOOKS / f"{name}.py")
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    client = NotebookClient(nb, timeout=1800, kernel_name="python3", record_timing=True,
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     start, failure = time.perf_counter(), None
     try:
@@ -76,18 +75,8 @@ def _execute(name: str, which: str) -> Execution:
     except CellExecutionError as e:
         failure = str(e)[-4000:]
     run = Execution(name, which, nb, failure, time.perf_counter() - start)
-    run.cell_seconds = [_cell_seconds(c) for c in run.code_cells()]
     out = EXECUTED / which / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
     return run
 
-
-def _cell_seconds(cell) -> float:
-    from datetime import datetime
-    timing = cell.get("metadata", {}).get("execution", {})
-    try:
-        return (datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
-                - datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
-    except (KeyError, ValueError):
-        return 0.0
