@@ -166,8 +166,8 @@ for dim in ("depth", "width", "resolution"):
 # `runs/experiments`, so a second run of this cell reads them back at once). **QUICK MODE** trains
 # 200 images per class (2,000 in all) for 3 epochs with one seed: it shows how the curves are made,
 # not whether a claim holds. Edit `study.QUICK` with `dataclasses.replace` to try other points.
-# The networks train side by side, one per CPU core, each on one thread: the rows are the same as
-# one after another.
+# The networks train side by side, one per CPU core, each on one thread: the results are identical
+# to training them one after another.
 
 # %%
 with open_executor("local", jobs=os.cpu_count() or 1) as pool:

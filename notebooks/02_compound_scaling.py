@@ -237,7 +237,7 @@ q_comp = {f"compound, {name}": analysis.compound_curve(quick, exp)
           for exp, name in (("compound_found", "found"), ("compound_paper", "paper's"))}
 q_singles = {f"{dim} only": analysis.dimension_curve(quick, dim) for dim in ("width", "depth", "resolution")}
 ScalingCurves({**q_comp, **q_singles}, label="phi", chance=CHANCE).plot(
-    ax=axes[1], title="QUICK MODE · compound against single dimensions", styles=styles)
+    ax=axes[1], title="QUICK MODE · compound against single dimensions", styles=styles);
 
 # %%
 analysis.grid_table(quick).round(3)
