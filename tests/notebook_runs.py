@@ -18,7 +18,6 @@ messages, more than ZeroMQ queues, and nbval then misses the end of the cell and
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +39,6 @@ class Execution:
     which: str  # "cold" or "warm"
     notebook: nbformat.NotebookNode
     failure: str | None = None  # the first cell that raised, with its traceback
-    seconds: float = 0.0
 
     def code_cells(self):
         return [c for c in self.notebook.cells if c.cell_type == "code"]
@@ -69,12 +67,12 @@ def _execute(name: str, which: str) -> Execution:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     client = NotebookClient(nb, timeout=1800, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
-    start, failure = time.perf_counter(), None
+    failure = None
     try:
         client.execute()
     except CellExecutionError as e:
         failure = str(e)[-4000:]
-    run = Execution(name, which, nb, failure, time.perf_counter() - start)
+    run = Execution(name, which, nb, failure)
     out = EXECUTED / which / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)

@@ -88,7 +88,10 @@ def test_overwrite_that_fails_before_its_first_epoch_keeps_the_old_run(birds, fi
     out = tmp_path / "run"
     shutil.copytree(finished, out)
     before = digest(out)
-    proc = cli("train", "--data", birds / "train", "--out", out, "--epochs", 2, "--overwrite", "--lr", "1e12", *NET)
+    # A real process: the exit code and the untouched folder are what a user's shell sees.
+    proc = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", str(birds / "train"), "--out",
+                           str(out), "--epochs", "2", "--overwrite", "--lr", "1e12", *NET], capture_output=True,
+                          text=True, env=ENV)
     assert proc.returncode == 3 and "no checkpoint was written" in proc.stderr
     assert digest(out) == before
 
