@@ -42,7 +42,8 @@ def _train_parser(sub):
     p.add_argument("--image-size", type=int, help="input resolution in px (default: the variant's)")
     p.add_argument("--epochs", type=int, help=f"number of epochs (default: {d.epochs}; with --resume: the run's "
                    "own target; a larger value recomputes the cosine schedule for the new number of epochs)")
-    p.add_argument("--batch-size", type=int, help=f"global batch size (default: {d.batch_size})")
+    p.add_argument("--batch-size", type=int, help="global batch size (default: 64, halved down to 8 while an epoch "
+                   "would have fewer than 10 steps)")
     p.add_argument("--recipe", choices=sorted(RECIPES),
                    help=f"seed: SGD 0.01/cosine/BN eps 1e-3 (the reference experiment); paper: RMSProp, "
                    f"0.97 every 2.4 epochs, AutoAugment, EMA; short: AdamW for short CPU budgets (default: {d.recipe})")
@@ -108,7 +109,7 @@ def _config(args):
 
 
 def cmd_train(args):
-    from .evaluation import write_evaluation
+    from .evaluation import verdict, write_evaluation
     from .predict import Predictor
     from .train import fit
     run = fit(_config(args), resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
@@ -122,12 +123,12 @@ def cmd_train(args):
         return
     result = Predictor.from_checkpoint(run.best).evaluate(run.folder.val)
     rep = write_evaluation(result, run.out / "eval-val", history=run.history)
-    print(f"best checkpoint: {run.best}\nvalidation accuracy {rep.summary['accuracy']:.3f} "
-          f"(macro F1 {rep.summary['macro_f1']:.3f}); evaluation in {run.out / 'eval-val'}")
+    print(f"best checkpoint: {run.best}\nvalidation {verdict(rep)} (macro F1 {rep.summary['macro_f1']:.3f}); "
+          f"evaluation in {run.out / 'eval-val'}")
 
 
 def cmd_evaluate(args):
-    from .evaluation import write_evaluation
+    from .evaluation import verdict, write_evaluation
     from .predict import Predictor, evaluation_samples
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     # The run's own split rule: another seed or fraction would mix training images into "val".
@@ -138,6 +139,8 @@ def cmd_evaluate(args):
     rep = write_evaluation(predictor.evaluate(samples, args.batch_size), args.out, title=what.split(": ", 1)[-1])
     print(rep.per_class.round(3).to_string())
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rep.summary.items()}))
+    if "predicts" in verdict(rep):
+        print(verdict(rep))
 
 
 def _data_root(data):
@@ -175,8 +178,11 @@ def cmd_data(args):
         print(fetch_files(args.name, args.cache) if args.name in FILE_SETS else fetch(args.name, args.cache))
     else:
         from .data import open_image_folder
-        folder = open_image_folder(_data_root(args.name), val_fraction=args.val_fraction, seed=args.seed)
-        print(folder.summary() + (f"\nsplit manifest: {folder.manifest}" if folder.manifest else ""))
+        folder = open_image_folder(_data_root(args.name), val_fraction=args.val_fraction, seed=args.seed, write=False)
+        kept = (f"\nsplit manifest: {folder.manifest}" if folder.manifest else
+                f"\nsplit drawn here, not written: the first training run writes it to {folder.manifest_target}"
+                if folder.manifest_target else "")
+        print(folder.summary() + kept)
 
 
 def cmd_table(args):
@@ -233,7 +239,7 @@ def cmd_demo(args):
 
 
 def _demo(args, out: Path, final: Path):
-    from .evaluation import batch_test, write_evaluation
+    from .evaluation import batch_test, verdict, write_evaluation
     from .files import atomic_write_text
     from .predict import Predictor
     from .presets import QUICK
@@ -252,7 +258,7 @@ def _demo(args, out: Path, final: Path):
     chance = 1 / len(run.classes)
     print(f"\nPer-class metrics on the test split ({len(run.folder.test)} images):")
     print(test.per_class.round(3).to_string())
-    print(f"\nvalidation accuracy {val.summary['accuracy']:.3f}, test accuracy {test.summary['accuracy']:.3f} "
+    print(f"\nvalidation {verdict(val)}, test {verdict(test)} "
           f"(chance {chance:.3f}); batch test of five '{first}' images: "
           f"{(table['pred_1'] == first).sum()}/5 right")
     from dataclasses import asdict

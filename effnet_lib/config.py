@@ -23,7 +23,23 @@ from .datasets import resolve, transform_settings
 from .model import VARIANTS, build_model, load_pretrained
 from .recipes import RECIPES, Recipe
 
-__all__ = ["TrainConfig", "RESUMABLE", "config_key", "resume_config", "make_model", "dataset_for"]
+__all__ = ["TrainConfig", "RESUMABLE", "MIN_STEPS", "auto_batch_size", "config_key", "resume_config", "make_model",
+           "dataset_for"]
+
+# An epoch of fewer optimiser steps than this trains a small folder into a network that predicts
+# one class: BatchNorm's running statistics (momentum 0.1) barely leave their start, and in eval
+# mode the signal shrinks stage by stage until every image gets the same logits.
+MIN_STEPS = 10
+
+
+def auto_batch_size(n_train: int, largest: int = 64, smallest: int = 8) -> int:
+    """The batch size a run takes when none is given: `largest` (fastest per image on a CPU at
+    64 px, benchmarks/cli_speed.md), halved while an epoch would have fewer than `MIN_STEPS` full
+    batches, down to `smallest` (BatchNorm needs a few images per batch)."""
+    size = largest
+    while size > smallest and n_train // size < MIN_STEPS:
+        size //= 2
+    return size
 
 
 @dataclass
@@ -35,7 +51,7 @@ class TrainConfig:
     depth: float | None = None
     image_size: int | None = None  # None: the variant's resolution (224 for custom sizes)
     epochs: int = 30
-    batch_size: int = 64  # CPU: fastest per image at 64 px (benchmarks/cli_speed.md); GPU: raise it
+    batch_size: int | None = None  # None: `auto_batch_size` (64, less for a small folder); GPU: raise it
     recipe: str = "seed"
     lr: float | None = None  # None: the recipe's
     warmup_epochs: float | None = None
@@ -75,7 +91,7 @@ _RULES = (
     ("depth", "--depth", lambda v: v is None or v > 0, "above 0 (e.g. 0.34)"),
     ("image_size", "--image-size", lambda v: v is None or v >= 1, "a positive number of pixels (e.g. 64)"),
     ("epochs", "--epochs", lambda v: v >= 1, "at least 1"),
-    ("batch_size", "--batch-size", lambda v: v >= 1, "at least 1"),
+    ("batch_size", "--batch-size", lambda v: v is None or v >= 1, "at least 1"),
     ("lr", "--lr", lambda v: v is None or 0 < v < math.inf, "a positive number"),
     ("warmup_epochs", "--warmup-epochs", lambda v: v is None or v >= 0, "0 or more"),
     ("label_smoothing", "--label-smoothing", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
@@ -114,7 +130,8 @@ def resume_config(cfg: TrainConfig, saved: dict, last: Path) -> TrainConfig:
     known = {f.name for f in fields(TrainConfig)}
     saved = {k: v for k, v in saved.items() if k in known}
     diff = [f"{k} {getattr(cfg, k)!r} (the run: {saved[k]!r})" for k in sorted(saved)
-            if k not in RESUMABLE and _differs(getattr(cfg, k), saved[k])]
+            if k not in RESUMABLE and _differs(getattr(cfg, k), saved[k])
+            and not (k == "batch_size" and cfg.batch_size is None)]  # not given: the run's own
     if diff:
         raise CheckpointError(f"{last}: the run was trained with other settings: {'; '.join(diff)}; resume without "
                               f"changing them, or train a new run into another --out")
@@ -150,12 +167,14 @@ def make_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) ->
     return model
 
 
-def dataset_for(cfg: TrainConfig) -> tuple[D.ImageFolder, T.Transforms]:
-    """Open the data folder and choose transforms (a built-in set has its own crop settings)."""
+def dataset_for(cfg: TrainConfig, *, split: Path | None = None, write: bool = True) -> tuple[D.ImageFolder, T.Transforms]:
+    """Open the data folder and choose transforms (a built-in set has its own crop settings).
+    `split`: a run's own split.json (a resumed run keeps its split); `write=False` draws a new
+    split without writing its manifest yet (`data.save_split` does, once a run has an epoch)."""
     size = cfg.image_size or (VARIANTS[cfg.model][2] if cfg.model in VARIANTS and cfg.width is None
                               and cfg.depth is None else 224)
     root = resolve(cfg.data)
-    folder = D.open_image_folder(root, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    folder = D.open_image_folder(root, val_fraction=cfg.val_fraction, seed=cfg.seed, manifest=split, write=write)
     if len(folder.classes) < 2:
         raise D.DataError(f"{folder.root}: one class ({folder.classes[0]}); a classifier needs at least two "
                           f"class folders")

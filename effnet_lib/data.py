@@ -30,7 +30,7 @@ from PIL import Image, ImageOps
 from .files import atomic_write_text
 
 __all__ = ["IMAGE_EXTENSIONS", "VAL_FOLDERS", "DataError", "ImageFolder", "list_classes", "list_images",
-           "split_per_class", "open_image_folder", "labelled_images", "has_split", "load_image",
+           "split_per_class", "open_image_folder", "save_split", "labelled_images", "has_split", "load_image",
            "unreadable_reason"]
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -97,7 +97,9 @@ class ImageFolder:
     val: list[tuple[str, int]]
     test: list[tuple[str, int]] = field(default_factory=list)
     layout: str = "splits"
-    manifest: Path | None = None
+    manifest: Path | None = None  # the split's manifest on disk (single layout), once written
+    split_record: dict | None = field(default=None, repr=False)  # that split as drawn or read (single layout)
+    manifest_target: Path | None = field(default=None, repr=False)  # where `save_split` writes it
 
     def split(self, name: str) -> list[tuple[str, int]]:
         if name not in ("train", "val", "test"):
@@ -213,23 +215,40 @@ def _split_with_manifest(root, classes, samples, val_fraction, seed, manifest, w
         saved = json.loads(path.read_text())
         listed = {tuple(s) for s in saved["train"] + saved["val"]}
         if saved["classes"] != classes or listed != set(rel):
-            raise DataError(f"{path}: split manifest does not match the files under {root}: "
-                            f"{_changes(saved['classes'], classes, listed, set(rel))}; put the files back, "
-                            f"or delete the manifest to draw a new split")
-        train, val = saved["train"], saved["val"]
+            changes = _changes(saved['classes'], classes, listed, set(rel))
+            if manifest:  # a run's own split (its split.json): deleting anything would mix the splits
+                raise DataError(f"{path}: the run's split does not match the files under {root}: {changes}; a "
+                                f"resumed run keeps the split it trained on: resume on the same data (put the files "
+                                f"back), or train a new run (another --out, or --overwrite) on the changed folder")
+            raise DataError(f"{path}: split manifest does not match the files under {root}: {changes}; put the "
+                            f"files back, or delete the manifest to draw a new split for new runs (a run "
+                            f"already trained keeps its own split.json and must not be resumed on the new one)")
+        train, val, record = saved["train"], saved["val"], saved
     else:
         train, val = split_per_class(rel, val_fraction, seed)
         record = {"root": str(root.resolve()), "rule": "int(val_fraction * n) per class, "
                   "numpy default_rng(seed).permutation over each class's sorted files",
                   "val_fraction": val_fraction, "seed": seed, "classes": classes,
                   "train": train, "val": val}
-        if not write:  # drawn the same way, kept in memory (a folder that must not be written into)
-            path = None
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, json.dumps(record))
+        if write:
+            _write_manifest(path, record)
     absolute = lambda items: [(str(root / p), int(y)) for p, y in items]  # noqa: E731
-    return ImageFolder(root, classes, absolute(train), absolute(val), [], "single", path)
+    return ImageFolder(root, classes, absolute(train), absolute(val), [], "single", path if path.exists() else None,
+                       record, path)
+
+
+def _write_manifest(path: Path, record: dict):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(record))
+
+
+def save_split(folder: ImageFolder) -> Path | None:
+    """Write a drawn split's manifest where later runs find it, if it is not there yet (a training
+    run does this once it has an epoch on disk, so an inspection or a failed run leaves nothing)."""
+    if folder.split_record is not None and folder.manifest is None and folder.manifest_target is not None:
+        _write_manifest(folder.manifest_target, folder.split_record)
+        folder.manifest = folder.manifest_target
+    return folder.manifest
 
 
 def _changes(old_classes, new_classes, old_files, new_files) -> str:

@@ -15,7 +15,8 @@ and an ordering that keeps a 400-class confusion matrix readable. Pure functions
   confusion, so classes confused with each other sit next to each other; `confusion_clusters`
   cuts that tree into groups, each of which opens as its own sub-matrix.
 - **Run against run**: `compare_runs` gives the per-class change in precision, recall and F1 and
-  the images that flip from right to wrong and from wrong to right.
+  the images that flip from right to wrong and from wrong to right; `compare_results` pairs two
+  evaluations by image path and by class name first (two runs may know different classes).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from scipy.spatial.distance import squareform
 from .metrics import per_class_table
 
 __all__ = ["label_issues", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
-           "off_diagonal", "compare_runs"]
+           "off_diagonal", "compare_runs", "compare_results"]
 
 
 def label_issues(y_true, probs, paths=None, classes=None) -> pd.DataFrame:
@@ -163,3 +164,32 @@ def compare_runs(y_true, pred_a, pred_b, classes, paths=None) -> dict:
     right_a, right_b = pred_a == y_true, pred_b == y_true
     return {"per_class": table, "right_to_wrong": flips(right_a & ~right_b), "wrong_to_right": flips(~right_a & right_b),
             "accuracy_a": float(right_a.mean()), "accuracy_b": float(right_b.mean())}
+
+
+def compare_results(a, b) -> dict:
+    """`compare_runs` for two evaluations (anything with `paths`, `classes`, `y_true`, `y_pred`):
+    images are paired by path and classes by name, so neither the order of the rows nor the order
+    or set of the classes has to agree. A class only one run knows is kept and marked in the
+    column `known_to` ("both", "a only", "b only"); the same image labelled differently by the two
+    evaluations, or images only one holds, are refused."""
+    where = {p: i for i, p in enumerate(b.paths)}
+    missing = [p for p in a.paths if p not in where]
+    if missing or len(a.paths) != len(b.paths):
+        first = missing[0] if missing else next(p for p in b.paths if p not in set(a.paths))
+        raise ValueError(f"the two evaluations hold different images ({len(a.paths)} and {len(b.paths)}; first "
+                         f"not in both: {first}); evaluate both on the same data")
+    rows = np.array([where[p] for p in a.paths], dtype=np.int64)
+    in_a, in_b = set(a.classes), set(b.classes)
+    classes = list(a.classes) + [c for c in b.classes if c not in in_a]
+    to_union = np.array([classes.index(c) for c in b.classes], dtype=np.int64)
+    true_b = to_union[np.asarray(b.y_true)[rows]]
+    differ = np.flatnonzero(true_b != np.asarray(a.y_true))
+    if len(differ):
+        i = differ[0]
+        raise ValueError(f"the two evaluations label {len(differ)} image(s) differently (first: {a.paths[i]} is "
+                         f"{classes[a.y_true[i]]!r} in one, {classes[true_b[i]]!r} in the other); compare "
+                         f"evaluations of the same labelled images")
+    out = compare_runs(a.y_true, a.y_pred, to_union[np.asarray(b.y_pred)[rows]], classes, a.paths)
+    out["per_class"]["known_to"] = ["both" if c in in_a and c in in_b else "a only" if c in in_a else "b only"
+                                    for c in out["per_class"].index]
+    return out

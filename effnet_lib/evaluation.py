@@ -19,7 +19,18 @@ from .metrics import Report
 from .plots import ConfusionHeatmap, PredictionGallery, TrainingCurves
 from .predict import EvalResult, Predictor
 
-__all__ = ["write_evaluation", "batch_test"]
+__all__ = ["write_evaluation", "batch_test", "verdict"]
+
+
+def verdict(rep: Report, what: str = "accuracy") -> str:
+    """'accuracy 0.812', or, for a network that predicts one class for every image, says so: its
+    accuracy is only that class's share of the images."""
+    predicted = rep.confusion.sum(0)  # images predicted as each class
+    only = rep.classes[int(predicted.argmax())] if predicted.sum() > 1 and (predicted > 0).sum() == 1 else None
+    if only is None:
+        return f"{what} {rep.summary['accuracy']:.3f}"
+    return (f"{what} {rep.summary['accuracy']:.3f}, but the network predicts '{only}' for all {rep.summary['n']} "
+            f"images: it does not tell the classes apart (give it more steps: a smaller --batch-size or more epochs)")
 
 
 def batch_test(predictor: Predictor, paths, true_class: str, out_dir, topk: int = 3) -> pd.DataFrame:

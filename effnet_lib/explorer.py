@@ -33,7 +33,7 @@ from .data import load_image
 from .diagnostics import (
     calibration,
     cluster_order,
-    compare_runs,
+    compare_results,
     confusion_clusters,
     label_issues,
     overlapping_classes,
@@ -184,10 +184,10 @@ class ConfusionExplorer:
     def _comparison(self):
         if self.other is None:
             return None
-        a, b = self.analysis.result, self.other
-        if a.paths != b.paths:
-            raise ValueError("compare: the two results hold different images; evaluate both on the same data")
-        return compare_runs(a.y_true, a.y_pred, b.y_pred, a.classes, a.paths)
+        try:
+            return compare_results(self.analysis.result, self.other)
+        except ValueError as e:
+            raise ValueError(f"compare: {e}") from None
 
     def comparison(self):
         return self._comparison

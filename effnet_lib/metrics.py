@@ -112,3 +112,4 @@ def most_confused_classes(cm: np.ndarray, n: int = 20) -> np.ndarray:
     cm = np.asarray(cm)
     errors = cm.sum(0) + cm.sum(1) - 2 * np.diag(cm)
     return np.sort(np.argsort(errors, kind="stable")[::-1][:n])
+

@@ -187,14 +187,19 @@ class EvalResult:
         return t
 
     def save(self, out_dir) -> Path:
-        """predictions.csv, probabilities.npy, features.npy (float16) and classes.json in `out_dir`."""
+        """predictions.csv, probabilities.npy, features.npy (float16), classes.json and paths.json
+        (the image of each row of the arrays, so they are read back by path, not by position)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "predictions.csv", self.table().to_csv(index=False))
+        (out / "paths.json").unlink(missing_ok=True)  # arrays without their key are never read as keyed
         _save_array(out / "probabilities.npy", self.probs.astype(np.float32))
         if self.features is not None:
             _save_array(out / "features.npy", self.features.astype(np.float16))
+        else:
+            (out / "features.npy").unlink(missing_ok=True)
         atomic_write_text(out / "classes.json", json.dumps(self.classes))
+        atomic_write_text(out / "paths.json", json.dumps(list(map(str, self.paths))))
+        atomic_write_text(out / "predictions.csv", self.table().to_csv(index=False))
         return out
 
     @classmethod
@@ -216,9 +221,11 @@ class EvalResult:
         unknown = sorted(set(table["true"]) - set(index))
         if unknown:
             raise ValueError(f"{csv}: true labels {unknown[:5]} are not among the classes of {folder / 'classes.json'}")
-        full = (folder / "probabilities.npy").exists() and csv.name == "predictions.csv" and not table.attrs["dropped"]
+        rows = _array_rows(folder, table, csv)
+        full = rows is not None
         if full:
-            probs = np.load(folder / "probabilities.npy", allow_pickle=False)
+            probs = np.load(folder / "probabilities.npy", allow_pickle=False)[rows]
+            _check_agrees(csv, table, probs, classes)
         else:  # only the top-k are known: spread them, the rest stays 0
             probs = np.zeros((len(table), len(classes)), np.float32)
             for j in range(1, 1 + sum(c.startswith("pred_") for c in table.columns)):
@@ -228,8 +235,47 @@ class EvalResult:
                 rows = np.flatnonzero(given.to_numpy())
                 probs[rows, table[f"pred_{j}"][given].map(index).to_numpy()] = np.nan_to_num(p[rows])
         feats = folder / "features.npy"
-        features = (np.load(feats, allow_pickle=False).astype(np.float32) if full and feats.is_file() else None)
+        features = (np.load(feats, allow_pickle=False).astype(np.float32)[rows] if full and feats.is_file() else None)
         return cls(classes, table["path"].tolist(), table["true"].map(index).to_numpy(), probs, features)
+
+
+def _array_rows(folder: Path, table: pd.DataFrame, csv: Path) -> np.ndarray | None:
+    """For each row of the CSV, its row in probabilities.npy: by path through paths.json, so a CSV
+    re-sorted or filtered by hand still reads right; None when only the CSV's top-k can be used."""
+    if not (folder / "probabilities.npy").is_file():
+        return None
+    keyed = folder / "paths.json"
+    if not keyed.is_file():  # an older evaluation: rows by position, if the counts agree
+        if csv.name != "predictions.csv" or table.attrs["dropped"]:
+            return None
+        n = len(np.load(folder / "probabilities.npy", mmap_mode="r", allow_pickle=False))
+        if n != len(table):
+            raise ValueError(f"{csv}: {len(table)} rows, but {folder / 'probabilities.npy'} holds {n}; the CSV was "
+                             f"changed after the evaluation: evaluate again, or pass a copy of the CSV kept elsewhere")
+        return np.arange(n)
+    where = {p: i for i, p in enumerate(json.loads(keyed.read_text()))}
+    missing = [p for p in table["path"] if p not in where]
+    if missing:
+        raise ValueError(f"{csv}: {len(missing)} image(s) are not in this evaluation's {keyed.name} (first: "
+                         f"{missing[0]}); evaluate again, or pass a copy of the CSV kept elsewhere")
+    return np.array([where[p] for p in table["path"]], dtype=np.int64)
+
+
+def _check_agrees(csv: Path, table: pd.DataFrame, probs: np.ndarray, classes: list[str]):
+    """Refuse a CSV whose top prediction the stored probabilities do not give (an edited file)."""
+    index = {c: i for i, c in enumerate(classes)}
+    named = table["pred_1"].map(index)
+    if named.isna().any():
+        raise ValueError(f"{csv}: predicted class {table['pred_1'][named.isna()].iloc[0]!r} is not among the classes "
+                         f"of {csv.parent / 'classes.json'}")
+    given = probs[np.arange(len(probs)), named.to_numpy(dtype=np.int64)]
+    wrong = np.flatnonzero(given < probs.max(1) - 1e-6)
+    if len(wrong):
+        i = wrong[0]
+        raise ValueError(f"{csv}: {len(wrong)} row(s) disagree with {csv.parent / 'probabilities.npy'} (first: "
+                         f"{table['path'].iloc[i]} is {table['pred_1'].iloc[i]!r} in the CSV, "
+                         f"{classes[int(probs[i].argmax())]!r} in the probabilities); the files were changed apart: "
+                         f"evaluate again")
 
 
 def _save_array(path: Path, array: np.ndarray):

@@ -23,7 +23,7 @@ from .data import load_image
 from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
 from .diagnostics import (
     calibration,
-    compare_runs,
+    compare_results,
     confusion_clusters,
     label_issues,
     overlapping_classes,
@@ -97,9 +97,10 @@ def _label_issues(result: EvalResult, n: int) -> str:
 
 
 def _comparison(a: EvalResult, b: EvalResult, per_kind: int) -> str:
-    if a.paths != b.paths:
-        raise ValueError("--compare: the two evaluations hold different images; evaluate both on the same data")
-    c = compare_runs(a.y_true, a.y_pred, b.y_pred, a.classes, a.paths)
+    try:
+        c = compare_results(a, b)
+    except ValueError as e:
+        raise ValueError(f"--compare: {e}") from None
     parts = [f"<p>Accuracy {c['accuracy_a']:.3f} (this run) against {c['accuracy_b']:.3f} (the other): "
              f"{len(c['wrong_to_right'])} images become right, {len(c['right_to_wrong'])} become wrong.</p>",
              _table(c["per_class"])]

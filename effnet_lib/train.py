@@ -17,6 +17,7 @@ process trains on its shard, metrics are summed, and only rank 0 writes files.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import shutil
@@ -24,7 +25,7 @@ import signal
 import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -43,7 +44,7 @@ from .checkpoint import (
     resolve_device,
     save_epoch,
 )
-from .config import TrainConfig, config_key, dataset_for, make_model, resume_config
+from .config import MIN_STEPS, TrainConfig, auto_batch_size, config_key, dataset_for, make_model, resume_config
 from .files import atomic_write_text
 from .model import arch_of
 from .provenance import provenance
@@ -167,7 +168,10 @@ def _setup(cfg: TrainConfig, resume: bool, overwrite: bool) -> _Session:
     torch.manual_seed(cfg.seed)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
-    folder, tf = dataset_for(cfg)
+    own_split = Path(cfg.out) / "split.json"
+    folder, tf = dataset_for(cfg, split=own_split if ckpt is not None and own_split.is_file() else None, write=False)
+    if cfg.batch_size is None:  # recorded in the checkpoint as chosen, so a resume takes the same
+        cfg = replace(cfg, batch_size=auto_batch_size(len(folder.train)))
     if ckpt is not None and ckpt["classes"] != folder.classes:
         raise CheckpointError(f"{Path(cfg.out) / 'last.pt'}: trained on classes {ckpt['classes'][:5]}..., "
                               f"but {folder.root} has {folder.classes[:5]}...; resume on the same data")
@@ -175,6 +179,11 @@ def _setup(cfg: TrainConfig, resume: bool, overwrite: bool) -> _Session:
     finished = ckpt is not None and ckpt["epoch"] + 1 >= cfg.epochs
     train_loader, val_loader = L.training_loaders(cfg, folder, tf, device, rank, world, finished)
     steps = min(len(train_loader), cfg.max_steps_per_epoch or len(train_loader))
+    if rank == 0 and len(train_loader) < MIN_STEPS and cfg.batch_size > auto_batch_size(len(folder.train)):
+        warnings.warn(f"{folder.root}: {len(folder.train)} training images in batches of {cfg.batch_size} give "
+                      f"{len(train_loader)} optimiser step(s) per epoch; so few steps can leave a network that "
+                      f"predicts one class for every image: use --batch-size {auto_batch_size(len(folder.train))} "
+                      f"or less", stacklevel=3)
     model = model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format)
     optimizer, scheduler = make_optimizer(cfg, model, steps)
     ema = (torch.optim.swa_utils.AveragedModel(model, avg_fn=EmaRamp(cfg.recipe_().ema), use_buffers=True)
@@ -322,8 +331,9 @@ def _finish_epoch(s: _Session, epoch: int, stats: list[float], seconds: float, l
 def _save(s: _Session, epoch: int, improved: bool):
     if epoch == s.start and s.fresh:  # a fresh run: its own class list and split
         atomic_write_text(s.out / "classes.txt", "\n".join(s.folder.classes) + "\n")
-        if s.folder.manifest:
-            atomic_write_text(s.out / "split.json", Path(s.folder.manifest).read_text())
+        if s.folder.split_record is not None:  # the data folder's manifest too, now that a run uses it
+            D.save_split(s.folder)
+            atomic_write_text(s.out / "split.json", json.dumps(s.folder.split_record))
     ckpt = {"format": 1, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
             "scheduler": s.scheduler.state_dict(), "ema": s.ema.state_dict() if s.ema is not None else None,
             "epoch": epoch, "history": s.history, "best_acc": max(r["val_acc"] for r in s.history),
@@ -334,7 +344,7 @@ def _save(s: _Session, epoch: int, improved: bool):
         ckpt["model_for_inference"] = s.ema.module.state_dict()
     save_epoch(s.out, ckpt, s.history, improved)
     # An overwritten run's leftovers go once the new run has its first epoch on disk.
-    rewritten = {"last.pt", "best.pt", "history.csv", "classes.txt"} | ({"split.json"} if s.folder.manifest else set())
+    rewritten = {"last.pt", "best.pt", "history.csv", "classes.txt"} | ({"split.json"} if s.folder.split_record else set())
     for p in (p for p in s.stale if p.name not in rewritten):
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
     s.stale = []
@@ -383,7 +393,10 @@ def train_or_load(cfg: TrainConfig, progress: bool = True) -> Run:
     last = Path(cfg.out) / "last.pt"
     if last.exists():
         saved = load_checkpoint(last)["config"]
-        if config_key(TrainConfig(**saved)) != config_key(TrainConfig(**{**asdict(cfg), "epochs": saved["epochs"]})) \
+        mine = {**asdict(cfg), "epochs": saved["epochs"]}
+        if cfg.batch_size is None:  # chosen by the run from its data: the run's choice
+            mine["batch_size"] = saved["batch_size"]
+        if config_key(TrainConfig(**saved)) != config_key(TrainConfig(**mine)) \
                 or saved["epochs"] > cfg.epochs:
             raise CheckpointError(f"{last}: holds a run of another config; choose another out folder")
     return fit(cfg, resume=last.exists(), progress=progress)
