@@ -9,18 +9,20 @@ need only this module, never the training loop.
 
 from __future__ import annotations
 
+import io
 import pickle
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import torch
 from torch import nn
 
-from .files import atomic_save, atomic_write_text
+from .files import atomic_write_bytes, atomic_write_many
 from .model import from_arch
 
 __all__ = ["CheckpointError", "RunExistsError", "RUN_FILES", "RUN_OUTPUTS", "prepare_run_folder", "load_checkpoint",
-           "save_epoch", "model_from_checkpoint", "resolve_device", "check_finite"]
+           "save_epoch", "repair_best", "check_writable", "model_from_checkpoint", "resolve_device", "check_finite"]
 
 # What a run folder holds; a fresh run replaces these, and resume reads last.pt.
 RUN_FILES = ("last.pt", "best.pt", "history.csv", "classes.txt", "split.json")
@@ -52,12 +54,30 @@ def load_checkpoint(path) -> dict:
     return ckpt
 
 
-def save_epoch(out: Path, state: dict, history: list[dict], improved: bool):
-    """history.csv, last.pt and (when the epoch is the best so far) best.pt, each atomically."""
-    atomic_write_text(out / "history.csv", pd.DataFrame(history).to_csv(index=False))
-    atomic_save(state, out / "last.pt")
-    if improved:
-        atomic_save(state, out / "best.pt")
+def save_epoch(out: Path, state: dict, history: list[dict], improved: bool, extra: dict | None = None):
+    """One epoch as one write: best.pt (when the epoch is the best so far), last.pt, history.csv and
+    `extra` ({name: text}) appear together or, when a write fails (a full disk), not at all."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    files = {out / "best.pt": buffer.getvalue()} if improved else {}
+    files[out / "last.pt"] = buffer.getvalue()
+    files.update({out / name: text.encode("utf-8") for name, text in (extra or {}).items()})
+    files[out / "history.csv"] = pd.DataFrame(history).to_csv(index=False).encode("utf-8")
+    atomic_write_many(files)
+
+
+def repair_best(out: Path, history: list[dict], best_acc: float) -> float:
+    """On resume: a best.pt that was never written (a full disk, an earlier version of this
+    library) is rebuilt when last.pt is a best epoch; otherwise the best accuracy so far is
+    forgotten, so the next epoch writes best.pt. Returns the best accuracy to resume with."""
+    if (out / "best.pt").is_file():
+        return best_acc
+    if history and history[-1]["val_acc"] >= best_acc:  # last.pt is a best epoch: the same file
+        atomic_write_bytes(out / "best.pt", (out / "last.pt").read_bytes())
+        return best_acc
+    warnings.warn(f"{out / 'best.pt'}: missing, and its epoch cannot be rebuilt; the next epoch writes it and it "
+                  f"holds the best epoch from then on", stacklevel=4)
+    return -1.0
 
 
 def check_finite(ckpt: dict, path) -> dict:
@@ -99,11 +119,11 @@ def prepare_run_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
     if held and not resume and not overwrite:
         raise RunExistsError(f"{out}: holds a run ({', '.join(p.name for p in held)}); continue it with --resume, "
                              f"replace it with --overwrite, or choose another --out")
-    _check_writable(out)
+    check_writable(out)
     return [] if resume else existing
 
 
-def _check_writable(out: Path):
+def check_writable(out: Path):
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"

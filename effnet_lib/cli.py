@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from dataclasses import fields, replace
 from pathlib import Path
+
+SHOWN = 20  # predictions printed by `predict`; all of them go to --out
 
 __all__ = ["main", "build_parser"]
 
@@ -129,14 +132,19 @@ def cmd_train(args):
 
 def cmd_evaluate(args):
     from .evaluation import verdict, write_evaluation
-    from .predict import Predictor, evaluation_samples
+    from .predict import Predictor, evaluation_samples, seen_in_training
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     # The run's own split rule: another seed or fraction would mix training images into "val".
     samples, what = evaluation_samples(args.data, predictor.classes, args.split,
                                        val_fraction=predictor.config.get("val_fraction", 0.2),
                                        seed=predictor.config.get("seed", 0))
     print(f"evaluating {what}")
-    rep = write_evaluation(predictor.evaluate(samples, args.batch_size), args.out, title=what.split(": ", 1)[-1])
+    seen = seen_in_training(predictor.config, samples) if args.split != "train" else []
+    if seen:
+        warnings.warn(f"{len(seen)} of these {len(samples)} images are images the run trained on (first: {seen[0]}); "
+                      f"their accuracy is not a test accuracy: evaluate on images the run never saw", stacklevel=2)
+    rep = write_evaluation(predictor.evaluate(samples, args.batch_size, progress=not args.no_progress), args.out,
+                           title=what.split(": ", 1)[-1])
     print(rep.per_class.round(3).to_string())
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rep.summary.items()}))
     if "predicts" in verdict(rep):
@@ -157,14 +165,17 @@ def cmd_predict(args):
     if args.topk < 1 or args.batch_size < 1:
         raise ValueError(f"--topk {args.topk} --batch-size {args.batch_size}: both must be at least 1")
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
-    table, bad = predictor.predict(args.paths, args.topk, args.batch_size)
+    table, bad = predictor.predict(args.paths, args.topk, args.batch_size, progress=not args.no_progress)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".json":
         atomic_write_text(out, table.to_json(orient="records", indent=2))
     else:
         atomic_write_text(out, table.to_csv(index=False))
-    print(table[["path", "pred_1", "prob_1"]].to_string(index=False))
-    print(f"{len(table)} image(s) predicted -> {out}" + (f"; {len(bad)} unreadable skipped: {bad}" if bad else ""))
+    shown = table[["path", "pred_1", "prob_1"]]
+    print(shown.head(SHOWN).to_string(index=False) + (f"\n... {len(table) - SHOWN} more in {out}" if len(table) > SHOWN
+                                                      else ""))
+    skipped = f"; {len(bad)} unreadable skipped: {bad[:5]}{' ...' if len(bad) > 5 else ''}" if bad else ""
+    print(f"{len(table)} image(s) predicted -> {out}" + skipped)
 
 
 def cmd_data(args):
@@ -294,12 +305,14 @@ def build_parser():
     p.add_argument("--out", required=True, help="folder for predictions.csv, per_class.csv, summary.json, PNGs")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p = sub.add_parser("predict", help="top-k classes of image files or folders")
     p.add_argument("--checkpoint", required=True, help="best.pt or last.pt of a run")
     p.add_argument("--out", required=True, help="output file, .csv or .json")
     p.add_argument("--topk", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     p = sub.add_parser("data", help="build the built-in set, download a public set, or inspect a folder")
     p.add_argument("action", choices=["builtin", "fetch", "info"])

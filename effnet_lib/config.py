@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from .model import VARIANTS, build_model, load_pretrained
 from .recipes import RECIPES, Recipe
 
 __all__ = ["TrainConfig", "RESUMABLE", "MIN_STEPS", "auto_batch_size", "config_key", "resume_config", "make_model",
-           "dataset_for"]
+           "dataset_for", "open_data"]
 
 # An epoch of fewer optimiser steps than this trains a small folder into a network that predicts
 # one class: BatchNorm's running statistics (momentum 0.1) barely leave their start, and in eval
@@ -187,3 +188,24 @@ def dataset_for(cfg: TrainConfig, *, split: Path | None = None, write: bool = Tr
         named = cfg.model in VARIANTS and cfg.width is None and cfg.depth is None
         tf = T.Transforms(size, resize_ratio=T.EVAL_RESIZE_RATIO[cfg.model] if named else 256 / 224)
     return folder, replace(tf, autoaugment=cfg.recipe_().autoaugment)
+
+
+def open_data(cfg: TrainConfig, resumed: bool, rank: int = 0) -> tuple[D.ImageFolder, T.Transforms, TrainConfig]:
+    """The data of a run about to train, and its config settled on it: a resumed run keeps its own
+    split (its split.json); a new split's manifest waits for the run's first epoch; the batch size,
+    when not given, comes from the training set's size (`auto_batch_size`); an --out inside the
+    data folder, where the run's files would be read as data, is refused."""
+    own = Path(cfg.out) / "split.json"
+    folder, tf = dataset_for(cfg, split=own if resumed and own.is_file() else None, write=False)
+    if Path(cfg.out).resolve().is_relative_to(folder.root.resolve()):
+        raise D.DataError(f"--out {cfg.out}: inside the data folder {folder.root}, where the run's files would be "
+                          f"read as data; choose an --out outside it")
+    n = len(folder.train)
+    if cfg.batch_size is None:  # recorded in the checkpoint as chosen, so a resume takes the same
+        cfg = replace(cfg, batch_size=auto_batch_size(n))
+    steps = n // cfg.batch_size if n > cfg.batch_size else 1  # the last partial batch is dropped
+    if rank == 0 and steps < MIN_STEPS and cfg.batch_size > auto_batch_size(n):
+        warnings.warn(f"{folder.root}: {n} training images in batches of {cfg.batch_size} give {steps} optimiser "
+                      f"step(s) per epoch; so few steps can leave a network that predicts one class for every "
+                      f"image: use --batch-size {auto_batch_size(n)} or less", stacklevel=4)
+    return folder, tf, cfg

@@ -2,7 +2,8 @@
 
 Two layouts are read as they are:
 - split folders: ``ROOT/train/<class>/...``, ``ROOT/val|valid|validation/<class>/...`` and an
-  optional ``ROOT/test/<class>/...`` (the BIRDS-400 layout);
+  optional ``ROOT/test/<class>/...`` (the BIRDS-400 layout; other spellings and capitals, and
+  class names written two ways, are read as `layout` says);
 - one folder of class subfolders, ``ROOT/<class>/...``, split per class into train and validation
   with ``int(0.2 * n)`` validation images drawn with a seed (the practitioner's rule: 58,388 images
   -> 46,853 + 11,535). The split goes to a JSON manifest that later runs reuse, so a validation
@@ -28,13 +29,13 @@ import torch
 from PIL import Image, ImageOps
 
 from .files import atomic_write_text
+from .layout import check_distinct, find_splits, is_run_folder, match_names
 
-__all__ = ["IMAGE_EXTENSIONS", "VAL_FOLDERS", "DataError", "ImageFolder", "list_classes", "list_images",
-           "split_per_class", "open_image_folder", "save_split", "labelled_images", "has_split", "load_image",
+__all__ = ["IMAGE_EXTENSIONS", "DataError", "ImageFolder", "list_classes", "list_images",
+           "split_per_class", "other_files", "open_image_folder", "save_split", "labelled_images", "has_split", "load_image",
            "unreadable_reason"]
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-VAL_FOLDERS = ("val", "valid", "validation")
 if os.environ.get("EFFNET_MAX_IMAGE_PIXELS"):  # a trusted folder of huge scans: raise Pillow's bomb limit
     Image.MAX_IMAGE_PIXELS = int(os.environ["EFFNET_MAX_IMAGE_PIXELS"])
 
@@ -52,8 +53,9 @@ def _visible(p: Path) -> bool:
 
 
 def list_classes(folder: Path) -> list[str]:
-    """Class names: the visible subfolders, sorted (so indices do not depend on the file system)."""
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and _visible(p))
+    """Class names: the visible subfolders that are not run folders, sorted (so indices do not
+    depend on the file system)."""
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and _visible(p) and not is_run_folder(p))
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -65,6 +67,22 @@ def list_images(folder: Path) -> list[Path]:
             if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS:
                 found.append(Path(dirpath) / name)
     return found
+
+
+def other_files(folder: Path) -> str:
+    """What a folder without images holds instead, in a few words: '5 .heic files', or ''."""
+    found: dict[str, int] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith("."):
+                suffix = Path(name).suffix.lower() or "(no extension)"
+                found[suffix] = found.get(suffix, 0) + 1
+    if not found:
+        return ""
+    kinds = ", ".join(f"{n} {s} file{'s' if n > 1 else ''}" for s, n in sorted(found.items(), key=lambda kv: -kv[1]))
+    return (f"{kinds}; this library reads {', '.join(sorted(IMAGE_EXTENSIONS))} (convert the others, e.g. "
+            f"HEIC photos to JPEG)")
 
 
 def _scan(folder: Path, classes: list[str]) -> list[tuple[str, int]]:
@@ -140,15 +158,13 @@ def open_image_folder(root: str | Path, *, val_fraction: float = 0.2, seed: int 
     root = _existing_folder(root)
     if not 0 <= val_fraction < 1:
         raise DataError(f"val_fraction = {val_fraction:g}: must be at least 0 and below 1 (e.g. 0.2 for 20%)")
-    if (root / "train").is_dir():
-        classes = _nonempty_classes(root / "train")
-        train = _scan(root / "train", classes)
-        test = _scan(root / "test", classes) if (root / "test").is_dir() else []
-        val_dir = next((root / v for v in VAL_FOLDERS if (root / v).is_dir()), None)
-        for other in [d for d in (val_dir, root / "test") if d is not None and d.is_dir()]:
-            _warn_unknown_classes(other, classes)
-        if val_dir is not None:
-            folder = ImageFolder(root, classes, train, _scan(val_dir, classes), test, "splits")
+    splits = find_splits(root)
+    if splits:
+        classes = _nonempty_classes(splits["train"])
+        train = _scan(splits["train"], classes)
+        test = _scan_matched(splits["test"], classes) if "test" in splits else []
+        if "val" in splits:
+            folder = ImageFolder(root, classes, train, _scan_matched(splits["val"], classes), test, "splits")
         else:
             folder = _split_with_manifest(root, classes, train, val_fraction, seed, manifest, write)
             folder.test = test
@@ -171,13 +187,23 @@ def _existing_folder(root) -> Path:
     return root
 
 
-def _warn_unknown_classes(folder: Path, classes: list[str]):
-    """Class folders of val/ or test/ that train/ lacks are not used: say so, with their sizes."""
-    extra = [c for c in list_classes(folder) if c not in classes]
+def _scan_matched(folder: Path, classes: list[str]) -> list[tuple[str, int]]:
+    """The images of a val/ or test/ folder, its class folders matched to train/'s by name (exactly,
+    else as a person reads the name: `layout.match_names`); folders train/ lacks are left out, said."""
+    names = list_classes(folder)
+    check_distinct(folder, names)
+    matched, extra, loose = match_names(classes, names)
+    if loose:
+        pairs = "; ".join(f"{a!r} as {b!r}" for a, b in loose[:3])
+        warnings.warn(f"{folder}: {len(loose)} class folder(s) named as in train/ except for case, spaces or Unicode "
+                      f"form are matched to them: {pairs}{' ...' if len(loose) > 3 else ''}", stacklevel=3)
     if extra:
         sizes = ", ".join(f"{c} ({len(list_images(folder / c))} images)" for c in extra[:10])
         warnings.warn(f"{folder}: {len(extra)} class folder(s) not in train/ are left out: {sizes}"
                       + (" ..." if len(extra) > 10 else ""), stacklevel=3)
+    index = {c: i for i, c in enumerate(classes)}
+    order = sorted(matched, key=lambda name: index[matched[name]])
+    return [(str(p), index[matched[name]]) for name in order for p in list_images(folder / name)]
 
 
 def labelled_images(root) -> tuple[list[str], list[tuple[str, int]]]:
@@ -190,12 +216,20 @@ def labelled_images(root) -> tuple[list[str], list[tuple[str, int]]]:
 
 
 def _nonempty_classes(folder: Path) -> list[str]:
+    runs = [p.name for p in folder.iterdir() if p.is_dir() and _visible(p) and is_run_folder(p)]
+    if runs:
+        warnings.warn(f"{folder}: {', '.join(runs[:3])} {'is a run folder' if len(runs) == 1 else 'are run folders'} "
+                      f"(last.pt, history.csv), not a class; left out: keep run folders outside the data folder",
+                      stacklevel=3)
     classes = list_classes(folder)
+    check_distinct(folder, classes)
     if not classes:
         raise DataError(f"{folder}: no class folders found; expected {folder}/<class name>/<images>")
     empty = [c for c in classes if not list_images(folder / c)]
     for c in empty:
-        warnings.warn(f"{folder / c}: class folder holds no images; skipped", stacklevel=3)
+        instead = other_files(folder / c)
+        warnings.warn(f"{folder / c}: class folder holds no images{': only ' + instead if instead else ''}; skipped",
+                      stacklevel=3)
     classes = [c for c in classes if c not in empty]
     if not classes:
         raise DataError(f"{folder}: every class folder is empty; put image files in them")
@@ -205,7 +239,7 @@ def _nonempty_classes(folder: Path) -> list[str]:
 def has_split(root, val_fraction: float = 0.2, seed: int = 0) -> bool:
     """Whether `root` has a split of its own: split folders, or a manifest a training run drew."""
     root = Path(root).expanduser()
-    return (root / "train").is_dir() or _manifest_path(root, val_fraction, seed).is_file()
+    return bool(find_splits(root)) or _manifest_path(root, val_fraction, seed).is_file()
 
 
 def _split_with_manifest(root, classes, samples, val_fraction, seed, manifest, write=True) -> ImageFolder:
@@ -238,8 +272,13 @@ def _split_with_manifest(root, classes, samples, val_fraction, seed, manifest, w
 
 
 def _write_manifest(path: Path, record: dict):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(record))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(record))
+    except OSError as e:
+        where = (f"the data folder {record['root']} is read-only, so it goes to the cache: set EFFNET_CACHE to a "
+                 f"writable folder" if path.parent.resolve() != Path(record["root"]) else "make the folder writable")
+        raise DataError(f"{path}: cannot write the split manifest ({e.strerror}); {where}") from None
 
 
 def save_split(folder: ImageFolder) -> Path | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,12 @@ def projection(features: np.ndarray, folder: str | Path | None, method: str = "t
     xy = project(features, method)
     buf = io.BytesIO()
     np.save(buf, xy)
-    atomic_write_bytes(path, buf.getvalue())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError as e:  # a read-only or full cache folder costs the cache, not the map
+        warnings.warn(f"{path.parent}: cannot keep the projection there ({e.strerror}); it is computed again next "
+                      f"time: give a writable cache_dir", stacklevel=2)
     return xy
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_save", "atomic_savefig", "scratch_folder",
-           "replace_folder"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_many", "atomic_save", "atomic_savefig",
+           "scratch_folder", "replace_folder", "folder_lock", "FolderLocked"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -37,6 +37,33 @@ def _atomic_write(path: Path, write) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_many(files: dict) -> list[Path]:
+    """Several files as one: each {path: bytes} is written in full to a temporary file first, and
+    only when all are on disk are they renamed into place (renames need no space). A write that
+    fails (a full disk) removes the temporary files and changes nothing; the OSError names the file."""
+    staged = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((Path(tmp), path))
+            try:
+                os.fchmod(fd, 0o666 & ~_UMASK)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as e:
+                raise OSError(e.errno, e.strerror, str(path)) from None
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
+    return [path for _, path in staged]
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
@@ -89,3 +116,30 @@ def replace_folder(new, final):
             os.replace(old, final)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+class FolderLocked(RuntimeError):
+    """Another process holds the folder (`folder_lock`)."""
+
+
+@contextlib.contextmanager
+def folder_lock(folder):
+    """Hold an exclusive lock on the existing `folder` while the block runs, or raise
+    `FolderLocked` at once if another process holds it. The lock is the kernel's `flock` on the
+    folder itself: no lock file is left behind, and a killed process releases it."""
+    folder = Path(folder)
+    try:
+        import fcntl
+    except ImportError:  # no flock on this system: no lock, as before
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderLocked(f"{folder}: another process is writing into this folder now; wait for it to "
+                               f"finish, or choose another folder") from None
+        yield
+    finally:
+        os.close(fd)

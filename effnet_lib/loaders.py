@@ -91,7 +91,7 @@ def to_device(x, transforms: Transforms, device, memory_format=torch.contiguous_
     return transforms.normalise_batch(x).contiguous(memory_format=memory_format)
 
 
-def decode_all(samples, working_size: int, max_bytes: int, workers: int = 0, desc="decoding"):
+def decode_all(samples, working_size: int, max_bytes: int, workers: int = 0, desc="decoding", progress: bool = True):
     """Decode every image once into a list of uint8 tensors, or None when they would not fit.
 
     The estimate assumes 4:3 images at the working size; the actual total is checked as we go.
@@ -103,7 +103,7 @@ def decode_all(samples, working_size: int, max_bytes: int, workers: int = 0, des
     loader = DataLoader(ds, batch_size=64, num_workers=workers, collate_fn=list)
     cache: list[torch.Tensor | None] = [None] * len(samples)
     total = 0
-    for batch in tqdm(loader, desc=desc, leave=False, disable=len(samples) < 2000):
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress or len(samples) < 2000):
         for img, _, i in batch:
             cache[i] = img
             total += img.numel() if img is not None else 0
@@ -191,14 +191,15 @@ class ShardSampler(EpochSampler):
         return self.per_rank
 
 
-def training_loaders(cfg, folder, tf, device, rank, world, finished: bool):
+def training_loaders(cfg, folder, tf, device, rank, world, finished: bool, progress: bool = True):
     """Decoded-image caches (one budget for both splits) and the training and validation loaders."""
     per_rank_batch = cfg.batch_size // world
     limit = cfg.cache_mb * 2**20
     use_cache = cfg.cache_mb and not finished
-    train_cache = decode_all(folder.train, tf.working_size, limit, cfg.workers) if use_cache else None
+    bar = progress and rank == 0
+    train_cache = decode_all(folder.train, tf.working_size, limit, cfg.workers, progress=bar) if use_cache else None
     used = sum(t.numel() for t in train_cache if t is not None) if train_cache else 0
-    val_cache = (decode_all(folder.val, tf.working_size, limit - used, cfg.workers)
+    val_cache = (decode_all(folder.val, tf.working_size, limit - used, cfg.workers, progress=bar)
                  if use_cache and train_cache is not None else None)
     if train_cache is not None:
         check_decoded(folder, train_cache, val_cache)

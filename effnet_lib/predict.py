@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from . import data as D
 from . import loaders as L
@@ -31,9 +33,10 @@ from .checkpoint import (
     resolve_device,
 )
 from .files import atomic_write_bytes, atomic_write_text
+from .layout import match_names
 from .metrics import Report, report
 
-__all__ = ["Predictor", "SPLITS", "evaluation_samples", "expand_paths", "topk_table", "EvalResult"]
+__all__ = ["Predictor", "SPLITS", "evaluation_samples", "seen_in_training", "expand_paths", "topk_table", "EvalResult"]
 
 
 class Predictor:
@@ -59,13 +62,14 @@ class Predictor:
         return cls(model_from_checkpoint(ckpt), ckpt["classes"], tf, resolve_device(device), ckpt["config"])
 
     @torch.no_grad()
-    def probabilities(self, samples, batch_size=64, workers=0, features: bool = False):
+    def probabilities(self, samples, batch_size=64, workers=0, features: bool = False, progress: bool = False):
         """Softmax probabilities for (path, label) samples; returns (probs, kept indices, bad indices),
         and with `features` also the pooled features the classifier saw (same pass, no second one)."""
         loader = L.make_loader(samples, self.transforms.eval(normalise=False), batch_size=batch_size,
                                working_size=self.transforms.working_size, workers=workers)
         probs, feats, kept, bad = [], [], [], []
-        for x, _, idx, bad_idx in loader:
+        for x, _, idx, bad_idx in tqdm(loader, desc="predicting", unit="batch", leave=False,
+                                       disable=not progress or len(loader) < 2):
             bad += bad_idx
             if len(idx):
                 x = self.transforms.normalise_batch(x.to(self.device)).contiguous(memory_format=torch.channels_last)
@@ -82,21 +86,34 @@ class Predictor:
         out = torch.cat(probs).numpy(), torch.cat(kept).numpy(), bad
         return (*out, torch.cat(feats).numpy()) if features else out
 
-    def predict(self, paths, topk=5, batch_size=64) -> tuple[pd.DataFrame, list[str]]:
+    def predict(self, paths, topk=5, batch_size=64, progress: bool = False) -> tuple[pd.DataFrame, list[str]]:
         """Top-k classes and probabilities per image. `paths` may name files or folders."""
         files = expand_paths(paths)
-        probs, kept, bad = self.probabilities([(str(f), -1) for f in files], batch_size)
+        probs, kept, bad = self.probabilities([(str(f), -1) for f in files], batch_size, progress=progress)
         table = topk_table([str(files[i]) for i in kept], probs, self.classes, topk)
         return table, [str(files[i]) for i in bad]
 
-    def evaluate(self, samples, batch_size=64, workers=0) -> "EvalResult":
+    def evaluate(self, samples, batch_size=64, workers=0, progress: bool = False) -> "EvalResult":
         """Predictions and pooled features of every readable sample (unreadable ones are reported)."""
-        probs, kept, _, feats = self.probabilities(samples, batch_size, workers, features=True)
+        probs, kept, _, feats = self.probabilities(samples, batch_size, workers, features=True, progress=progress)
         return EvalResult(self.classes, [samples[i][0] for i in kept],
                           np.array([samples[i][1] for i in kept], dtype=int), probs, feats)
 
 
 SPLITS = ("train", "val", "test", "all")
+
+
+def seen_in_training(config: dict, samples) -> list[str]:
+    """The images among `samples` that the run of `config` trained on (compared by real path):
+    their accuracy is not a test accuracy. Empty when the run's data folder is gone."""
+    from .datasets import resolve
+    try:
+        folder = D.open_image_folder(resolve(config["data"]), val_fraction=config.get("val_fraction", 0.2),
+                                     seed=config.get("seed", 0), write=False)
+    except (OSError, ValueError, KeyError):
+        return []
+    trained = {os.path.realpath(p) for p, _ in folder.train}
+    return [p for p, _ in samples if os.path.realpath(p) in trained]
 
 
 def evaluation_samples(data, classes: list[str], split: str | None = None, *, val_fraction: float = 0.2,
@@ -131,11 +148,14 @@ def evaluation_samples(data, classes: list[str], split: str | None = None, *, va
     if not samples:
         raise D.DataError(f"{root}: the {split} split holds no images; choose another --split")
     index = {c: i for i, c in enumerate(classes)}
-    unknown = sorted(set(names) - set(index))
+    matched, unknown, loose = match_names(classes, names)  # as a person reads the names
     if unknown:
         raise D.DataError(f"{root}: class folder(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} are "
                           f"not among the {len(classes)} classes the model was trained on; evaluate on those classes")
-    return [(p, index[names[y]]) for p, y in samples], f"{len(samples)} images: {what}"
+    if loose:
+        warnings.warn(f"{root}: {len(loose)} class folder(s) matched to the model's classes except for case, spaces "
+                      f"or Unicode form: {'; '.join(f'{a!r} as {b!r}' for a, b in loose[:3])}", stacklevel=2)
+    return [(p, index[matched[names[y]]]) for p, y in samples], f"{len(samples)} images: {what}"
 
 
 def expand_paths(paths) -> list[Path]:
@@ -147,6 +167,10 @@ def expand_paths(paths) -> list[Path]:
             files.append(p)
         else:
             raise FileNotFoundError(f"{p}: no such file or folder; pass image files or folders")
+    if not files:
+        instead = "; ".join(f"{p}: {D.other_files(p)}" for p in map(Path, paths) if p.is_dir() and D.other_files(p))
+        raise D.DataError(f"no image file in {', '.join(map(str, paths))}" + (f" ({instead})" if instead else
+                                                                                "; pass image files or folders"))
     return files
 
 

@@ -16,16 +16,15 @@ process trains on its shard, metrics are summed, and only rank 0 writes files.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
 import os
 import shutil
-import signal
-import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -39,49 +38,21 @@ from . import loaders as L
 from . import transforms as T
 from .checkpoint import (
     CheckpointError,
+    check_writable,
     load_checkpoint,
     prepare_run_folder,
+    repair_best,
     resolve_device,
     save_epoch,
 )
-from .config import MIN_STEPS, TrainConfig, auto_batch_size, config_key, dataset_for, make_model, resume_config
-from .files import atomic_write_text
+from .config import TrainConfig, config_key, make_model, open_data, resume_config
+from .files import folder_lock
 from .model import arch_of
 from .provenance import provenance
 from .recipes import EmaRamp, make_optimizer
+from .stopping import StopOnSignal, TrainingStopped
 
 __all__ = ["TrainingStopped", "Run", "fit", "evaluate_loss", "train_or_load"]
-
-
-class TrainingStopped(RuntimeError):
-    """Training ended early (interrupt or numerical fault); the message says what is kept."""
-
-
-# -----------------------------------------------------------------------------
-# Pieces
-
-
-class _StopOnSignal:
-    """SIGINT/SIGTERM ask the loop to stop after the current step instead of killing it."""
-
-    def __init__(self):
-        self.signal = None
-
-    def __enter__(self):
-        self.previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM):
-                self.previous[s] = signal.signal(s, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.signal is not None:  # a second signal: stop now
-            raise KeyboardInterrupt
-        self.signal = signal.Signals(signum).name
-
-    def __exit__(self, *exc):
-        for s, h in self.previous.items():
-            signal.signal(s, h)
 
 
 @dataclass
@@ -158,7 +129,7 @@ def _open_run(cfg: TrainConfig, resume: bool, overwrite: bool, rank: int) -> tup
     return cfg, ckpt, stale
 
 
-def _setup(cfg: TrainConfig, resume: bool, overwrite: bool) -> _Session:
+def _setup(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool = True) -> _Session:
     device = resolve_device(cfg.device)
     if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -168,22 +139,14 @@ def _setup(cfg: TrainConfig, resume: bool, overwrite: bool) -> _Session:
     torch.manual_seed(cfg.seed)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
-    own_split = Path(cfg.out) / "split.json"
-    folder, tf = dataset_for(cfg, split=own_split if ckpt is not None and own_split.is_file() else None, write=False)
-    if cfg.batch_size is None:  # recorded in the checkpoint as chosen, so a resume takes the same
-        cfg = replace(cfg, batch_size=auto_batch_size(len(folder.train)))
+    folder, tf, cfg = open_data(cfg, resumed=ckpt is not None, rank=rank)
     if ckpt is not None and ckpt["classes"] != folder.classes:
         raise CheckpointError(f"{Path(cfg.out) / 'last.pt'}: trained on classes {ckpt['classes'][:5]}..., "
                               f"but {folder.root} has {folder.classes[:5]}...; resume on the same data")
     model = make_model(cfg, len(folder.classes), load_weights=ckpt is None)
     finished = ckpt is not None and ckpt["epoch"] + 1 >= cfg.epochs
-    train_loader, val_loader = L.training_loaders(cfg, folder, tf, device, rank, world, finished)
+    train_loader, val_loader = L.training_loaders(cfg, folder, tf, device, rank, world, finished, progress)
     steps = min(len(train_loader), cfg.max_steps_per_epoch or len(train_loader))
-    if rank == 0 and len(train_loader) < MIN_STEPS and cfg.batch_size > auto_batch_size(len(folder.train)):
-        warnings.warn(f"{folder.root}: {len(folder.train)} training images in batches of {cfg.batch_size} give "
-                      f"{len(train_loader)} optimiser step(s) per epoch; so few steps can leave a network that "
-                      f"predicts one class for every image: use --batch-size {auto_batch_size(len(folder.train))} "
-                      f"or less", stacklevel=3)
     model = model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format)
     optimizer, scheduler = make_optimizer(cfg, model, steps)
     ema = (torch.optim.swa_utils.AveragedModel(model, avg_fn=EmaRamp(cfg.recipe_().ema), use_buffers=True)
@@ -215,7 +178,8 @@ def _restore(s: _Session, ckpt: dict):
     if s.ema is not None and ckpt.get("ema"):
         s.ema.load_state_dict(ckpt["ema"])
     s.start, s.history, s.best_acc = ckpt["epoch"] + 1, ckpt["history"], ckpt["best_acc"]
-
+    if s.rank == 0:
+        s.best_acc = repair_best(s.out, s.history, s.best_acc)
 
 # -----------------------------------------------------------------------------
 # The loop
@@ -230,11 +194,15 @@ def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, prog
     out = Path(cfg.out)
     made = not out.exists()
     try:
-        s = _setup(cfg, resume, overwrite)
-        with _StopOnSignal() as stop:
-            for epoch in range(s.start, s.cfg.epochs):
-                stats, seconds, lr = _train_epoch(s, epoch, stop, progress)
-                _finish_epoch(s, epoch, stats, seconds, lr, progress)
+        writer = int(os.environ.get("RANK", "0")) == 0  # one writer per run folder: rank 0 writes
+        if writer:
+            check_writable(out)  # makes the folder
+        with folder_lock(out) if writer else contextlib.nullcontext():
+            s = _setup(cfg, resume, overwrite, progress)
+            with StopOnSignal() as stop:
+                for epoch in range(s.start, s.cfg.epochs):
+                    stats, seconds, lr = _train_epoch(s, epoch, stop, progress)
+                    _finish_epoch(s, epoch, stats, seconds, lr, progress)
     except BaseException:
         if made and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
@@ -245,7 +213,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, prog
     return Run(out, s.history, s.folder.classes, s.folder, s.tf, best)
 
 
-def _train_epoch(s: _Session, epoch: int, stop: _StopOnSignal, progress: bool) -> tuple[list[float], float, float]:
+def _train_epoch(s: _Session, epoch: int, stop: StopOnSignal, progress: bool) -> tuple[list[float], float, float]:
     """One pass over the training shard: the summed (loss, correct, seen), the seconds and the rate."""
     cfg, device = s.cfg, s.device
     L.seed_epoch(s.train_loader, cfg.seed, epoch)
@@ -329,11 +297,12 @@ def _finish_epoch(s: _Session, epoch: int, stats: list[float], seconds: float, l
 
 
 def _save(s: _Session, epoch: int, improved: bool):
-    if epoch == s.start and s.fresh:  # a fresh run: its own class list and split
-        atomic_write_text(s.out / "classes.txt", "\n".join(s.folder.classes) + "\n")
-        if s.folder.split_record is not None:  # the data folder's manifest too, now that a run uses it
-            D.save_split(s.folder)
-            atomic_write_text(s.out / "split.json", json.dumps(s.folder.split_record))
+    first = epoch == s.start and s.fresh
+    extra = {}
+    if first:  # a fresh run: its own class list and split, in the same write as its first epoch
+        extra["classes.txt"] = "\n".join(s.folder.classes) + "\n"
+        if s.folder.split_record is not None:
+            extra["split.json"] = json.dumps(s.folder.split_record)
     ckpt = {"format": 1, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
             "scheduler": s.scheduler.state_dict(), "ema": s.ema.state_dict() if s.ema is not None else None,
             "epoch": epoch, "history": s.history, "best_acc": max(r["val_acc"] for r in s.history),
@@ -342,7 +311,21 @@ def _save(s: _Session, epoch: int, improved: bool):
             "provenance": provenance(str(s.device), seed=s.cfg.seed, quick=s.cfg.quick)}
     if s.ema is not None:  # predictions use the averaged weights
         ckpt["model_for_inference"] = s.ema.module.state_dict()
-    save_epoch(s.out, ckpt, s.history, improved)
+    try:
+        save_epoch(s.out, ckpt, s.history, improved, extra)
+    except OSError as e:
+        s.history.pop()
+        kept = (f"{s.out / 'last.pt'} holds epoch {s.history[-1]['epoch']}; free space and continue with --resume"
+                if s.history and not first else
+                f"the folder's earlier run is kept as it was; free space and run again with --overwrite" if s.stale
+                else "no epoch was saved; free space and run again")
+        raise TrainingStopped(f"{e.filename or s.out}: could not write epoch {epoch + 1} ({e.strerror}); nothing of "
+                              f"that epoch was saved: {kept}") from None
+    if first and s.folder.split_record is not None:
+        try:  # the data folder's manifest, now that a run trained on the split
+            D.save_split(s.folder)
+        except D.DataError as e:
+            warnings.warn(f"{e} (this run keeps its split in {s.out / 'split.json'})", stacklevel=2)
     # An overwritten run's leftovers go once the new run has its first epoch on disk.
     rewritten = {"last.pt", "best.pt", "history.csv", "classes.txt"} | ({"split.json"} if s.folder.split_record else set())
     for p in (p for p in s.stale if p.name not in rewritten):

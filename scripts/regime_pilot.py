@@ -93,6 +93,12 @@ def candidates() -> dict[str, list[TrainConfig]]:
     s64 = replace(BASE, image_size=64, epochs=6)
     c["fm64-study"] = [s64, replace(s64, width=0.38), replace(s64, depth=0.76),
                        replace(s64, width=0.275, depth=0.408, image_size=74)]
+    # The cause: the same width and depth steps with the last stage on 1x1 (32 px), 2x2 (64 px,
+    # above) and 4x4 maps (128 px). Fashion-MNIST's photos are 28 px, so above 32 px the network sees
+    # no finer detail, only more room in its later stages.
+    for px in (32, 128):
+        b = replace(s64, image_size=px)
+        c[f"fm{px}-cause"] = [b, replace(b, width=0.38), replace(b, depth=0.76)]
     return c
 
 

@@ -46,6 +46,8 @@ def _reachable(start: str) -> set[str]:
     ("error_analysis", {"train", "recipes", "sweeps"}),
     ("explorer", {"train", "recipes", "sweeps", "scaling_study"}),
     ("checkpoint", {"train", "data", "predict"}),
+    ("layout", set(MODULES) - {"layout"}),  # names and folders only
+    ("stopping", set(MODULES) - {"stopping"}),
 ])
 def test_dependencies_point_one_way(module, forbidden):
     assert not (_reachable(module) & forbidden), f"{module} reaches {sorted(_reachable(module) & forbidden)}"

@@ -4,7 +4,13 @@ compare by class name; a resumed run keeps its own split; an inspection writes n
 folders of images, the command line's own `main`, real files on disk."""
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -200,3 +206,258 @@ def test_a_resumed_run_keeps_its_own_split_whatever_happens_to_the_folders_manif
     assert "run's split does not match" in again.stderr
     assert json.loads((run / "split.json").read_text()) == split
     assert len(pd.read_csv(run / "history.csv")) == 1
+
+
+# 6. One writer per run folder
+
+
+TINY_NET = ["--width", "0.25", "--depth", "0.34", "--image-size", "32", "--no-progress"]
+
+
+@pytest.mark.slow
+def test_a_second_train_into_a_folder_in_use_is_refused_and_touches_nothing(tmp_path):
+    data = write_class_images(tmp_path / "data", per_class=12)
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen([sys.executable, "-m", "effnet_lib", "train", "--data", str(data), "--out", str(run),
+                              "--epochs", "500", *TINY_NET], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.time() + 120
+        while not (run / "last.pt").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        saving = run / ".last.pt.saving-now.tmp"  # as the first process's save would leave it mid-write
+        saving.write_bytes(b"half a checkpoint")
+        for extra in ([], ["--overwrite"], ["--resume"]):
+            second = run_cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET, *extra)
+            assert second.returncode == 2 and "another process is writing into this folder" in second.stderr, \
+                second.stderr
+        assert saving.read_bytes() == b"half a checkpoint"
+        saving.unlink()
+        assert first.poll() is None  # still training, undisturbed
+    finally:
+        first.send_signal(signal.SIGTERM)
+        _, err = first.communicate(timeout=120)
+    assert first.returncode == 130, err
+    done = len(pd.read_csv(run / "history.csv"))
+    cli("train", "--out", run, "--resume", "--epochs", done + 1, "--no-progress")  # free again once it stopped
+    assert len(pd.read_csv(run / "history.csv")) == done + 1
+
+
+# 7. A full disk: the files of one epoch agree, and the message says what was kept
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 16 MiB tmpfs (root only: mounting needs it)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root")
+    where = tmp_path / "disk"
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(where)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _fill(disk, leave: int):
+    """A ballast file that leaves `leave` bytes free on `disk`."""
+    free = shutil.disk_usage(disk).free
+    with open(disk / "ballast", "wb") as f:
+        f.write(b"\0" * max(0, free - leave))
+
+
+def test_a_full_disk_keeps_each_epoch_whole_and_says_what_was_kept(tmp_path, small_disk):
+    data = write_class_images(tmp_path / "data", per_class=12)
+    run = small_disk / "run"
+    cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET)
+    kept = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    size = (run / "last.pt").stat().st_size
+    _fill(small_disk, size // 2)  # room for half a checkpoint
+
+    full = run_cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET, "--overwrite")
+    assert full.returncode == 3, full.stderr
+    assert "could not write epoch 1 (No space left on device)" in full.stderr
+    assert "earlier run is kept as it was" in full.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == kept  # not one file mixed in
+    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+
+    resumed = run_cli("train", "--out", run, "--resume", "--epochs", 2, "--no-progress")
+    assert resumed.returncode == 3 and "could not write epoch 2" in resumed.stderr
+    assert "last.pt holds epoch 1; free space and continue with --resume" in resumed.stderr
+    assert len(pd.read_csv(run / "history.csv")) == 1
+    (small_disk / "ballast").unlink()
+    cli("train", "--out", run, "--resume", "--epochs", 2, "--no-progress")
+    from effnet_lib.checkpoint import load_checkpoint
+    history = pd.read_csv(run / "history.csv")
+    assert len(history) == 2 and load_checkpoint(run / "last.pt")["epoch"] == 1
+    best = load_checkpoint(run / "best.pt")
+    assert best["history"][-1]["val_acc"] == history.val_acc.max()
+
+
+def test_a_resumed_run_without_its_best_checkpoint_writes_it_again(tmp_path):
+    data = write_class_images(tmp_path / "data", per_class=12)
+    run = tmp_path / "run"
+    cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET)
+    (run / "best.pt").unlink()  # lost, as a full disk could lose it in earlier versions
+    cli("train", "--out", run, "--resume", "--epochs", 2, "--no-progress")
+    assert (run / "best.pt").is_file()
+
+
+# 9. Minor: progress, long prediction lists, formats we do not read, caches
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """2,000 small images: enough for the decoding bar and a long prediction list."""
+    from PIL import Image
+    root = tmp_path_factory.mktemp("many")
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (root / c).mkdir()
+        for i in range(1000):
+            Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(root / c / f"{i:04d}.png")
+    return root
+
+
+def test_no_progress_means_no_bars_and_long_lists_are_not_printed_whole(many, tmp_path, capsys):
+    from effnet_lib.data import open_image_folder
+    from effnet_lib.loaders import decode_all
+    folder = open_image_folder(many, write=False)
+    samples = folder.train + folder.val
+    decode_all(samples, 32, 2**30, progress=False)
+    assert "decoding" not in capsys.readouterr().err
+    decode_all(samples, 32, 2**30)
+    assert "decoding" in capsys.readouterr().err
+
+    run = tmp_path / "run"
+    cli("train", "--data", write_class_images(tmp_path / "data", classes=("a", "b"), per_class=10), "--out", run,
+        "--epochs", 1, *TINY_NET)
+    out = cli("predict", "--checkpoint", run / "best.pt", "--out", tmp_path / "p.csv", "--no-progress", many)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) < 25 and f"... 1980 more in {tmp_path / 'p.csv'}" in out.stdout
+    assert lines[-1].startswith("2000 image(s) predicted")
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 2000
+
+
+def test_a_class_of_photos_in_a_format_we_do_not_read_is_named(tmp_path):
+    data = write_class_images(tmp_path / "data", classes=("a", "b"), per_class=10)
+    (data / "c").mkdir()
+    for i in range(3):
+        (data / "c" / f"IMG_{i}.HEIC").write_bytes(b"\0\0\0\x18ftypheic")
+    info = run_cli("data", "info", data)
+    assert "class folder holds no images: only 3 .heic files" in info.stderr and "convert" in info.stderr
+    run = tmp_path / "run"
+    cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET)
+    refused = run_cli("predict", "--checkpoint", run / "best.pt", "--out", tmp_path / "p.csv", data / "c")
+    assert refused.returncode == 2 and "no image file in" in refused.stderr and "3 .heic files" in refused.stderr
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_evaluating_the_runs_own_training_images_is_called_so(tmp_path):
+    data = write_class_images(tmp_path / "data", classes=("a", "b"), per_class=10)
+    run = tmp_path / "run"
+    cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET)
+    copy = tmp_path / "copy-of-train"
+    shutil.copytree(data, copy, ignore=shutil.ignore_patterns(".effnet-*"))  # another folder: not flagged
+    clean = cli("evaluate", "--checkpoint", run / "best.pt", "--data", copy, "--out", tmp_path / "e1")
+    assert "images the run trained on" not in clean.stderr
+    own = cli("evaluate", "--checkpoint", run / "best.pt", "--data", data, "--split", "all", "--out", tmp_path / "e2")
+    assert "16 of these 20 images are images the run trained on" in own.stderr
+    val = cli("evaluate", "--checkpoint", run / "best.pt", "--data", data, "--out", tmp_path / "e3")
+    assert "trained on" not in val.stderr
+
+
+def test_the_explorers_cache_folder_is_made_and_an_unwritable_one_only_costs_the_cache(tmp_path):
+    from effnet_lib.embedding import projection
+    features = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
+    cache = tmp_path / "not" / "yet"
+    xy = projection(features, cache, method="pca")
+    assert len(list(cache.glob("projection-pca-*.npy"))) == 1
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.warns(UserWarning, match="cannot keep the projection there"):
+        again = projection(features, blocker / "cache", method="pca")
+    assert np.allclose(again, xy)
+
+
+def test_a_read_only_data_folder_and_cache_are_named(tmp_path, small_disk):
+    data = write_class_images(small_disk / "data", classes=("a", "b"), per_class=10)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        env = {**os.environ, "EFFNET_CACHE": str(small_disk / "cache")}
+        proc = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", str(data), "--out",
+                               str(tmp_path / "run"), "--epochs", "1", *TINY_NET], env=env, capture_output=True,
+                              text=True)
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "cannot write the split manifest" in proc.stderr and "set EFFNET_CACHE to a writable folder" in proc.stderr
+    assert json.loads((tmp_path / "run" / "split.json").read_text())["classes"] == ["a", "b"]
+
+
+# 8. Folders as users name them
+
+
+def test_a_class_called_train_is_a_class_and_split_folders_may_be_spelled_as_people_do(tmp_path):
+    from effnet_lib.data import open_image_folder
+    own = write_class_images(tmp_path / "own", classes=("cat", "train"), per_class=10)
+    folder = open_image_folder(own, write=False)
+    assert folder.layout == "single" and folder.classes == ["cat", "train"]
+
+    spelled = tmp_path / "spelled"
+    write_class_images(spelled / "Training", classes=("cat", "dog"), per_class=8)
+    write_class_images(spelled / "Validation", classes=("cat", "dog"), per_class=2, seed=1)
+    write_class_images(spelled / "TEST", classes=("cat", "dog"), per_class=3, seed=2)
+    folder = open_image_folder(spelled)
+    assert folder.layout == "splits" and (len(folder.train), len(folder.val), len(folder.test)) == (16, 4, 6)
+
+    write_class_images(spelled / "val", classes=("cat", "dog"), per_class=2, seed=3)
+    with pytest.raises(ValueError, match=r"Validation/ and val/ are both the val split; keep one of them"):
+        open_image_folder(spelled)
+    mixed = tmp_path / "mixed"
+    write_class_images(mixed / "train", classes=("cat", "dog"), per_class=8)
+    write_class_images(mixed, classes=("bird",), per_class=8)
+    with pytest.raises(ValueError, match=r"split folder train/ beside folders that are no split \(bird\)"):
+        open_image_folder(mixed)
+
+
+def test_birds_400s_own_two_spaces_and_other_lookalike_names_are_matched_or_refused(tmp_path):
+    from effnet_lib.data import open_image_folder
+    counts = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "birds400-counts.csv")
+    names = {split: set(counts.loc[counts[split] > 0, "class"]) for split in ("train", "valid", "test")}
+    odd = sorted(names["train"] - names["valid"])
+    assert odd == ["BLACK & YELLOW  BROADBILL"]  # the reference set itself: two spaces in train/ only
+    root = tmp_path / "birds"
+    write_class_images(root / "train", classes=(odd[0], "ABBOTTS BABBLER"), per_class=8)
+    write_class_images(root / "valid", classes=("BLACK & YELLOW BROADBILL", "ABBOTTS BABBLER"), per_class=2, seed=1)
+    write_class_images(root / "test", classes=("black & yellow broadbill", "ABBOTTS BABBLER"), per_class=2, seed=2)
+    with pytest.warns(UserWarning, match=r"matched to them: 'BLACK & YELLOW BROADBILL' as 'BLACK & YELLOW  BROADBILL'"):
+        folder = open_image_folder(root)
+    broadbill = folder.classes.index(odd[0])
+    assert sum(y == broadbill for _, y in folder.val) == 2 and sum(y == broadbill for _, y in folder.test) == 2
+
+    twice = write_class_images(tmp_path / "twice", classes=("Cat", "cat", "dog"), per_class=6)
+    with pytest.raises(ValueError, match=r"class folders 'Cat' and 'cat' differ only in case, spaces or Unicode"):
+        open_image_folder(twice)
+    nfd = tmp_path / "nfd"
+    write_class_images(nfd / "train", classes=("caf\u00e9", "tea"), per_class=6)
+    write_class_images(nfd / "val", classes=("cafe\u0301", "tea"), per_class=2, seed=1)
+    with pytest.warns(UserWarning, match="Unicode form"):
+        assert len(open_image_folder(nfd).val) == 4
+
+
+def test_a_run_folder_inside_the_data_folder_is_no_class_and_no_run_goes_there(tmp_path):
+    data = write_class_images(tmp_path / "data", classes=("a", "b"), per_class=10)
+    inside = run_cli("train", "--data", data, "--out", data / "run", "--epochs", 1, *TINY_NET)
+    assert inside.returncode == 2 and "inside the data folder" in inside.stderr and not (data / "run").exists()
+    shutil.copytree(_a_run(tmp_path, data), data / "old-run")  # put there by hand
+    info = cli("data", "info", data)
+    assert "old-run is a run folder" in info.stderr and "2 classes" in info.stdout
+
+
+def _a_run(tmp_path, data):
+    run = tmp_path / "run"
+    cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET)
+    return run
