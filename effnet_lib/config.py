@@ -197,6 +197,11 @@ def open_data(cfg: TrainConfig, resumed: bool, rank: int = 0) -> tuple[D.ImageFo
     data folder, where the run's files would be read as data, is refused."""
     own = Path(cfg.out) / "split.json"
     folder, tf = dataset_for(cfg, split=own if resumed and own.is_file() else None, write=False)
+    if resumed and own.is_file() and folder.layout == "splits":  # its own split folders: used as they are now
+        changed = D.split_changes(json.loads(own.read_text()), folder)
+        if changed:
+            warnings.warn(f"{folder.root}: the data changed since the run began ({changed}); the resumed run trains "
+                          f"and validates on the folders as they are now", stacklevel=4)
     if Path(cfg.out).resolve().is_relative_to(folder.root.resolve()):
         raise D.DataError(f"--out {cfg.out}: inside the data folder {folder.root}, where the run's files would be "
                           f"read as data; choose an --out outside it")

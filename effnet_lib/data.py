@@ -32,8 +32,8 @@ from .files import atomic_write_text
 from .layout import check_distinct, find_splits, is_run_folder, match_names
 
 __all__ = ["IMAGE_EXTENSIONS", "DataError", "ImageFolder", "list_classes", "list_images",
-           "split_per_class", "other_files", "open_image_folder", "save_split", "labelled_images", "has_split", "load_image",
-           "unreadable_reason"]
+           "split_per_class", "other_files", "open_image_folder", "save_split", "split_changes", "labelled_images",
+           "has_split", "load_image", "unreadable_reason"]
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 if os.environ.get("EFFNET_MAX_IMAGE_PIXELS"):  # a trusted folder of huge scans: raise Pillow's bomb limit
@@ -165,6 +165,9 @@ def open_image_folder(root: str | Path, *, val_fraction: float = 0.2, seed: int 
         test = _scan_matched(splits["test"], classes) if "test" in splits else []
         if "val" in splits:
             folder = ImageFolder(root, classes, train, _scan_matched(splits["val"], classes), test, "splits")
+            rel = lambda items: [(os.path.relpath(p, root), y) for p, y in items]  # noqa: E731
+            folder.split_record = {"layout": "splits", "root": str(root.resolve()), "classes": classes,
+                                   "train": rel(folder.train), "val": rel(folder.val)}  # a run's record of its data
         else:
             folder = _split_with_manifest(root, classes, train, val_fraction, seed, manifest, write)
             folder.test = test
@@ -288,6 +291,18 @@ def save_split(folder: ImageFolder) -> Path | None:
         _write_manifest(folder.manifest_target, folder.split_record)
         folder.manifest = folder.manifest_target
     return folder.manifest
+
+
+def split_changes(saved: dict, folder: ImageFolder) -> str:
+    """What differs between a run's record of its data (its split.json) and the folder now, in a
+    few words; '' when nothing does."""
+    if folder.split_record is None:
+        return ""
+    now = folder.split_record
+    listed = lambda r: {tuple(x) for x in r["train"] + r["val"]}  # noqa: E731
+    if saved["classes"] == now["classes"] and listed(saved) == listed(now):
+        return ""
+    return _changes(saved["classes"], now["classes"], listed(saved), listed(now))
 
 
 def _changes(old_classes, new_classes, old_files, new_files) -> str:

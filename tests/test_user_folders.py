@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from effnet_lib.metrics import report
 from effnet_lib.predict import EvalResult
 
 SIX = ("a", "b", "c", "d", "e", "f")
+TINY_NET = ["--width", "0.25", "--depth", "0.34", "--image-size", "32", "--no-progress"]
 SMALL_NET = ["--width", "0.25", "--depth", "0.34", "--image-size", "64", "--epochs", "8", "--no-progress"]
 
 
@@ -208,10 +210,19 @@ def test_a_resumed_run_keeps_its_own_split_whatever_happens_to_the_folders_manif
     assert len(pd.read_csv(run / "history.csv")) == 1
 
 
+def test_a_resumed_run_on_split_folders_is_told_its_data_changed(tmp_path):
+    data = tmp_path / "data"
+    write_class_images(data / "train", per_class=8)
+    write_class_images(data / "valid", per_class=2, seed=1)
+    run = tmp_path / "run"
+    cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET)
+    shutil.copy(data / "valid" / "noise" / "noise_000.png", data / "train" / "noise" / "extra.png")
+    resumed = cli("train", "--out", run, "--resume", "--epochs", 2, "--no-progress")
+    assert "the data changed since the run began (1 files added (train/noise/extra.png))" in resumed.stderr
+    assert len(pd.read_csv(run / "history.csv")) == 2
+
+
 # 6. One writer per run folder
-
-
-TINY_NET = ["--width", "0.25", "--depth", "0.34", "--image-size", "32", "--no-progress"]
 
 
 @pytest.mark.slow
@@ -433,8 +444,12 @@ def test_birds_400s_own_two_spaces_and_other_lookalike_names_are_matched_or_refu
     write_class_images(root / "train", classes=(odd[0], "ABBOTTS BABBLER"), per_class=8)
     write_class_images(root / "valid", classes=("BLACK & YELLOW BROADBILL", "ABBOTTS BABBLER"), per_class=2, seed=1)
     write_class_images(root / "test", classes=("black & yellow broadbill", "ABBOTTS BABBLER"), per_class=2, seed=2)
-    with pytest.warns(UserWarning, match=r"matched to them: 'BLACK & YELLOW BROADBILL' as 'BLACK & YELLOW  BROADBILL'"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         folder = open_image_folder(root)
+    said = " ".join(str(w.message) for w in caught)
+    assert "valid: 1 class folder(s)" in said and "'BLACK & YELLOW BROADBILL' as 'BLACK & YELLOW  BROADBILL'" in said
+    assert "test: 1 class folder(s)" in said and "'black & yellow broadbill' as 'BLACK & YELLOW  BROADBILL'" in said
     broadbill = folder.classes.index(odd[0])
     assert sum(y == broadbill for _, y in folder.val) == 2 and sum(y == broadbill for _, y in folder.test) == 2
 
