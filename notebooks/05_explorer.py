@@ -35,7 +35,7 @@ from IPython.display import Image as PNG
 
 from effnet_lib import exercises
 from effnet_lib import scaling_study as study
-from effnet_lib.diagnostics import compare_runs, label_issues, overlapping_classes
+from effnet_lib.diagnostics import compare_results, label_issues, overlapping_classes
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.evaluation import write_evaluation
 from effnet_lib.explorer import ConfusionExplorer
@@ -149,7 +149,7 @@ overlapping_classes(result.y_true, result.probs, result.classes, n=5)
 # %%
 if scaled:
     base_r, big_r = scaled["base"], scaled["compound phi 2"]
-    comparison = compare_runs(base_r.y_true, base_r.y_pred, big_r.y_pred, result.classes, result.paths)
+    comparison = compare_results(base_r, big_r)  # images paired by path, classes by name
     print(f"QUICK MODE · accuracy {comparison['accuracy_a']:.3f} (base) -> {comparison['accuracy_b']:.3f} "
           f"(compound phi 2): {len(comparison['wrong_to_right'])} images become right, "
           f"{len(comparison['right_to_wrong'])} become wrong")
