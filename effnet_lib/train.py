@@ -2,15 +2,17 @@
 
 `fit` sets a run up (`_setup`: device, data and caches, loaders, model, optimizer, resume) and
 trains it one epoch at a time (`_train_epoch`, then `_finish_epoch`: validation, the finite-weights
-check and the atomic save). Everything a run makes goes into its folder: ``history.csv`` (one row
-per epoch), ``last.pt`` (every epoch) and ``best.pt`` (best validation accuracy). A checkpoint
+check and the save). Everything a run makes goes into its folder: ``history.csv`` (one row per
+epoch), ``last.pt`` (every epoch), ``best.pt`` (best validation accuracy), ``classes.txt`` and
+``split.json`` (the images it trains and validates on), one epoch's files written as one. A checkpoint
 holds model, optimizer, scheduler, EMA, epoch, history, class names and the full config, so
 ``resume`` continues exactly: each epoch's shuffle and augmentation depend only on (seed, epoch).
 
 Nothing trained is lost by accident: a folder that holds a run is refused without ``resume`` or
 ``overwrite``; a diverged epoch (non-finite loss or weights) is never saved and the run stops with
 the epoch named; an interrupt (SIGINT, SIGTERM) stops after the current step with the last
-finished epoch on disk. Runs under ``torchrun`` use DistributedDataParallel (`distributed`): each
+finished epoch on disk; a second process training into the same folder is refused (a lock), and
+a full disk leaves the last whole epoch. Runs under ``torchrun`` use DistributedDataParallel (`distributed`): each
 process trains on its shard, metrics are summed, and only rank 0 writes files.
 """
 

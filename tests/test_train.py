@@ -23,7 +23,8 @@ from effnet_lib.train import TrainingStopped, fit, train_or_load
 def test_one_epoch_writes_history_and_checkpoints(split_folder, tmp_path):
     cfg = TrainConfig(data=str(split_folder), out=str(tmp_path / "run"), epochs=1, **TINY)
     run = fit(cfg, progress=False)
-    assert [p.name for p in sorted(run.out.iterdir())] == ["best.pt", "classes.txt", "history.csv", "last.pt"]
+    assert [p.name for p in sorted(run.out.iterdir())] == ["best.pt", "classes.txt", "history.csv", "last.pt",
+                                                           "split.json"]  # the images it trained and validated on
     rows = list(csv.DictReader(open(run.out / "history.csv")))
     assert len(rows) == 1 and set(rows[0]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "lr",
                                                "seconds", "img_per_s"}
