@@ -94,20 +94,32 @@ def _full_table():
     return load_results()[0]
 
 
-def _first_step_pays() -> str:
-    """The dimensions whose first step from the base raises test accuracy by the rule (> 2 SE)."""
-    from .scaling_analysis import SE_RULE, dimension_curve, gain_per_doubling
+def _head_channels() -> tuple[int, int]:
+    from .scaling_study import BASE
+    rows = M.stage_table(BASE.width, BASE.depth, 32)
+    return rows[-2]["channels"], rows[-1]["channels"]  # the last stage's output, the head's output
+
+
+def _head_macs(resolution: int) -> int:
+    c_in, c_out = _head_channels()
+    return c_in * c_out * _final_map(resolution) ** 2
+
+
+def _triples(phi: int):
+    from .scaling_analysis import compare, compound_curve
     t = _full_table()
-    paying = [dim for dim in ("width", "depth", "resolution")
-              if (g := gain_per_doubling(dimension_curve(t, dim))).points.iloc[0] > SE_RULE * g.points_se.iloc[0]]
-    return ",".join(paying) or "none"
+    p, f = (compound_curve(t, e).set_index("phi").loc[phi] for e in ("compound_paper", "compound_found"))
+    return p, f, compare(p.test_mean, p.test_std, p.seeds, f.test_mean, f.test_std, f.seeds)
 
 
-def _compound_margin(phi: int) -> float:
-    """Points by which the paper's compound network at `phi` beats the best matched single one."""
-    from .scaling_analysis import DIMENSIONS, compound_vs_single
-    r = compound_vs_single(_full_table(), "compound_paper").set_index("phi").loc[phi]
-    return round(min(r[f"{d}_diff"] for d in DIMENSIONS if r[f"{d}_matched"]) * 100, 1)
+def _triples_at(phi: int) -> str:
+    return {"beats": "a", "ties": "b", "loses": "c"}[_triples(phi)[2][2]]
+
+
+def _triples_working(phi: int) -> str:
+    p, f, (diff, se, v) = _triples(phi)
+    return (f"paper {p.test_mean:.4f} (SD {p.test_std:.4f}), found {f.test_mean:.4f} (SD {f.test_std:.4f}): "
+            f"difference {diff * 100:+.2f} points, SE {se * 100:.2f}, so it {v} by the rule")
 
 
 def _resumed_factor(done: int, new_epochs: int) -> float:
@@ -184,31 +196,37 @@ EXERCISES: dict[str, Exercise] = {
                         "memory traffic bounds the time as well as arithmetic",
                         "the flop counter undercounts SiLU and squeeze-and-excitation",
                         "ResNet-50 has fewer layers")),
-    "01.1": _e("In the committed full-mode table, which dimension's first step from the base raises test accuracy "
-               "by more than 2 standard errors? (width, depth, resolution; several comma-separated in that order, "
-               "or none)",
-               _first_step_pays, "Read the gain-per-doubling table: the first row's `points` against twice its "
-               "`points_se`, for each dimension.",
-               lambda: f"{_first_step_pays()}: the first step(s) whose gain exceeds twice its standard error; "
-                       "the other dimensions' first steps are within it."),
-    "01.2": _e("Depth lowered accuracy in the earlier version of this study and no longer does since each residual "
-               "block starts as the identity. Which of the paper's intuitions about depth does that support?",
-               lambda: "b",
-               "What does a zero-initialised residual block change about the start of training?",
-               lambda: "(b): the extra layers were hard to train; starting as the identity removes the slow "
-                       "start (whether they then add richer features needs maps with room for them).",
-               choices=("deeper networks capture richer, more complex features",
-                        "deeper networks are harder to train (vanishing gradients)",
-                        "wider networks capture finer-grained features",
-                        "higher resolution has diminishing returns")),
-    "01.3": _e("At 48 px input, how many pixels wide is the base's last feature map (before pooling)?",
-               lambda: _final_map(48), "Halve the side at each stride-2 stage, rounding up (5 of them).",
-               lambda: f"48 -> 24 -> 12 -> 6 -> 3 -> 2: {_final_map(48)} px."),
-    "02.1": _e("By how many points (rounded to 0.1) does the paper's compound network at phi = 3 beat the *best* "
-               "single-dimension network matched to its cost in the committed table? (negative if it loses)",
-               lambda: _compound_margin(3), "Of the matched single-dimension networks, take the strongest rival: "
-               "the smallest compound-minus-single difference.",
-               lambda: f"{_compound_margin(3):+.1f} points, the smallest of the three differences.", absolute=0.051),
+    "01.1": _e("Count by hand: the base's head is a 1x1 convolution from the last stage's channels to "
+               "round_filters(1280 x width) channels (stage 9's), run on the last stage's map. How many multiply-adds does it "
+               "do for one 32 px image?",
+               lambda: _head_macs(32), "A 1x1 convolution does one multiply-add per input channel, output channel "
+               "and output position; the stage table above has the channels and the map size.",
+               lambda: f"{_head_channels()[0]} x {_head_channels()[1]} x {_final_map(32)}^2 = {_head_macs(32):,}; "
+                       "`scaling.measure` counts the same for that layer."),
+    "01.2": _e("A residual block whose last BatchNorm starts with its scale at zero: what does that change about a "
+               "deeper network at the start of training?",
+               lambda: "a",
+               "Write out what the block computes when its residual branch outputs zero.",
+               lambda: "(a): each added block passes its input through unchanged at the start, so the deeper "
+                       "network starts as the shallower one and learns from there. It adds no parameters and no "
+                       "view of the image; what the regime's pilots measured (data/results/REGIME.md, pilot 2) is "
+                       "this starting point, not a cure for vanishing gradients.",
+               choices=("it starts out computing the same function as the shallower network",
+                        "it removes vanishing gradients",
+                        "it has fewer parameters to train",
+                        "its last stages see larger feature maps")),
+    "01.3": _e("At 100 px input, how many pixels wide is the base's last feature map (before pooling)?",
+               lambda: _final_map(100), "Count the stride-2 layers in the stage table, and mind what a stride-2 "
+               "layer does to an odd side.",
+               lambda: f"100 -> 50 -> 25 -> 13 -> 7 -> 4: {_final_map(100)} px (a stride-2 layer with padding "
+                       "rounds an odd side up)."),
+    "02.1": _e("The notebook compares each compound network with single-dimension ones, not the two triples with "
+               "each other. At phi = 3, does the paper's triple beat, tie with or lose to the found triple, by the "
+               "rule (more than 2 SE either way)? Use the means and SDs of the two compound curves.",
+               lambda: _triples_at(3), "The SE of a difference of two means over n seeds each is "
+               "sqrt(sd_a^2 / n + sd_b^2 / n).",
+               lambda: f"({_triples_at(3)}): {_triples_working(3)}",
+               choices=("beats", "ties with", "loses to")),
     "02.2": _e("With the paper's triple, what input resolution (px) does phi = 2 give the study's base?",
                lambda: _phi_resolution(2), "resolution x gamma^phi, rounded.",
                lambda: f"round(32 x 1.15^2) = {_phi_resolution(2)}."),

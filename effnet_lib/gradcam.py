@@ -3,7 +3,11 @@
 The gradient of the class score with respect to a convolutional layer's activations, averaged
 over space, weights each channel; the weighted sum of the channels, passed through ReLU and scaled
 to [0, 1], is the map. For EfficientNet the natural layer is the last one before pooling (the 1x1
-head conv), whose 7x7 grid (at 224 px) is coarse but class-specific.
+head conv), whose 7x7 grid (at 224 px) is coarse but class-specific. At a small input that grid
+shrinks to 1x1 (32 px) and the map is one value spread over the image: it says nothing about
+where. So by default the map comes from the last stage whose output is still at least
+`MIN_SIDE` x `MIN_SIDE` (`cam_layer`): the head at 224 px, an earlier, less class-specific
+stage at 32 px.
 
 A short hook-based implementation: two hooks, one backward pass, no extra dependency.
 """
@@ -14,13 +18,33 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["grad_cam", "overlay"]
+__all__ = ["MIN_SIDE", "cam_layer", "grad_cam", "overlay"]
+
+MIN_SIDE = 4  # the smallest map a Grad-CAM can show a place on
+
+
+@torch.no_grad()
+def cam_layer(model: nn.Module, image_size: int, min_side: int = MIN_SIDE, channels: int = 3) -> tuple[int, int]:
+    """(index into `model.features`, its output side) of the last stage whose output map is at
+    least `min_side` pixels wide at `image_size`; the first stage if none is."""
+    device = next(model.parameters()).device
+    sides, x = [], torch.zeros(1, channels, image_size, image_size, device=device)
+    was_training = model.training
+    model.eval()
+    for block in model.features:
+        x = block(x)
+        sides.append(x.shape[-1])
+    model.train(was_training)
+    wide = [i for i, side in enumerate(sides) if side >= min_side]
+    index = wide[-1] if wide else 0
+    return index, sides[index]
 
 
 def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None,
              layer: nn.Module | None = None) -> tuple[torch.Tensor, int]:
-    """Map (H x W, in [0, 1], at the input's size) for class `target` (default: the top class)."""
-    layer = layer if layer is not None else model.features[-1]
+    """Map (H x W, in [0, 1], at the input's size) for class `target` (default: the top class),
+    from `layer` (default: `cam_layer`'s choice for this input size)."""
+    layer = layer if layer is not None else model.features[cam_layer(model, x.shape[-1], channels=x.shape[1])[0]]
     saved = {}
 
     def keep(module, inputs, out):

@@ -16,7 +16,8 @@ import pandas as pd
 from .files import atomic_savefig
 from .metrics import most_confused_classes, normalise
 
-__all__ = ["TrainingCurves", "ConfusionHeatmap", "PredictionGallery", "ScalingCurves"]
+__all__ = ["TrainingCurves", "ConfusionHeatmap", "PredictionGallery", "DIMENSION_COLOURS", "ScalingCurves",
+           "GainOverBase"]
 
 
 def _axes(ax, ncols=1, figsize=(6, 4)):
@@ -155,12 +156,29 @@ class PredictionGallery(_Display):
         return self
 
 
+# One colour per dimension in every scaling figure of notebooks 00-02 (seaborn's colour-blind palette).
+DIMENSION_COLOURS = {"width": "#0173B2", "depth": "#DE8F05", "resolution": "#029E73", "compound": "#D55E00",
+                     "base": "#555555"}
+
+
+def _colour(name: str):
+    """The colour of a curve whose name mentions a dimension (compound first: its name may list them)."""
+    for key in ("compound", "width", "depth", "resolution", "base"):
+        if key in name:
+            return DIMENSION_COLOURS[key]
+    return None
+
+
 class ScalingCurves(_Display):
-    """Accuracy against measured MACs (as in the paper's Fig. 3-5): one line per curve, mean over
-    seeds with the spread as error bars, each point labelled with its setting."""
+    """Accuracy against measured MACs (as in the paper's Fig. 3-5): one line per curve, the mean
+    over seeds with its standard error (SE) as error bars, each point labelled with its setting.
+
+    The y-axis is fitted to the data, so differences of a point or two are visible; chance is
+    written in a corner, not drawn as the axis floor. One seed gives no error bar, and the legend
+    says so. Colours follow `DIMENSION_COLOURS` by the curve's name."""
 
     def __init__(self, curves: dict[str, pd.DataFrame], label: str | None = None, chance: float | None = None):
-        """`curves`: name -> rows with macs_ratio, test_mean, test_std (and `label`'s column)."""
+        """`curves`: name -> rows with macs_ratio, test_mean, test_std, seeds (and `label`'s column)."""
         self.curves, self.label, self.chance = curves, label, chance
 
     def plot(self, ax=None, title=None, styles: dict[str, str] | None = None):
@@ -168,17 +186,56 @@ class ScalingCurves(_Display):
         self.ax_ = axes[0]
         for name, c in self.curves.items():
             c = c.sort_values("macs_ratio")
+            seeds = c["seeds"] if "seeds" in c else pd.Series(1, index=c.index)
+            se = (c.test_std / np.sqrt(seeds)).where(seeds >= 2)
             fmt = (styles or {}).get(name, "o-")
-            self.ax_.errorbar(c.macs_ratio, c.test_mean, yerr=c.test_std.fillna(0), fmt=fmt, capsize=3, label=name)
+            one = bool((seeds < 2).all())
+            self.ax_.errorbar(c.macs_ratio, c.test_mean, yerr=None if one else se.fillna(0), fmt=fmt, capsize=3,
+                              color=_colour(name), label=name + (" (one seed: no error bar)" if one else ""))
             if self.label and self.label in c:
                 for x, y, v in zip(c.macs_ratio, c.test_mean, c[self.label]):
                     self.ax_.annotate(f"{v:g}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
         if self.chance is not None:
-            self.ax_.axhline(self.chance, color="grey", ls=":", lw=1, label="chance")
+            self.ax_.text(0.99, 0.01, f"chance: {self.chance:.2f}", transform=self.ax_.transAxes, ha="right",
+                          va="bottom", fontsize=7, color="grey")
         self.ax_.set_xscale("log", base=2)
         self.ax_.set_xlabel("MACs, measured (× the base)")
-        self.ax_.set_ylabel("test accuracy (mean ± sd over seeds)")
+        self.ax_.set_ylabel("test accuracy (mean ± SE over seeds)")
         self.ax_.grid(alpha=0.3, which="both")
+        self.ax_.legend(fontsize=8)
+        if title:
+            self.ax_.set_title(title, fontsize=10)
+        return self
+
+
+class GainOverBase(_Display):
+    """Accuracy points gained over a base network, with SE error bars and a line at zero: one
+    group per setting (for example the size of the last stage's maps), one marker per step."""
+
+    def __init__(self, table: pd.DataFrame, group: str, step: str = "step"):
+        """`table`: rows with `group`, `step`, points and points_se (and verdict, written above)."""
+        self.table, self.group, self.step = table, group, step
+
+    def plot(self, ax=None, title=None):
+        self.figure_, axes = _axes(ax, 1, (6, 4))
+        self.ax_ = axes[0]
+        groups = list(dict.fromkeys(self.table[self.group]))
+        steps = list(dict.fromkeys(self.table[self.step]))
+        width = 0.7 / max(len(steps), 1)
+        for k, step in enumerate(steps):
+            rows = self.table[self.table[self.step] == step].set_index(self.group).reindex(groups)
+            x = np.arange(len(groups)) + (k - (len(steps) - 1) / 2) * width
+            self.ax_.errorbar(x, rows.points, yerr=rows.points_se, fmt="o", capsize=4, color=_colour(str(step)),
+                              label=str(step))
+            if "verdict" in rows:
+                for xi, y, se, v in zip(x, rows.points, rows.points_se, rows.verdict):
+                    self.ax_.annotate(str(v), (xi, y + se), textcoords="offset points", xytext=(0, 4), ha="center",
+                                      fontsize=7)
+        self.ax_.axhline(0, color="grey", lw=1)
+        self.ax_.set_xticks(np.arange(len(groups)), [str(g) for g in groups])
+        self.ax_.set_xlabel(self.group)
+        self.ax_.set_ylabel("points over the base (mean ± SE over seeds)")
+        self.ax_.grid(alpha=0.3, axis="y")
         self.ax_.legend(fontsize=8)
         if title:
             self.ax_.set_title(title, fontsize=10)

@@ -1,9 +1,13 @@
 """What a scaling-study table shows: curves, the paper's claims and the headline, by one rule.
 
-The rule, applied to every verdict: a difference between two networks counts when it exceeds
-twice its standard error over seeds (`SE_RULE`), and two networks are "matched" when their
-measured MACs lie within 25% of each other (`MACS_BAND`). With one seed there is no standard
-error, and a verdict says so (None) instead of guessing.
+The rule, applied to every verdict and in both directions: network a *beats* b when a - b exceeds
+twice its standard error over seeds (`SE_RULE`), *loses* to b when b - a does, and *ties* with it
+otherwise; with one seed there is no standard error and no verdict (None). Two networks are
+"matched" when their measured MACs lie within 25% of each other (`MACS_BAND`); a compound network
+is compared with the single-dimension network of nearest measured MACs, and any other point of that
+dimension inside the band is reported beside it (its verdict may differ). Every ± in the text this
+module writes says what it is: SE (standard error of a difference, over seeds) or SD (standard
+deviation of one network's accuracy over seeds).
 
 Everything here reads a tidy table (one row per experiment, config and seed, as
 `scaling_study.run` returns it) and returns tables; notebooks only plot them.
@@ -18,25 +22,38 @@ import pandas as pd
 
 from .scaling import ALPHA, BETA, GAMMA, constraint
 
-__all__ = ["SE_RULE", "MACS_BAND", "compare", "summarise", "base_of", "dimension_curve", "compound_curve",
+__all__ = ["SE_RULE", "MACS_BAND", "verdict", "compare", "summarise", "base_of", "dimension_curve", "compound_curve",
            "width_line_curves", "depth_budget_table", "gain_per_doubling", "grid_table", "best_triple",
-           "compound_vs_single", "macs_per_step", "paper_claims", "headline"]
+           "compound_vs_single", "macs_per_step", "paper_claims", "headline", "room_table"]
 
 SE_RULE = 2.0  # a difference counts when it exceeds this many standard errors
 MACS_BAND = 1.25  # matched: measured MACs within this factor of each other (scaling_study.MATCHED_BAND)
 DIMENSIONS = ("width", "depth", "resolution")
 
 
-def compare(a_mean, a_std, a_n, b_mean, b_std, b_n) -> tuple[float, float, bool | None]:
-    """a - b, its standard error over seeds, and whether a > b by the rule (None with one seed)."""
+def verdict(diff: float, se: float) -> str | None:
+    """'beats', 'ties' or 'loses' for a difference a - b with standard error `se`; None without one."""
+    if math.isnan(se):
+        return None
+    return "beats" if diff > SE_RULE * se else "loses" if diff < -SE_RULE * se else "ties"
+
+
+def compare(a_mean, a_std, a_n, b_mean, b_std, b_n) -> tuple[float, float, str | None]:
+    """a - b, its standard error over seeds, and a's verdict against b (`verdict`; None with one seed)."""
     if min(a_n, b_n) < 2:
         return a_mean - b_mean, float("nan"), None
     se = math.sqrt(np.nan_to_num(a_std) ** 2 / a_n + np.nan_to_num(b_std) ** 2 / b_n)
-    return a_mean - b_mean, se, bool(a_mean - b_mean > SE_RULE * se)
+    return a_mean - b_mean, se, verdict(a_mean - b_mean, se)
 
 
 def _fmt(diff, se) -> str:
-    return f"{diff * 100:+.1f} ± {se * 100:.1f} points" if not math.isnan(se) else f"{diff * 100:+.1f} points (one seed)"
+    if math.isnan(se):
+        return f"{diff * 100:+.1f} points (one seed: no verdict)"
+    return f"{diff * 100:+.1f} ± {se * 100:.1f} points (SE; {verdict(diff, se)})"
+
+
+def _holds(v: str | None) -> bool | None:
+    return None if v is None else v == "beats"
 
 
 def _matched(macs_a, macs_b) -> bool:
@@ -110,7 +127,7 @@ def gain_per_doubling(curve: pd.DataFrame, min_doublings: float = 0.25) -> pd.Da
 def grid_table(table: pd.DataFrame) -> pd.DataFrame:
     """Step 1: every tried triple, its nominal FLOPs factor, its measured MACs against the base and
     its accuracy; best mean validation accuracy first, with whether each is within the rule of the
-    best (`tied_with_best`: not worse by more than twice the standard error)."""
+    best (`tied_with_best`: not worse by more than twice the standard error; None with one seed)."""
     s = table[table.experiment == "grid"].groupby(["alpha", "beta", "gamma"], as_index=False).agg(
         width=("width", "first"), depth=("depth", "first"), resolution=("resolution", "first"),
         macs_ratio=("macs_ratio", "first"), val_mean=("val_acc", "mean"), val_std=("val_acc", "std"),
@@ -118,8 +135,9 @@ def grid_table(table: pd.DataFrame) -> pd.DataFrame:
     s.insert(3, "flops_factor", [constraint(a, b, g) for a, b, g in zip(s.alpha, s.beta, s.gamma)])
     s = s.sort_values("val_mean", ascending=False, kind="stable").reset_index(drop=True)
     best = s.iloc[0]
-    s["tied_with_best"] = [compare(best.val_mean, best.val_std, best.seeds, r.val_mean, r.val_std, r.seeds)[2]
-                           is not True for r in s.itertuples()]
+    verdicts = [compare(best.val_mean, best.val_std, best.seeds, r.val_mean, r.val_std, r.seeds)[2]
+                for r in s.itertuples()]
+    s["tied_with_best"] = pd.array([None if v is None else v != "beats" for v in verdicts], dtype="boolean")
     return s
 
 
@@ -137,19 +155,29 @@ def best_triple(table: pd.DataFrame) -> tuple[float, float, float]:
 
 def compound_vs_single(table: pd.DataFrame, experiment: str = "compound_found") -> pd.DataFrame:
     """Step 2: each phi of a compound run against each single dimension's network of nearest
-    measured MACs: its value, MACs, whether it is matched (within `MACS_BAND`) and the
-    difference compound minus single with its standard error and verdict."""
+    measured MACs: its value, MACs, whether it is matched (within `MACS_BAND`), the difference
+    compound minus single with its standard error, the compound's verdict (`{dim}_verdict`: beats,
+    ties, loses; `{dim}_beaten` is True when it beats) and, in `{dim}_also`, the other points of
+    that dimension inside the band with their verdicts (the choice of point can change a verdict)."""
     curves = {dim: dimension_curve(table, dim) for dim in DIMENSIONS}
     out = []
     for row in compound_curve(table, experiment).itertuples():
         entry = {"phi": row.phi, "macs_ratio": row.macs_ratio, "compound_mean": row.test_mean,
-                 "compound_std": row.test_std}
+                 "compound_std": row.test_std, "seeds": row.seeds}
         for dim, curve in curves.items():
-            near = curve.iloc[(np.log(curve.macs) - math.log(row.macs)).abs().argmin()]
-            diff, se, wins = compare(row.test_mean, row.test_std, row.seeds, near.test_mean, near.test_std, near.seeds)
+            nearest = int((np.log(curve.macs) - math.log(row.macs)).abs().argmin())
+            near = curve.iloc[nearest]
+            diff, se, v = compare(row.test_mean, row.test_std, row.seeds, near.test_mean, near.test_std, near.seeds)
+            also = []
+            for i, other in enumerate(curve.itertuples()):
+                if i != nearest and _matched(other.macs, row.macs):
+                    d2, se2, _ = compare(row.test_mean, row.test_std, row.seeds, other.test_mean, other.test_std,
+                                         other.seeds)
+                    also.append(f"{dim} {getattr(other, dim):g} ({other.macs_ratio:.2f}x) {_fmt(d2, se2)}")
             entry |= {f"{dim}_value": near[dim], f"{dim}_macs_ratio": near.macs_ratio,
                       f"{dim}_matched": _matched(near.macs, row.macs), f"{dim}_mean": near.test_mean,
-                      f"{dim}_std": near.test_std, f"{dim}_diff": diff, f"{dim}_se": se, f"{dim}_beaten": wins}
+                      f"{dim}_std": near.test_std, f"{dim}_diff": diff, f"{dim}_se": se, f"{dim}_verdict": v,
+                      f"{dim}_beaten": _holds(v), f"{dim}_also": "; ".join(also)}
         out.append(entry)
     return pd.DataFrame(out)
 
@@ -170,25 +198,26 @@ def _claims_fig3(table) -> list[dict]:
         c = dimension_curve(table, dim)
         b = c[c[dim] == base[dim]].iloc[0]
         first, top = c.iloc[1], c.iloc[-1]
-        d, se, holds = compare(first.test_mean, first.test_std, first.seeds, b.test_mean, b.test_std, b.seeds)
+        d, se, v = compare(first.test_mean, first.test_std, first.seeds, b.test_mean, b.test_std, b.seeds)
         rows.append({"claim": f"Fig. 3: the first step of {dim} raises accuracy",
                      "measured": f"{dim} {b[dim]:g} -> {first[dim]:g} ({first.macs_ratio:.2f}x MACs): {_fmt(d, se)}",
-                     "holds": holds})
-        d, se, holds = compare(top.test_mean, top.test_std, top.seeds, b.test_mean, b.test_std, b.seeds)
+                     "holds": _holds(v)})
+        d, se, v = compare(top.test_mean, top.test_std, top.seeds, b.test_mean, b.test_std, b.seeds)
         rows.append({"claim": f"Fig. 3: scaling {dim} alone raises accuracy",
                      "measured": f"{dim} {b[dim]:g} -> {top[dim]:g} ({top.macs_ratio:.2f}x MACs): {_fmt(d, se)}",
-                     "holds": holds})
+                     "holds": _holds(v)})
         g = gain_per_doubling(c)
         if len(g) >= 2:
             f, last = g.iloc[0], g.iloc[-1]
             diff = f.points_per_doubling - last.points_per_doubling
             se = math.hypot(f.per_doubling_se, last.per_doubling_se)
             holds = None if math.isnan(se) else bool(diff > SE_RULE * se)
-            pm = (lambda v: "") if math.isnan(se) else (lambda v: f" ± {v:.1f}")
+            pm = (lambda v: "") if math.isnan(se) else (lambda v: f" ± {v:.1f} SE")
             rows.append({"claim": f"Fig. 3: the gain from {dim} shrinks as the network grows",
                          "measured": f"points per doubling of MACs: first step {f.points_per_doubling:+.1f}"
                                      f"{pm(f.per_doubling_se)}, last {last.points_per_doubling:+.1f}"
-                                     f"{pm(last.per_doubling_se)}" + (" (one seed)" if math.isnan(se) else ""),
+                                     f"{pm(last.per_doubling_se)}" + (" (one seed: no verdict)" if math.isnan(se)
+                                                                      else f"; the fall {diff:+.1f} ± {se:.1f} SE"),
                          "holds": holds})
     return rows
 
@@ -200,13 +229,13 @@ def _claims_fig4(table) -> list[dict]:
     # At matched cost: the larger line's cheapest point against the small line's point nearest its MACs.
     a = large.sort_values("macs").iloc[0]
     b = small.iloc[(np.log(small.macs) - math.log(a.macs)).abs().argmin()]
-    d, se, holds = compare(a.test_mean, a.test_std, a.seeds, b.test_mean, b.test_std, b.seeds)
+    d, se, v = compare(a.test_mean, a.test_std, a.seeds, b.test_mean, b.test_std, b.seeds)
     matched = _matched(a.macs, b.macs)
     return [{"claim": "Fig. 4: at the same cost, width scaling reaches more at greater depth and resolution",
              "measured": f"w={a.width:g}, d={a.depth:g}, r={a.resolution} ({a.macs_ratio:.2f}x): {a.test_mean:.3f}; "
                          f"w={b.width:g}, d={b.depth:g}, r={b.resolution} ({b.macs_ratio:.2f}x): {b.test_mean:.3f} "
-                         f"({_fmt(d, se)}){'' if matched else '; not matched within the MACs band'}",
-             "holds": holds if matched else None}]
+                         f"({_fmt(d, se)}){'' if matched else '; not matched within the MACs band: no verdict'}",
+             "holds": _holds(v) if matched else None}]
 
 
 def _claims_grid(table) -> list[dict]:
@@ -214,11 +243,19 @@ def _claims_grid(table) -> list[dict]:
     rank, top = _paper_rank(g), g.iloc[0]
     paper = g.iloc[rank - 1]
     spread = f"{g.macs_ratio.min():.2f}-{g.macs_ratio.max():.2f}x"
+    tied = int(g.tied_with_best.fillna(False).sum())
+    if paper.seeds < 2:
+        holds, outcome = None, "one seed: no verdict"
+    elif rank == 1 and tied == 1:
+        holds, outcome = True, "picked, every other triple more than 2 SE below it"
+    elif paper.tied_with_best:
+        holds, outcome = None, f"tie: {tied} triples within 2 SE of the best, so the grid cannot choose"
+    else:
+        holds, outcome = False, "not picked: more than 2 SE below the best"
     return [{"claim": "Step 1: at equal cost the grid picks alpha, beta, gamma = 1.2, 1.1, 1.15",
-             "measured": f"best ({top.alpha:g}, {top.beta:g}, {top.gamma:g}) val {top.val_mean:.3f}; the paper's triple "
-                         f"ranks {rank} of {len(g)} (val {paper.val_mean:.3f}, "
-                         f"{'within' if paper.tied_with_best else 'beyond'} 2 SE of the best); MACs {spread} of the base",
-             "holds": True if rank == 1 else None if paper.seeds < 2 else bool(paper.tied_with_best)}]
+             "measured": f"best mean ({top.alpha:g}, {top.beta:g}, {top.gamma:g}) val {top.val_mean:.3f}; the paper's "
+                         f"triple ranks {rank} of {len(g)} (val {paper.val_mean:.3f}): {outcome}; MACs {spread} of "
+                         f"the base", "holds": holds}]
 
 
 def _claims_step2(table, exp) -> list[dict]:
@@ -230,14 +267,15 @@ def _claims_step2(table, exp) -> list[dict]:
         parts, verdicts = [], []
         for dim in DIMENSIONS:
             matched = getattr(r, f"{dim}_matched")
-            diff, se, beaten = getattr(r, f"{dim}_diff"), getattr(r, f"{dim}_se"), getattr(r, f"{dim}_beaten")
+            diff, se, also = getattr(r, f"{dim}_diff"), getattr(r, f"{dim}_se"), getattr(r, f"{dim}_also")
             parts.append(f"{dim} {getattr(r, f'{dim}_value'):g} ({getattr(r, f'{dim}_macs_ratio'):.2f}x) "
-                         f"{_fmt(diff, se)}" + ("" if matched else " [not matched]"))
-            verdicts.append(beaten if matched else None)
+                         f"{_fmt(diff, se)}" + ("" if matched else " [not matched: no verdict]")
+                         + (f" [also in the band: {also}]" if also else ""))
+            verdicts.append(getattr(r, f"{dim}_beaten") if matched else None)
         holds = None if None in verdicts else all(verdicts)
         rows.append({"claim": f"Step 2 ({which} triple): compound beats each single dimension at phi = {r.phi:g}",
-                     "measured": f"compound {r.compound_mean:.3f} at {r.macs_ratio:.2f}x MACs; compound minus "
-                                 + "; ".join(parts), "holds": holds})
+                     "measured": f"compound {r.compound_mean:.3f} (SD {r.compound_std:.3f}) at {r.macs_ratio:.2f}x "
+                                 f"MACs; compound minus " + "; ".join(parts), "holds": holds})
     steps = macs_per_step(table, exp)
     rows.append({"claim": f"each phi step about doubles the MACs ({which} triple)",
                  "measured": "measured ratios " + ", ".join(f"{v:.2f}" for v in steps.measured_ratio)
@@ -280,6 +318,17 @@ def paper_claims(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["claim", "measured", "holds"])
 
 
+def _by_verdict(r) -> str:
+    """'beats width, depth; ties resolution (...)' for one row of `compound_vs_single`."""
+    groups: dict[str, list[str]] = {}
+    for d in DIMENSIONS:
+        v = getattr(r, f"{d}_verdict") if getattr(r, f"{d}_matched") else "not matched"
+        groups.setdefault(v or "no verdict (one seed)", []).append(
+            f"{d} {getattr(r, f'{d}_value'):g}: {_fmt(getattr(r, f'{d}_diff'), getattr(r, f'{d}_se'))}")
+    words = {"beats": "beats", "ties": "ties with", "loses": "loses to"}
+    return "; ".join(f"{words.get(v, v)} {', '.join(items)}" for v, items in groups.items())
+
+
 def headline(table: pd.DataFrame) -> str:
     """The study's outcome in a few sentences (markdown), every number read from `table`."""
     claims = paper_claims(table)
@@ -288,25 +337,37 @@ def headline(table: pd.DataFrame) -> str:
         g, found = grid_table(table), best_triple(table)
         lines.append(f"- **Step 1** (triples at equal measured cost, {g.macs_ratio.min():.2f}-{g.macs_ratio.max():.2f}x "
                      f"the base's MACs) picked alpha, beta, gamma = {found}, mean validation accuracy "
-                     f"{g.val_mean.iloc[0]:.3f} ± {g.val_std.iloc[0]:.3f}; the paper's (1.2, 1.1, 1.15) ranks "
-                     f"{_paper_rank(g)} of {len(g)}, {sum(g.tied_with_best)} triple(s) within 2 SE of the best.")
+                     f"{g.val_mean.iloc[0]:.3f} (SD {g.val_std.iloc[0]:.3f}); the paper's (1.2, 1.1, 1.15) ranks "
+                     f"{_paper_rank(g)} of {len(g)}; "
+                     + (f"{int(g.tied_with_best.sum())} triple(s) within 2 SE of the best." if g.tied_with_best.notna().all()
+                        else "one seed: no verdict on which is best."))
     for exp, name in (("compound_found", "the found triple"), ("compound_paper", "the paper's triple")):
         if exp not in set(table.experiment):
             continue
         for r in compound_vs_single(table, exp).itertuples():
             if r.phi < 2:
                 continue
-            beaten = [d for d in DIMENSIONS if getattr(r, f"{d}_matched") and getattr(r, f"{d}_beaten")]
-            others = [d for d in DIMENSIONS if d not in beaten]
-            lines.append(f"- **Step 2, {name}, phi = {r.phi:g}** ({r.macs_ratio:.2f}x MACs, test "
-                         f"{r.compound_mean:.3f} ± {r.compound_std:.3f}): beats "
-                         f"{', '.join(beaten) if beaten else 'no single dimension'} by more than 2 SE"
-                         + (f"; not {', '.join(others)} ("
-                            + "; ".join(f"{d} {getattr(r, f'{d}_value'):g}: {_fmt(getattr(r, f'{d}_diff'), getattr(r, f'{d}_se'))}"
-                                        for d in others) + ")" if others else "") + ".")
+            lines.append(f"- **Step 2, {name}, phi = {r.phi:g}** ({r.macs_ratio:.2f}x MACs, test {r.compound_mean:.3f}, "
+                         f"SD {r.compound_std:.3f} over {r.seeds} seeds): " + _by_verdict(r) + ".")
     fig3 = claims[claims.claim.str.startswith("Fig. 3: the gain from")]
     if len(fig3):
         sat = [c.split("from ")[1].split(" shrinks")[0] for c, h in zip(fig3.claim, fig3.holds) if h]
         lines.append(f"- **Fig. 3**: saturation by the rule for {', '.join(sat) if sat else 'no dimension'} "
                      f"of width, depth, resolution.")
     return "\n".join(lines)
+
+
+def room_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The first width and depth steps against the base at each size of the last stage's maps
+    (`scaling_study.load_room`): points gained, their SE over seeds and the verdict by the rule."""
+    rows = []
+    for side, g in table.groupby("last_map"):
+        s = g.groupby("step").test_acc.agg(["mean", "std", "count"])
+        for step in ("width", "depth"):
+            if step in s.index and "base" in s.index:
+                a, b = s.loc[step], s.loc["base"]
+                diff, se, v = compare(a["mean"], a["std"], a["count"], b["mean"], b["std"], b["count"])
+                rows.append({"last_map": f"{side}x{side}", "resolution": int(g.resolution.iloc[0]), "step": step,
+                             "base_mean": b["mean"], "step_mean": a["mean"], "points": diff * 100,
+                             "points_se": se * 100, "seeds": int(min(a["count"], b["count"])), "verdict": v})
+    return pd.DataFrame(rows)

@@ -44,7 +44,7 @@ from .sweeps import default_cache, sweep
 
 __all__ = ["BASE", "PAPER_TRIPLE", "GRID_COST_BAND", "Mode", "QUICK", "FULL", "MODES", "config", "compound",
            "macs_of", "matched_value", "architecture", "grid_triples", "experiment_configs", "run", "run_folder", "costs",
-           "save_results", "load_results", "RESULTS"]
+           "save_results", "load_results", "RESULTS", "ROOM_FILES", "ROOM_STEPS", "load_room"]
 
 BASE = TrainConfig(data="fashion", model=None, width=0.25, depth=0.34, image_size=32, recipe="short", batch_size=64)
 NUM_CLASSES = 10  # Fashion-MNIST; only the classifier's few MACs depend on it
@@ -309,3 +309,28 @@ def load_results(path: Path = RESULTS) -> tuple[pd.DataFrame, dict]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no full-mode results; make them with `python -m effnet_lib scaling --mode full`")
     return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
+
+
+# The experiment behind the verdicts on width and depth: their first steps (width 0.38 at 1.7x the
+# base's MACs, depth 0.76 at 1.5x) with the last stage on 1x1, 2x2 and 4x4 maps (32, 64 and 128 px;
+# Fashion-MNIST's photos are 28 px, so the larger inputs add room, not detail). Trained by
+# scripts/regime_pilot.py (candidates fm32-cause, fm64-study, fm128-cause), 3 seeds, 6 epochs; each
+# row carries the command, commit, device and date it was made with.
+ROOM_FILES = ("fm32-cause.csv", "fm64-study.csv", "fm128-cause.csv")
+ROOM_STEPS = {"base": (BASE.width, BASE.depth), "width": (0.38, BASE.depth), "depth": (BASE.width, 0.76)}
+
+
+def load_room(folder: Path = RESULTS.parent / "pilots") -> pd.DataFrame:
+    """The room experiment's rows (one per network and seed), with `step` (base, width, depth)
+    and `last_map` (the side of the last stage's feature map)."""
+    files = [folder / name for name in ROOM_FILES if (folder / name).is_file()]
+    if not files:
+        raise FileNotFoundError(f"{folder}: none of {', '.join(ROOM_FILES)}; make them with "
+                                f"`python scripts/regime_pilot.py fm32-cause fm64-study fm128-cause --seeds 0 1 2`")
+    t = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    step = pd.Series(pd.NA, index=t.index, dtype="object")
+    for name, (w, d) in ROOM_STEPS.items():
+        step[np.isclose(t.width, w) & np.isclose(t.depth, d)] = name
+    t = t.assign(step=step).dropna(subset=["step"])
+    t = t[t.resolution.isin([32, 64, 128])]
+    return t.assign(last_map=t.resolution // 32).reset_index(drop=True)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .scaling import PAPER_TABLE2
 
-__all__ = ["FAMILIES", "torchvision_table", "paper_table"]
+__all__ = ["FAMILIES", "torchvision_table", "paper_table", "TABLE3_SOURCE", "paper_table3"]
 
 # Family name -> model-name prefix in torchvision (classification models only).
 FAMILIES = {
@@ -55,3 +55,29 @@ def paper_table() -> pd.DataFrame:
     """EfficientNet-B0..B7 as the paper's Table 2 reports them (ICML version)."""
     return pd.DataFrame([{"model": m.upper(), "top1": a, "params_M": p, "gflops": f}
                          for m, (a, p, f) in PAPER_TABLE2.items()])
+
+
+# The paper's Table 3, "Scaling Up MobileNets and ResNet": other networks scaled one dimension at a
+# time and by compound scaling at about equal FLOPs, ImageNet top-1. Read from the text of arXiv
+# 1905.11946v5 (11 Sep 2020); where a row prints its factors they are kept (only MobileNetV1's
+# compound row does). MobileNetV1 has no depth row.
+TABLE3_SOURCE = ("Tan & Le, EfficientNet, arXiv 1905.11946v5, Table 3, read from the paper's extracted text at "
+                 "github.com/sanghoonio/image-cnn-transformers (literature/md/tan2019efficientnet.md, commit 7d7c3f8)")
+_TABLE3 = (  # network, scaled by, factor as printed, GFLOPs, top-1 %
+    ("MobileNetV1", "baseline", "", 0.6, 70.6), ("MobileNetV1", "width", "w=2", 2.2, 74.2),
+    ("MobileNetV1", "resolution", "r=2", 2.2, 72.7), ("MobileNetV1", "compound", "d=1.4, w=1.2, r=1.3", 2.3, 75.6),
+    ("MobileNetV2", "baseline", "", 0.3, 72.0), ("MobileNetV2", "depth", "d=4", 1.2, 76.8),
+    ("MobileNetV2", "width", "w=2", 1.1, 76.4), ("MobileNetV2", "resolution", "r=2", 1.2, 74.8),
+    ("MobileNetV2", "compound", "", 1.3, 77.4),
+    ("ResNet-50", "baseline", "", 4.1, 76.0), ("ResNet-50", "depth", "d=4", 16.2, 78.1),
+    ("ResNet-50", "width", "w=2", 14.7, 77.7), ("ResNet-50", "resolution", "r=2", 16.4, 77.5),
+    ("ResNet-50", "compound", "", 16.7, 78.8),
+)
+
+
+def paper_table3() -> pd.DataFrame:
+    """Table 3 of the paper, one row per network and way of scaling, with the gain over its baseline
+    in points and its FLOPs against the baseline's (`TABLE3_SOURCE` says where it was read)."""
+    t = pd.DataFrame(_TABLE3, columns=["network", "scaled_by", "factor", "gflops", "top1"])
+    base = t[t.scaled_by == "baseline"].set_index("network")
+    return t.assign(flops_ratio=t.gflops / t.network.map(base.gflops), gain=t.top1 - t.network.map(base.top1))

@@ -14,72 +14,110 @@
 # # 01 · Scaling one dimension at a time: width, depth, resolution
 #
 # **Learning goals.** After this notebook you can
-# 1. say what width, depth and resolution scaling each do to an EfficientNet, and what each costs
-#    in multiply-adds (MACs), measured rather than assumed,
-# 2. reproduce the paper's Fig. 3 (accuracy against cost for each dimension scaled alone) on a
-#    small base, and read from it whether and where each dimension stops paying off,
-# 3. hold each of the paper's three intuitions (depth, width, resolution) against a measured curve,
-# 4. judge a difference by its spread over seeds, and tell an effect of the architecture from an
-#    effect of the training recipe.
+# 1. state the paper's first observation about scaling and read the published evidence for it,
+# 2. say what width, depth and resolution scaling each cost in multiply-adds (MACs), measured
+#    rather than assumed,
+# 3. reproduce the paper's Fig. 3 on a small base and decide, by a stated rule, which dimension pays,
+# 4. find the cause when a dimension does not pay, by an experiment that changes only that cause.
 #
-# **Two kinds of numbers.** *Full mode*: the committed results in `data/results/scaling_full.csv`
-# (every config trained with 3 seeds; the cell that loads them prints the command, commits,
-# device and dates). *Quick mode*: a live run at the end, labelled QUICK MODE, on 200 training
-# images per class (2,000, against full mode's 5,000) for 3 epochs with one seed: minutes on a
-# laptop CPU, enough to see the mechanics; with one seed it can decide no claim (there is no spread
-# to judge a difference by).
-#
-# **The regime.** B0 at width 0.25 and depth 0.34 (10 blocks), 32 px, on the built-in
-# Fashion-MNIST subset (10 classes of clothing, 5,000 training images), trained 6 epochs with the
-# `short` recipe. It was chosen by measurement among several candidates (texture patches, other
-# crops, recipes and initialisations); the pilots and why each choice was made are in
-# [`data/results/REGIME.md`](../data/results/REGIME.md).
+# **How this notebook works.** It follows one question from claim to cause: the paper's claim, the
+# evidence the paper publishes, *your* prediction, the experiment, what it shows by the rule, and
+# why. The results you judge are the *full-mode* ones committed in `data/results/` (3 seeds per
+# network, with the command, commit, device and dates that made them). A *quick-mode* run at the
+# end, labelled QUICK MODE, trains the same kind of curve live in a few minutes with one seed: it
+# shows how the curves are made and can decide nothing.
 
 # %%
 import os
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 
-from effnet_lib import exercises
+from effnet_lib import exercises, zoo
 from effnet_lib import scaling_analysis as analysis
 from effnet_lib import scaling_study as study
 from effnet_lib.executors import open_executor
 from effnet_lib.fashion import CLASSES
 from effnet_lib.model import stage_table
-from effnet_lib.plots import ScalingCurves
+from effnet_lib.plots import DIMENSION_COLOURS, GainOverBase, ScalingCurves
+from effnet_lib.presets import quick_mode_timing
 
+sns.set_theme(style="whitegrid", context="notebook")
 pd.set_option("display.max_colwidth", None)
 CHANCE = 1 / len(CLASSES)
+print(quick_mode_timing("01_single_dimension_scaling"))
+
+# %% [markdown]
+# ## 1. The claim
+#
+# Section 3.2 of the paper, *Observation 1*: scaling up any one dimension of a network, its width
+# (channels per layer), its depth (layers) or its input resolution, improves accuracy, but the gain
+# diminishes as the network gets bigger. The paper's intuitions: a deeper network captures richer,
+# more complex features but is harder to train; a wider one captures finer-grained features and is
+# easier to train but saturates quickly when it stays shallow; a higher resolution shows finer
+# patterns, with diminishing returns.
+#
+# ## 2. The published evidence
+#
+# The paper's Table 3 scales three other networks, one dimension at a time and all three together,
+# to about four times their FLOPs, and reports ImageNet top-1 accuracy. The gain over each baseline:
+
+# %%
+table3 = zoo.paper_table3()
+print(zoo.TABLE3_SOURCE)
+ax = sns.barplot(data=table3[table3.scaled_by != "baseline"], x="network", y="gain", hue="scaled_by",
+                 palette=DIMENSION_COLOURS)
+ax.set(ylabel="top-1 points over the baseline (ImageNet)", xlabel="",
+       title="Paper, Table 3: each network scaled to about 4x its FLOPs")
+ax.legend(title="scaled by", fontsize=8);
+
+# %%
+table3.round(2)
+
+# %% [markdown]
+# On ImageNet every single dimension pays at about four times the FLOPs (MobileNetV1 has no depth
+# row), and compound scaling pays more than any one of them for every network; that second part
+# is notebook 02's subject. ImageNet models see 224 px photos of a thousand classes, trained for
+# hundreds of epochs. Does the first part hold for a network small enough to train here?
+#
+# ## 3. Your prediction
+#
+# The base network of this notebook is B0 at a quarter of its width and a third of its depth (10
+# blocks), at 32 px, trained 6 epochs on 5,000 Fashion-MNIST images (10 classes of clothing, photos
+# of 28 px). Its last stages work on 2x2 and 1x1 feature maps. Before you look at any result, write
+# down how many accuracy points (test set) you expect each dimension to gain when it alone makes the
+# network cost about 2.3 times the base's MACs, and why.
+
+# %%
+my_prediction = {"width": None, "depth": None, "resolution": None}  # points gained at about 2.3x the MACs
+my_reason = ""
+
+# %% [markdown]
+# ## 4. The experiment
+#
+# ### What each dimension costs
+#
+# Notebook 00's rule of thumb: FLOPs grow linearly with depth and with the square of width and of
+# resolution. On a network this small the rule bends: channels round to multiples of 8, layer
+# counts round up (depth 0.34 and 0.5 build the same 10 blocks), and a small map's side rounds up at
+# each stride-2 layer. So the study does not choose its points by nominal factor: each single-
+# dimension point is the width, depth or resolution whose *measured* MACs come nearest to those of a
+# compound network of notebook 02, so that every comparison there is at equal cost.
+
+# %%
 base = study.BASE
 print(f"base: width {base.width}, depth {base.depth}, {base.image_size} px, data '{base.data}', "
       f"recipe '{base.recipe}', batch {base.batch_size}")
 pd.DataFrame(stage_table(base.width, base.depth, base.image_size))
 
-# %% [markdown]
-# ## What each dimension costs
-#
-# The rule of thumb (notebook 00): FLOPs grow linearly with depth and with the square of width and
-# of resolution. Measured on this base the rule bends, for three reasons:
-# - **channels round** to multiples of 8 and a quarter of B0's 16 channels becomes 8, so a nominal
-#   width step may change some layers and not others, and the depthwise convolutions grow only
-#   linearly with width (one filter per channel);
-# - **layer counts round up**, so depth moves in jumps (depth 0.34 and 0.5 build the same 10 blocks);
-# - **small maps round up too**: at 32 px the last stages work on 2×2 and 1×1 maps, and 33 px
-#   already gives them 3×3 and 2×2 (a stride-2 layer rounds the half up), so resolution's cost
-#   jumps at first and then grows smoothly.
-#
-# So the single-dimension points of the study are not chosen by nominal factor: each is the width,
-# depth or resolution whose *measured* MACs come nearest to those of a compound network of
-# notebook 02, so that every comparison there is at equal cost. The costs, before any training:
-
 # %%
 study.costs(study.FULL).round(2)
 
 # %% [markdown]
-# ## Full mode: the committed results
+# ### The committed full-mode results
 #
-# Every row of the table is one training run; the provenance says how the table was made.
+# Every row is one trained network and seed; the record says how the table was made.
 
 # %%
 full, how = study.load_results()
@@ -87,94 +125,103 @@ print(how["command"])
 pd.Series(how).drop("command").to_frame("full-mode results")
 
 # %% [markdown]
-# ### Fig. 3: each dimension alone
+# ### Fig. 3 on the small base
 #
-# Mean test accuracy over the seeds with one standard deviation as error bars, against measured
-# MACs relative to the base (log scale, so each step right is a doubling). In the paper all three
-# curves rise and flatten near 80% on ImageNet.
+# Mean test accuracy over 3 seeds, with the standard error (SE) as error bars, against measured
+# MACs relative to the base (log scale: each step right is a doubling). The y-axis is fitted to the
+# data, so one or two points of accuracy are visible; chance (0.10) is far below it.
 
 # %%
 curves = {dim: analysis.dimension_curve(full, dim) for dim in ("width", "depth", "resolution")}
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True, layout="constrained")
 for ax, (dim, curve) in zip(axes, curves.items()):
-    ScalingCurves({f"full mode, {len(how['seeds'])} seeds": curve}, label=dim, chance=CHANCE).plot(
+    ScalingCurves({f"{dim}, full mode, {len(how['seeds'])} seeds": curve}, label=dim, chance=CHANCE).plot(
         ax=ax, title=f"scale {dim} alone")
 
 # %% [markdown]
-# ### Where each dimension stops paying off
+# ## 5. What it shows, by the rule
 #
-# Accuracy points gained per doubling of measured MACs, step by step from the base upwards, each
-# with its standard error over seeds. The paper's observation is that this gain shrinks as the
-# network grows: bigger is better, with diminishing returns. One rule decides every verdict in
-# these notebooks: a difference counts when it exceeds twice its standard error.
+# One rule decides every verdict in notebooks 01 and 02: network a **beats** network b when a - b
+# is more than twice the standard error of the difference over seeds, **loses** when b - a is, and
+# **ties** otherwise. With one seed there is no standard error and no verdict. The gain of each
+# step per doubling of MACs, and the paper's claims held against the table:
 
 # %%
 pd.concat({dim: analysis.gain_per_doubling(curve) for dim, curve in curves.items()}).round(2)
-
-# %% [markdown]
-# ### The paper's claims, checked against these results
-#
-# Each row states a claim of section 3.2, what the committed table measures and whether the claim
-# holds here by the rule (`None`: the table cannot decide).
 
 # %%
 claims = analysis.paper_claims(full[full.experiment == "single_dimension"])
 claims
 
+# %%
+first_steps = claims[claims.claim.str.startswith("Fig. 3: the first step")]
+for row in first_steps.itertuples():
+    dim = row.claim.split("step of ")[1].split(" ")[0]
+    guess = my_prediction.get(dim)
+    print(f"{dim:>10}: measured {row.measured.split(': ', 1)[1]}"
+          + (f"; you predicted {guess:+.1f} points" if guess is not None else ""))
+
 # %% [markdown]
-# ## The three intuitions, held against the curves
+# Read the verdicts above before the next paragraph. In this regime **resolution's first step beats
+# the base** and every later resolution point ties with the first: the curve rises once and is
+# flat. **Width and depth tie with the base at every point**, up to more than five times its MACs:
+# no gain to diminish. The paper's diminishing returns cannot be shown by the rule for any
+# dimension here (the `shrinks` rows: for resolution the fall in gain per doubling is less than
+# twice its SE). So the first half of Observation 1 holds for one dimension of three. Why not for
+# width and depth?
 #
-# The paper explains each dimension with an intuition. Each is a statement about a curve above.
+# ## 6. Why: room in the last stages
 #
-# **Depth**: a deeper network captures richer, more complex features and generalises better, but is
-# harder to train (vanishing gradients); the gain of very deep networks diminishes. Both halves are
-# visible in this workbook. In its first version (SGD at 0.01, residual blocks initialised like any
-# other layer), depth *lowered* accuracy at every budget tried: the extra blocks were hard to train
-# in a few epochs. With residual blocks that start as the identity (their last BatchNorm scaled by
-# zero) a deeper network starts out computing what the shallower one does, and depth no longer
-# hurts (the pilots that show the difference are in `data/results/REGIME.md`). But in the full-mode
-# table it does not pay either: no depth point is more than two standard errors above the base.
-# The first half of the intuition, harder to train, is what this workbook measured; the second,
-# richer features, needs maps with room for them, and here the last stages work on 2×2 and 1×1
-# maps. Note also how much depth it takes to add cost: a block on a 1×1 map costs little, so the
-# depth line needs several times more blocks to reach the same MACs as the other lines.
-#
-# **Width**: a wider network captures finer-grained features and is easier to train, but a wide,
-# shallow network struggles to capture higher-level features, so accuracy saturates quickly. Here
-# it saturates before it starts: no width point is more than two standard errors from the base,
-# with 5,000 training images and 6 epochs (notebook 02 gives the measured reasons).
-#
-# **Resolution**: a higher-resolution input lets the network see finer patterns, with diminishing
-# returns. Fashion-MNIST's photos are 28 px, so above 32 px there is no finer pattern to see: what
-# grows is the size of the feature maps the later stages work on (notebook 00, section 8). This is
-# the dimension that behaves as in the paper here: its first step pays by more than two standard
-# errors, and after it the curve is flat.
-#
-# What the table says about each, in numbers (the rows of the claims table for that dimension):
+# A 32 px input leaves the last two stages of the base a 2x2 and a 1x1 map (the stage table
+# above). A 3x3 depthwise filter on a 1x1 map sees one position; extra channels or extra blocks there
+# have no spatial pattern to work on. If that is the cause, the same width and depth steps should
+# start to pay when the last stage has room, with nothing else changed. Fashion-MNIST's photos are
+# 28 px, so a 64 or 128 px input carries no finer detail than 32 px: it only gives every stage a
+# larger map. The experiment: the base, the first width step (width 0.38, about 1.7x the MACs) and
+# the first depth step (depth 0.76, about 1.5x) at 32, 64 and 128 px, where the last stage works on
+# 1x1, 2x2 and 4x4 maps; 3 seeds each, same data, recipe and 6 epochs.
 
 # %%
-for dim in ("depth", "width", "resolution"):
-    print(f"{dim.upper()}")
-    for row in claims[claims.claim.str.contains(f" {dim} ")].itertuples():
-        verdict = {True: "holds", False: "does not hold", None: "undecided"}[row.holds]
-        print(f"  {row.claim}: {verdict}\n      {row.measured}")
+room = study.load_room()
+print(room.drop_duplicates("command").command.tolist(), sorted(room.prov_commit.unique()),
+      sorted(room.prov_device.unique()))
+room_gain = analysis.room_table(room)
+GainOverBase(room_gain.assign(step=room_gain.step.map({"width": "width 0.25 -> 0.38",
+                                                       "depth": "depth 0.34 -> 0.76"})),
+             group="last_map").plot(title="The first width and depth steps, by the size of the last stage's map")
+room_gain.round(3)
 
 # %% [markdown]
-# ## Quick mode, live
+# ROOM_VERDICT_PLACEHOLDER
 #
-# The same experiment at quick-mode size, trained here (finished configs are cached under
-# `runs/experiments`, so a second run of this cell reads them back at once). **QUICK MODE** trains
-# 200 images per class (2,000 in all) for 3 epochs with one seed: it shows how the curves are made,
-# not whether a claim holds. Edit `study.QUICK` with `dataclasses.replace` to try other points.
-# The networks train side by side, one per CPU core, each on one thread: the results are identical
-# to training them one after another.
+# The intuitions again, each against what was measured here:
+#
+# - **Depth**: richer features, harder to train. The `short` recipe starts every residual block as
+#   the identity, so a deeper network starts out computing what the shallower one does (exercise
+#   01.2); a block on a 1x1 map costs little, so the depth line needs several times more blocks to
+#   reach the same MACs as the other lines, and those blocks have no spatial pattern to work on.
+# - **Width**: finer-grained features, quick saturation when shallow. Here it saturates before it
+#   starts, for the same reason.
+# - **Resolution**: finer patterns with diminishing returns. Above 28 px there is no finer pattern
+#   in these photos; what resolution buys here is room for the later stages, which is why its first
+#   step pays and then stops.
+#
+# How the regime was chosen (the data, the base, the recipe, the pilots tried) is recorded in
+# [`data/results/REGIME.md`](../data/results/REGIME.md).
+#
+# ## 7. Quick mode, live
+#
+# The single-dimension curves at quick-mode size, trained here: **QUICK MODE** trains 200 images
+# per class (2,000 in all) for 3 epochs with one seed. Finished networks are cached under
+# `runs/experiments`, so running the cell again reads them back at once. The networks train side
+# by side, one per CPU core on one thread each; the results are the same as one after another.
 
 # %%
 with open_executor("local", jobs=os.cpu_count() or 1) as pool:
-    quick = study.run("quick", only=["single_dimension"], executor=pool)
+    quick = study.run("quick", only=["single_dimension"], executor=pool, progress=False)
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True, layout="constrained")
 for ax, dim in zip(axes, ("width", "depth", "resolution")):
-    ScalingCurves({"QUICK MODE (3 epochs, 1 seed)": analysis.dimension_curve(quick, dim)}, label=dim,
+    ScalingCurves({f"{dim}, QUICK MODE (3 epochs)": analysis.dimension_curve(quick, dim)}, label=dim,
                   chance=CHANCE).plot(ax=ax, title=f"QUICK MODE · scale {dim} alone")
 
 # %%

@@ -39,6 +39,7 @@ from effnet_lib.diagnostics import compare_results, label_issues, overlapping_cl
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.evaluation import write_evaluation
 from effnet_lib.explorer import ConfusionExplorer
+from effnet_lib.gradcam import cam_layer
 from effnet_lib.plots import PredictionGallery
 from effnet_lib.predict import EvalResult, Predictor
 from effnet_lib.presets import full_training_config, quick_training_config
@@ -72,14 +73,27 @@ else:
 # ## Grad-CAM, before we use it
 #
 # Grad-CAM (Selvaraju et al., 2017) asks where in the image the evidence for one class lies. Take
-# the last feature map before pooling (for EfficientNet the 1×1 head convolution: 7×7 positions at
-# 224 px, 1×1 or 2×2 at the quick mode's 32 px, so coarse there), and the gradient of the class's
-# score with respect to it. Averaged over the positions, the gradient gives one weight per channel:
-# how much that channel pushes the class. The weighted sum of the channels, with negative values
-# cut to zero (ReLU) and scaled to [0, 1], is the map, upsampled to the image. In code it is two
-# hooks and one backward pass (`effnet_lib.gradcam.grad_cam`). The explorer shows it for the
-# predicted and for the true class of a confused image, side by side.
+# a feature map and the gradient of the class's score with respect to it. Averaged over the
+# positions, the gradient gives one weight per channel: how much that channel pushes the class.
+# The weighted sum of the channels, with negative values cut to zero (ReLU) and scaled to [0, 1],
+# is the map, upsampled to the image. In code it is two hooks and one backward pass
+# (`effnet_lib.gradcam.grad_cam`). The explorer shows it for the predicted and for the true class
+# of a confused image, side by side.
 #
+# **Which feature map.** The usual one is the last before pooling (for EfficientNet the 1×1 head
+# convolution: 7×7 positions at 224 px). At the quick mode's 32 px that map is 1×1: one value,
+# spread over the whole image, which says nothing about *where*. So the map comes from the last
+# stage whose output still has at least 4×4 positions (`gradcam.cam_layer`); it is less
+# class-specific than the head, and coarse, but it can point at a place:
+
+# %%
+if predictor is not None:
+    size = predictor.transforms.image_size
+    index, side = cam_layer(predictor.model, size)
+    print(f"at {size} px: Grad-CAM from features[{index}] of {len(predictor.model.features)} "
+          f"({side}x{side} positions); the head's map is {cam_layer(predictor.model, size, min_side=1)[1]} wide")
+
+# %% [markdown]
 # ## The explorer
 #
 # *Classes*: type in *search* to filter, pick a class (sorted worst first by the chosen metric),

@@ -39,7 +39,32 @@ def test_known_answers():
     assert exercises.answer("00.3") == 25 * 144 * 28 * 28
     assert exercises.answer("03.1") == 28
     assert exercises.answer("05.1") == "b->c"
-    assert exercises.answer("01.1") == "resolution"  # the committed table (tests/test_scaling_account.py)
+    assert exercises.answer("01.1") == 80 * 320 * 1 * 1  # the base's head at 32 px
+    assert exercises.answer("01.3") == 4
+    assert exercises.answer("01.2") == "a"
     assert exercises.check("00.3", "2,822,400")
     with pytest.raises(KeyError, match="no exercise"):
         exercises.check("99.9", 1)
+
+
+def test_the_head_counted_by_hand_is_what_the_flop_counter_counts():
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from effnet_lib.model import efficientnet
+    from effnet_lib.scaling_study import BASE
+    model = efficientnet(BASE.width, BASE.depth, num_classes=10).eval()
+    head = model.features[-1]  # the 1x1 convolution, BatchNorm and activation after the last stage
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        head(torch.zeros(1, head[0].in_channels, 1, 1))  # the last stage's 1x1 map at 32 px
+    assert counter.get_total_flops() // 2 == exercises.answer("01.1")
+
+
+def test_the_two_triples_are_compared_by_the_notebooks_rule():
+    from effnet_lib import scaling_analysis as A
+    from effnet_lib import scaling_study as S
+    t = S.load_results()[0]
+    p, f = (A.compound_curve(t, e).set_index("phi").loc[3] for e in ("compound_paper", "compound_found"))
+    verdict = A.compare(p.test_mean, p.test_std, p.seeds, f.test_mean, f.test_std, f.seeds)[2]
+    assert exercises.answer("02.1") == {"beats": "a", "ties": "b", "loses": "c"}[verdict]

@@ -11,7 +11,7 @@ from torch import nn
 
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.explorer import TABS, ConfusionExplorer, cam_maps
-from effnet_lib.gradcam import grad_cam
+from effnet_lib.gradcam import cam_layer, grad_cam
 from effnet_lib.predict import EvalResult, Predictor
 
 
@@ -114,6 +114,12 @@ def test_gradcam_in_the_widget_with_a_trained_model(tiny_run):
     result = predictor.evaluate(run.folder.test)
     cam, _ = grad_cam(predictor.model, torch.randn(1, 3, 32, 32))
     assert cam.shape == (32, 32) and 0 <= cam.min() and cam.max() <= 1
+    # At 32 px the head's map is 1x1 (a constant map); the default layer keeps at least 4x4 positions.
+    assert cam_layer(predictor.model, 32, min_side=1)[1] == 1 and cam_layer(predictor.model, 32)[1] >= 4
+    assert cam.std() > 0.01
+    head, _ = grad_cam(predictor.model, torch.randn(1, 3, 32, 32), layer=predictor.model.features[-1])
+    assert head.std() < 1e-4  # what the map was before: the same value everywhere
+    assert cam_layer(predictor.model, 224)[0] == len(predictor.model.features) - 1  # 7x7: the head itself
     # Every image predicted as the next class: confused pairs exist whatever the tiny model learned.
     forced = replace(result, probs=np.roll(np.eye(len(result.classes))[result.y_true], 1, axis=1))
     ex = ConfusionExplorer(forced, predictor)

@@ -100,7 +100,8 @@ def test_analyses_on_a_table_where_the_paper_holds():
     claims = A.paper_claims(t).set_index("claim").holds
     assert claims["Fig. 3: the first step of resolution raises accuracy"]
     assert claims["Step 2 (paper's triple): compound beats each single dimension at phi = 2"]
-    assert "beats width, depth, resolution" in A.headline(t)
+    step2 = [line for line in A.headline(t).splitlines() if "Step 2" in line]
+    assert step2 and all("beats width" in line and "ties" not in line and "loses" not in line for line in step2)
 
 
 def test_claims_report_when_the_data_disagrees_and_one_seed_decides_nothing():
@@ -113,9 +114,10 @@ def test_claims_report_when_the_data_disagrees_and_one_seed_decides_nothing():
     assert seeded.holds.isna().all() and seeded.measured.str.contains("one seed").all()
 
 
-def test_compare_is_the_one_rule():
-    assert A.compare(0.60, 0.01, 3, 0.55, 0.01, 3)[2] is True  # 5 points, se 0.8
-    assert A.compare(0.56, 0.02, 3, 0.55, 0.02, 3)[2] is False
+def test_compare_is_the_one_two_sided_rule():
+    assert A.compare(0.60, 0.01, 3, 0.55, 0.01, 3)[2] == "beats"  # 5 points, se 0.8
+    assert A.compare(0.56, 0.02, 3, 0.55, 0.02, 3)[2] == "ties"
+    assert A.compare(0.55, 0.01, 3, 0.60, 0.01, 3)[2] == "loses"  # a loss is a verdict too
     assert A.compare(0.56, np.nan, 1, 0.55, np.nan, 1)[2] is None
 
 
