@@ -39,6 +39,7 @@ from effnet_lib import anatomy, exercises, scaling, zoo
 from effnet_lib.anatomy import se_weights, trace_shapes
 from effnet_lib.data import load_image
 from effnet_lib.model import MBConv, SqueezeExcitation, stage_table
+from effnet_lib.plots import DIMENSION_COLOURS
 from effnet_lib.transforms import Transforms
 
 torch.manual_seed(0)
@@ -251,8 +252,9 @@ growth = pd.DataFrame({
 growth["step ratio"] = growth["MACs / B0 (measured)"] / growth["MACs / B0 (measured)"].shift()
 print(growth.round(2).to_string(index=False))
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.semilogy(growth["phi"], growth["MACs / B0 (measured)"], "o-", label="measured B0..B7")
-ax.semilogy(growth["phi"], growth["2^phi"], "--", label="2^φ")
+ax.semilogy(growth["phi"], growth["MACs / B0 (measured)"], "o-", color=DIMENSION_COLOURS["compound"],
+            label="measured B0..B7")
+ax.semilogy(growth["phi"], growth["2^phi"], "--", color=DIMENSION_COLOURS["base"], label="2^φ")
 ax.set_xlabel("φ")
 ax.set_ylabel("MACs relative to B0")
 ax.legend()

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -37,8 +39,11 @@ def main(names: list[str]):
             times = {}
             for which in ("cold", "warm"):
                 start = time.perf_counter()
-                execute(ROOT / "notebooks" / f"{name}.py")
+                nb = execute(ROOT / "notebooks" / f"{name}.py")
                 times[which] = round(time.perf_counter() - start, 1)
+                kept = ROOT / "build" / "executed" / f"timed-{which}" / f"{name}.ipynb"  # for a read
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, kept)
                 print(f"{name} {which}: {times[which]:.1f} s", flush=True)
             record["notebooks"][name] = {"cold_s": times["cold"], "warm_s": times["warm"],
                                          **{k: v for k, v in provenance("cpu").items()

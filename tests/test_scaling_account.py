@@ -99,3 +99,10 @@ def test_phi_steps_do_not_double_the_measured_macs(full):
     ratios = [*A.macs_per_step(full, "compound_paper").measured_ratio, *A.macs_per_step(full, "compound_found").measured_ratio]
     assert 1.15 < min(ratios) and max(ratios) < 2.7
     assert any(abs(r - 2) > 0.5 for r in ratios)
+
+
+def test_no_dimension_shows_diminishing_returns_by_the_rule(full):
+    """Notebook 01: "The paper's diminishing returns cannot be shown by the rule for any dimension here"."""
+    claims = A.paper_claims(full).set_index("claim")
+    for dim in A.DIMENSIONS:
+        assert claims.loc[f"Fig. 3: the gain from {dim} shrinks as the network grows", "holds"] is False

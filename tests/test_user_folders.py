@@ -156,6 +156,10 @@ def test_runs_with_different_class_lists_compare_by_name(tmp_path):
     cli("report", tmp_path / "a", "--compare", tmp_path / "b", "--out", tmp_path / "r.html")
     assert "b only" in (tmp_path / "r.html").read_text()
 
+    from effnet_lib.explorer import ConfusionExplorer
+    shown = ConfusionExplorer(a, compare=b).comparison()  # the explorer's Run against run tab
+    assert shown["per_class"].loc["cow", "known_to"] == "b only" and shown["accuracy_b"] == c["accuracy_b"]
+
     relabelled = EvalResult(b.classes, b.paths, np.where(b.y_true == 0, 2, 0), b.probs)
     with pytest.raises(ValueError, match=r"label 6 image\(s\) differently \(first: img/0.png"):
         compare_results(a, relabelled)
