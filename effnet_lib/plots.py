@@ -184,11 +184,13 @@ class ScalingCurves(_Display):
     def plot(self, ax=None, title=None, styles: dict[str, str] | None = None):
         self.figure_, axes = _axes(ax, 1, (6, 4.2))
         self.ax_ = axes[0]
+        used: dict = {}  # curves of one colour (two width lines) differ by marker and line style
         for name, c in self.curves.items():
             c = c.sort_values("macs_ratio")
             seeds = c["seeds"] if "seeds" in c else pd.Series(1, index=c.index)
             se = (c.test_std / np.sqrt(seeds)).where(seeds >= 2)
-            fmt = (styles or {}).get(name, "o-")
+            nth = used[_colour(name)] = used.get(_colour(name), -1) + 1
+            fmt = (styles or {}).get(name, ("o-", "s--", "^:", "v-.")[nth % 4])
             one = bool((seeds < 2).all())
             self.ax_.errorbar(c.macs_ratio, c.test_mean, yerr=None if one else se.fillna(0), fmt=fmt, capsize=3,
                               color=_colour(name), label=name + (" (one seed: no error bar)" if one else ""))

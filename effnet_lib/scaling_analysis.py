@@ -91,7 +91,7 @@ def compound_curve(table: pd.DataFrame, experiment: str = "compound_found") -> p
 def width_line_curves(table: pd.DataFrame, experiment: str = "width_lines") -> dict[str, pd.DataFrame]:
     """Fig. 4's lines: width scaled at each (depth, resolution) pair, labelled by the pair."""
     lines = summarise(table[table.experiment == experiment])
-    return {f"d={d:g}, r={r}": g for (d, r), g in lines.groupby(["depth", "resolution"])}
+    return {f"width at d={d:g}, r={r}": g for (d, r), g in lines.groupby(["depth", "resolution"])}
 
 
 def depth_budget_table(table: pd.DataFrame) -> pd.DataFrame:

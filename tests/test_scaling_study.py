@@ -137,3 +137,29 @@ def test_a_real_tiny_study_trains_caches_and_saves(split_folder, tmp_path):
     with pytest.raises(FileNotFoundError, match="scaling --mode full"):
         S.load_results(tmp_path / "missing.csv")
     assert constraint(*S.PAPER_TRIPLE) == pytest.approx(1.92, abs=0.01)
+
+
+def test_scaling_figures_show_se_on_fitted_axes_in_one_colour_per_dimension():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_hex
+
+    from effnet_lib.plots import DIMENSION_COLOURS, GainOverBase, ScalingCurves
+    curve = pd.DataFrame({"macs_ratio": [1.0, 2.0, 4.0], "test_mean": [0.82, 0.84, 0.845],
+                          "test_std": [0.006, 0.003, 0.009], "seeds": [3, 3, 3], "width": [0.25, 0.38, 0.5]})
+    one = curve.assign(seeds=1, test_std=np.nan)
+    d = ScalingCurves({"width, 3 seeds": curve, "depth": one}, label="width", chance=0.1).plot()
+    bars = d.ax_.containers[0]
+    lows = [seg[0][1] for seg in bars[2][0].get_segments()]
+    assert np.allclose(lows, curve.test_mean - curve.test_std / np.sqrt(3))  # SE, not SD
+    assert to_hex(bars[0].get_color()) == DIMENSION_COLOURS["width"].lower()
+    assert to_hex(d.ax_.containers[1][0].get_color()) == DIMENSION_COLOURS["depth"].lower()
+    low, high = d.ax_.get_ylim()
+    assert low > 0.5 and high < 0.9  # fitted to the data: chance (0.1) is a note, not the floor
+    labels = [t.get_text() for t in d.ax_.get_legend().get_texts()]
+    assert "depth (one seed: no error bar)" in labels
+    g = GainOverBase(pd.DataFrame({"last_map": ["1x1", "1x1", "4x4", "4x4"], "step": ["width", "depth"] * 2,
+                                   "points": [0.1, -0.2, 1.5, 1.1], "points_se": [0.5, 0.6, 0.4, 0.3],
+                                   "verdict": ["ties", "ties", "beats", "ties"]}), group="last_map").plot()
+    assert [t.get_text() for t in g.ax_.get_xticklabels()] == ["1x1", "4x4"]
+    assert {t.get_text() for t in g.ax_.texts} == {"ties", "beats"}
