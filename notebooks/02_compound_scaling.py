@@ -221,10 +221,12 @@ Markdown(analysis.headline(full))
 # step of phi multiplies the measured MACs by anything from about 1.2 to 2.6 instead of 2 (the last
 # rows of the claims table). That is why every comparison here is at *measured* cost.
 #
-# **Why width and depth do not pay here.** Notebook 01, section 6, measures the cause: the same
-# first width and depth steps, with the last stage on 1x1, 2x2 and 4x4 maps. The regime also gives a
-# bigger network little to gain in other ways: 5,000 training images and 6 epochs, against the
-# paper's 1.28 million images and 350 epochs.
+# **Why width and depth do not pay here.** Notebook 01, section 6, tests one explanation, that the
+# last stages have no room (2x2 and 1x1 maps at 32 px): the same first width and depth steps with
+# the last stage on 4x4 maps still tie with their base. Room is what resolution buys, for the base
+# as much as for the bigger networks. What is left is what a few CPU minutes cannot give a bigger
+# network: 5,000 training images and 6 epochs, against the paper's 1.28 million images and 350
+# epochs.
 
 # %%
 found_phi1 = analysis.compound_curve(full, "compound_found").set_index("phi").loc[1]

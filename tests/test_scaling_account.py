@@ -106,3 +106,17 @@ def test_no_dimension_shows_diminishing_returns_by_the_rule(full):
     claims = A.paper_claims(full).set_index("claim")
     for dim in A.DIMENSIONS:
         assert claims.loc[f"Fig. 3: the gain from {dim} shrinks as the network grows", "holds"] is False
+
+
+def test_room_in_the_last_stages_is_not_enough():
+    """Notebook 01, section 6: every row ties; depth at 4x4 just short of 2 SE; the base gains with
+    room; depth's gain grows with room, width's does not."""
+    t = A.room_table(study.load_room()).set_index(["last_map", "step"])
+    assert len(t) == 6 and (t.seeds == 3).all() and (t.verdict == "ties").all()
+    depth4 = t.loc[("4x4", "depth")]
+    assert 1.5 < depth4.points / depth4.points_se < A.SE_RULE  # "just short of twice its standard error"
+    base = [t.loc[(m, "depth")].base_mean for m in ("1x1", "2x2", "4x4")]
+    assert base == sorted(base)
+    depth = [t.loc[(m, "depth")].points for m in ("1x1", "2x2", "4x4")]
+    width = [t.loc[(m, "width")].points for m in ("1x1", "2x2", "4x4")]
+    assert depth == sorted(depth) and width != sorted(width)
