@@ -41,7 +41,7 @@ site: $(STAMP)  ## a static HTML site of the executed notebooks (quick mode) in 
 	$(BIN)/python scripts/build_site.py build/site
 
 notebooks: $(STAMP)  ## rewrite the .ipynb pairs from the .py sources (output-free)
-	$(BIN)/jupytext --to ipynb notebooks/*.py
+	$(BIN)/jupytext --update --to ipynb notebooks/*.py
 
 expected: $(STAMP)  ## re-record the expected output of the notebooks' NBVAL_CHECK_OUTPUT cells
 	$(BIN)/python tests/nbexpect.py record

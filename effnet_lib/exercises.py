@@ -3,9 +3,10 @@
 ``question(key)`` gives the question (with its choices), ``check(key, answer)`` says whether an
 answer is right and, if not, gives a hint, and ``solution(key)`` shows the worked answer. Numbers
 may be given as numbers or text ("0.35", "1,024") and are compared within a tolerance; "why"
-questions are multiple choice, answered with the letter. Answers are functions of the library and
-of the committed results, so they stay right when those change. No answer is printed in a notebook
-above its question.
+questions are multiple choice, answered with the letter; "write" exercises take the student's own
+code (a class or a function) and check it against the library's on the same weights and inputs.
+Answers are functions of the library and of the committed results, so they stay right when those
+change. No answer is printed in a notebook above its question.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Exercise:
     tolerance: float = 0.0  # relative, for numbers
     choices: tuple[str, ...] = field(default_factory=tuple)  # multiple choice: (a), (b), ...
     absolute: float = 0.0  # absolute tolerance, for numbers given to a fixed number of decimals
+    verify: object = None  # "write" exercises: a function of the student's code giving (right, why not)
 
 
 # -----------------------------------------------------------------------------
@@ -127,6 +129,74 @@ def _resumed_factor(done: int, new_epochs: int) -> float:
     return round(Schedule("cosine", 1, new_epochs)(done), 3)
 
 
+def _se_reference(x, w1, b1, w2, b2):
+    """The library's block, given these weights: what the student's function must compute."""
+    import torch
+    block = M.SqueezeExcitation(w1.shape[1], w1.shape[0]).eval()
+    with torch.no_grad():
+        for layer, (w, b) in ((block.fc1, (w1, b1)), (block.fc2, (w2, b2))):
+            layer.weight.copy_(w.reshape(layer.weight.shape))
+            layer.bias.copy_(b)
+        return block(x)
+
+
+def _verify_se(student_function) -> tuple[bool, str]:
+    """The student's function, given a library block's weights, must give that block's output."""
+    import torch
+    channels, squeeze = 16, 4
+    torch.manual_seed(0)
+    block = M.SqueezeExcitation(channels, squeeze)
+    weights = (block.fc1.weight.detach().reshape(squeeze, channels), block.fc1.bias.detach(),
+               block.fc2.weight.detach().reshape(channels, squeeze), block.fc2.bias.detach())
+    x = torch.randn(2, channels, 5, 5)
+    want = _se_reference(x, *weights)
+    try:
+        with torch.no_grad():
+            got = torch.as_tensor(student_function(x.clone(), *(w.clone() for w in weights)))
+    except Exception as error:  # the student's code: say what failed instead of stopping the notebook
+        return False, f"running it raised {type(error).__name__}: {error}"
+    if tuple(got.shape) != tuple(want.shape):
+        return False, f"it returns shape {tuple(got.shape)}; the block returns its input's {tuple(want.shape)}"
+    gap = float((got.float() - want).abs().max())
+    return gap < 1e-5, f"with the library's weights its output differs by up to {gap:.3g}"
+
+
+def _verify_cam(student_function) -> tuple[bool, str]:
+    """The student's map from activations and gradients must equal the library's, including the
+    all-negative case (where nothing pushes the class, the map is zero, not a division by zero)."""
+    import torch
+
+    from .gradcam import cam_from
+    torch.manual_seed(0)
+    cases = [(torch.randn(8, 5, 5), torch.randn(8, 5, 5)),
+             (torch.rand(8, 4, 4), -torch.rand(8, 4, 4))]  # every channel pulls against the class
+    for activations, gradients in cases:
+        try:
+            got = torch.as_tensor(student_function(activations.clone(), gradients.clone()), dtype=torch.float32)
+        except Exception as error:
+            return False, f"running it raised {type(error).__name__}: {error}"
+        want = cam_from(activations, gradients)
+        if tuple(got.shape) != tuple(want.shape):
+            return False, f"it returns shape {tuple(got.shape)}; the map has the layer's {tuple(want.shape)}"
+        if not torch.allclose(got, want, atol=1e-5):
+            return False, f"its map differs from the library's by up to {float((got - want).abs().max()):.3g}"
+    return True, ""
+
+
+def _cam_reference(activations, gradients):
+    from .gradcam import cam_from
+    return cam_from(activations, gradients)
+
+
+def _rmsprop_ratio(v: float, eps: float) -> float:
+    """PyTorch's step over TensorFlow's for the same gradient: sqrt(v + eps) / (sqrt(v) + eps)."""
+    return round(math.sqrt(v + eps) / (math.sqrt(v) + eps), 1)
+
+
+def _first_phi_with_map(side: int) -> int:
+    return next(phi for phi in range(1, 40) if _final_map(_phi_resolution(phi)) >= side)
+
+
 SMALL_CM = [[8, 1, 1], [2, 5, 3], [0, 0, 10]]  # rows: true class a, b, c; columns: predicted
 
 
@@ -163,39 +233,39 @@ def _macro_vs_weighted() -> float:
 # -----------------------------------------------------------------------------
 # The exercises
 
-def _e(question, answer, hint, working, tolerance=0.0, choices=(), absolute=0.0):
-    return Exercise(question, answer, hint, working, tolerance, tuple(choices), absolute)
+def _e(question, answer, hint, working, tolerance=0.0, choices=(), absolute=0.0, verify=None):
+    return Exercise(question, answer, hint, working, tolerance, tuple(choices), absolute, verify)
 
 
 EXERCISES: dict[str, Exercise] = {
     "00.1": _e("How many MBConv blocks does EfficientNet-B3 have?", lambda: _blocks("b3"),
-               "Scale each stage's layers of B0 (1,2,2,3,3,4,1) by B3's depth 1.4 and round up.",
+               "Each stage's number of layers is B0's (the stage table above) times the variant's depth "
+               "coefficient, rounded up, stage by stage.",
                lambda: f"ceil(1.4 x [1,2,2,3,3,4,1]) = [2,3,3,5,5,6,2], {_blocks('b3')} blocks."),
-    "00.2": _e("How many of B0's 16 blocks have a residual connection (and can be dropped by stochastic depth)?",
-               lambda: _residual_blocks("b0"),
-               "A block has a residual only where its input and output shapes agree: stride 1 and the same "
-               "number of channels in and out. The first block of each stage changes one of them.",
-               lambda: f"Every block but the first of each of the 7 stages: 16 - 7 = {_residual_blocks('b0')}."),
+    "00.2": _e("How many of EfficientNet-B3's blocks have a residual connection (and can be dropped by "
+               "stochastic depth)?", lambda: _residual_blocks("b3"),
+               "A block has a residual only where its input and output shapes agree. Which block of a stage "
+               "changes the shape, and does scaling the depth change how many such blocks there are?",
+               lambda: f"Every block but the first of each of the 7 stages (the first changes the channels or "
+                       f"the stride): {_blocks('b3')} - 7 = {_residual_blocks('b3')}."),
     "00.3": _e("How many multiply-adds does the depthwise 5x5 convolution of the first block of stage 4 of B0 "
                "do on one 224 px image? (It has stride 2.)", lambda: _depthwise_macs("b0", 4, 224),
-               "A depthwise kxk convolution does k*k multiply-adds per output value; count the expanded "
-               "channels (24 x 6) and the output map (stride 2 halves the 56x56 entering the stage).",
+               "A depthwise convolution gives each channel its own kxk filter. Count the channels it sees "
+               "(after the expansion), the multiply-adds of one output value, and the output positions.",
                lambda: f"5*5 x 144 channels x 28*28 = {_depthwise_macs('b0', 4, 224):,} (an ordinary 5x5 "
                        f"conv 144->144 would do 144 times more).", 0.01),
-    "00.4": _e(lambda: f"The small base (width 0.25, depth 0.34) sees {_receptive_field(0.25, 0.34, 32, 6)} px "
-               "with one output pixel of stage 6 at 32 px input. What is the receptive field of stage 6 at 48 px input?", lambda: _receptive_field(0.25, 0.34, 48, 6),
-               "The receptive field depends on kernels and strides only, not on the size of the input.",
-               lambda: f"{_receptive_field(0.25, 0.34, 48, 6)} px, the same: the input size changes the maps, "
-                       f"not what one output pixel sees."),
-    "00.5": _e("B0 needs about 10x fewer multiply-adds than ResNet-50 but is not 10x faster. Why?",
-               lambda: "b", "Think about what a depthwise convolution reads for each multiply-add it does.",
-               lambda: "(b): depthwise convolutions do few multiply-adds per value read, and B0 keeps more "
-                       "activation memory; time is bounded by memory traffic, not only by arithmetic.",
-               choices=("its parameters take longer to load from disk",
-                        "its depthwise convolutions and activations move more bytes per multiply-add, and "
-                        "memory traffic bounds the time as well as arithmetic",
-                        "the flop counter undercounts SiLU and squeeze-and-excitation",
-                        "ResNet-50 has fewer layers")),
+    "00.4": _e("Write squeeze-and-excitation with tensor operations only (no nn layers): a function "
+               "`my_se(x, w1, b1, w2, b2)` for x of shape N x C x H x W, w1 (S x C) and b1 (S) the squeeze "
+               "layer's weights, w2 (C x S) and b2 (C) the excite layer's, returning the block's output. Answer "
+               "with the function; the check gives it the weights of a library block and compares the outputs.",
+               lambda: _se_reference,
+               "A 1x1 convolution on a 1x1 map is a matrix product. Squeeze the map to one number per "
+               "channel, apply the two layers with their activations (read `SqueezeExcitation` above), and "
+               "mind the shapes when you rescale x.",
+               lambda: "s = x.mean((2, 3)); s = silu(s @ w1.T + b1); s = sigmoid(s @ w2.T + b2); return x * "
+                       "s[:, :, None, None]. The weights are one number per channel, in (0, 1), computed from the "
+                       "whole image: the block can turn channels down, never up.",
+               verify=_verify_se),
     "01.1": _e("Count by hand: the base's head is a 1x1 convolution from the last stage's channels to "
                "round_filters(1280 x width) channels (stage 9's), run on the last stage's map. How many multiply-adds does it "
                "do for one 32 px image?",
@@ -230,38 +300,43 @@ EXERCISES: dict[str, Exercise] = {
     "02.2": _e("With the paper's triple, what input resolution (px) does phi = 2 give the study's base?",
                lambda: _phi_resolution(2), "resolution x gamma^phi, rounded.",
                lambda: f"round(32 x 1.15^2) = {_phi_resolution(2)}."),
-    "02.3": _e("Why does the method search alpha, beta, gamma only at phi = 1 and then keep them fixed?",
-               lambda: "a", "What would a grid search at phi = 7 cost?",
-               lambda: "(a): every grid point is a training run, affordable only on the small network; "
-                       "that the triple still fits at larger phi is an assumption, which the grid at phi = 1 "
-                       "cannot check.",
-               choices=("a grid of training runs is affordable only on the small base network; the found triple "
-                        "is then assumed to hold for larger phi",
-                        "the constraint alpha*beta^2*gamma^2 = 2 holds only at phi = 1",
-                        "larger networks cannot be trained with a fixed resolution",
-                        "at larger phi the three coefficients would all be equal")),
+    "02.3": _e("With the paper's triple, what is the smallest phi at which the study's base (32 px) ends on a "
+               "last feature map of at least 4x4 (the most room notebook 01's experiment gave its last stage)?",
+               lambda: _first_phi_with_map(4),
+               "Resolution is rounded from 32 x gamma^phi; count what the stride-2 layers leave of it, "
+               "minding odd sides.",
+               lambda: f"phi = {_first_phi_with_map(4)}: {_phi_resolution(_first_phi_with_map(4))} px, whose "
+                       f"last map is {_final_map(_phi_resolution(_first_phi_with_map(4)))} px wide (phi = "
+                       f"{_first_phi_with_map(4) - 1} gives {_phi_resolution(_first_phi_with_map(4) - 1)} px "
+                       f"and {_final_map(_phi_resolution(_first_phi_with_map(4) - 1))} px)."),
     "03.1": _e("With the practitioner's rule (int(0.2 * n) per class), how many validation images does a class of "
                "143 images give?", lambda: _val_images(143), "int() rounds down.",
                lambda: f"int(0.2 x 143) = int(28.6) = {_val_images(143)}."),
     "03.2": _e("The seed recipe anneals lr 0.01 with a cosine over 30 epochs, stepped once per epoch. What is the "
                "lr in epoch 16 (index 15)? (four decimals)", lambda: _seed_lr(15, 30),
-               "0.01 x (1 + cos(pi x 15 / 30)) / 2.", lambda: f"{_seed_lr(15, 30)}: half-way, half the rate.", 0.001),
+               "A cosine schedule multiplies the base rate by (1 + cos(pi t / T)) / 2 in epoch index t of T.",
+               lambda: f"0.01 x (1 + cos(pi x 15 / 30)) / 2 = {_seed_lr(15, 30)}: half-way, half the rate.", 0.001),
     "03.3": _e("A run trained 6 epochs with the cosine schedule; you resume it with --epochs 10. By what factor of "
                "the base rate does epoch 7 (index 6) train? (three decimals)", lambda: _resumed_factor(6, 10),
-               "The schedule is recomputed for the new number of epochs: (1 + cos(pi x 6 / 10)) / 2.",
-               lambda: f"{_resumed_factor(6, 10)}: what a 10-epoch plan gives epoch 7.", 0.002),
-    "03.4": _e("For a parameter whose gradients are tiny, which takes the larger step with lr, decay and eps equal "
-               "(eps 1e-3)?", lambda: "b", "Compare the smallest denominators: sqrt(v + eps) against sqrt(v) + eps.",
-               lambda: "(b): PyTorch's denominator can fall to about 0.001, TensorFlow's not below sqrt(0.001) = "
-                       "0.03, so PyTorch's step can be 30 times larger.",
-               choices=("TensorFlow's RMSProp", "PyTorch's RMSprop", "both take the same step")),
+               "Does a resumed run keep its first plan's schedule, or build one for the new number of epochs? "
+               "The list of what `--resume --epochs N` does says which.",
+               lambda: f"(1 + cos(pi x 6 / 10)) / 2 = {_resumed_factor(6, 10)}: the schedule is rebuilt for 10 "
+                       f"epochs, and epoch 7 of a 10-epoch plan gets that factor.", 0.002),
+    "03.4": _e("A parameter's running average of squared gradients is v = 1e-8 (its gradients are tiny) and eps "
+               "= 1e-3. With the same lr and gradient, how many times larger is PyTorch's RMSprop step than "
+               "TensorFlow's? (one decimal)", lambda: _rmsprop_ratio(1e-8, 1e-3),
+               "Both divide the gradient by a denominator built from v and eps; write the two (where does "
+               "each put eps?) and take their ratio.",
+               lambda: f"TensorFlow divides by sqrt(v + eps) = {math.sqrt(1e-8 + 1e-3):.5f}, PyTorch by sqrt(v) + "
+                       f"eps = {math.sqrt(1e-8) + 1e-3:.5f}: PyTorch's step is {_rmsprop_ratio(1e-8, 1e-3)} "
+                       f"times larger, which is why the library's `paper` recipe uses the TensorFlow form.", 0.01),
     "04.1": _e("A class has 50 test images; the model finds 40 of them and also labels 10 images of other classes "
                "as this one. What is its precision? (two decimals)", lambda: _class_metric("precision"),
                "Precision = right among those predicted as the class.",
                lambda: f"40 / (40 + 10) = {_class_metric('precision')}.", 0.01),
     "04.2": _e("Same class, in a 12-class test set of 50 images per class: what is its specificity? (three "
-               "decimals)", lambda: _class_metric("specificity"), "Specificity = TN / (TN + FP), over the other "
-               "550 images.", lambda: f"540 / 550 = {_class_metric('specificity')}.", 0.001),
+               "decimals)", lambda: _class_metric("specificity"), "Specificity looks only at the images that are "
+               "not of this class: what share of them did the model leave alone?", lambda: f"540 / 550 = {_class_metric('specificity')}.", 0.001),
     "04.3": _e("A test set holds 90 images of class a, all recognised, and 10 of class b, all taken for a. What is "
                "macro recall minus weighted recall? (two decimals)", _macro_vs_weighted,
                "Macro averages the classes' recalls equally; weighted weighs each by its number of images.",
@@ -274,12 +349,16 @@ EXERCISES: dict[str, Exercise] = {
                lambda: _small_cm_metric("c", "precision"), "Column c: how many of the images predicted as c are c?",
                lambda: f"10 / 14 = {_small_cm_metric('c', 'precision')}; its recall is 1.0: every c is found, "
                        f"but 4 others are taken for it.", 0.001),
-    "05.3": _e("Grad-CAM weighs each channel of the last feature map by what, before summing them?", lambda: "c",
-               "It needs one number per channel that says how much that channel pushes the chosen class.",
-               lambda: "(c): the gradient of the class score, averaged over the map's positions.",
-               choices=("the channel's mean activation", "the squeeze-and-excitation weight",
-                        "the average over positions of the gradient of the class score with respect to the channel",
-                        "the classifier's bias")),
+    "05.3": _e("Write Grad-CAM's map from its description: a function `my_cam(activations, gradients)` that takes "
+               "one image's activations of a layer and the gradients of the class score with respect to them "
+               "(both C x H x W tensors) and returns the H x W map in [0, 1]. Answer with the function.",
+               lambda: _cam_reference,
+               "Average the gradients over the positions (one weight per channel), sum the weighted channels, "
+               "cut negatives to zero, divide by the maximum. What if nothing is left above zero?",
+               lambda: "weights = gradients.mean((1, 2), keepdim=True); cam = relu((weights * activations).sum(0)); "
+                       "cam / cam.max() if cam.max() > 0 else cam (effnet_lib.gradcam.cam_from). A map with no "
+                       "positive evidence stays zero instead of dividing by zero.",
+               verify=_verify_cam),
 }
 
 
@@ -325,10 +404,17 @@ def _number(value) -> float | None:
         return None
 
 
-def _is_right(ex: Exercise, value) -> bool:
-    right = ex.answer()
+def _is_right(ex: Exercise, value) -> tuple[bool, str]:
+    """(right, why not): the reason is given only by "write" exercises, whose checks run code."""
     if value is None:
-        return False
+        return False, ""
+    if ex.verify is not None:
+        return ex.verify(value)
+    return _is_right_value(ex, value), ""
+
+
+def _is_right_value(ex: Exercise, value) -> bool:
+    right = ex.answer()
     if ex.choices:
         given = str(value).strip().lower()
         return given.strip("()") == right or given == ex.choices[ord(right) - 97].lower()
@@ -343,11 +429,13 @@ def _is_right(ex: Exercise, value) -> bool:
 def check(key: str, value) -> bool:
     """True when `value` answers exercise `key`; otherwise a hint is printed."""
     ex = _get(key)
-    ok = _is_right(ex, value)
+    ok, why = _is_right(ex, value)
+    shown = getattr(value, "__name__", None) if ex.verify is not None else None
+    shown = shown or repr(value)
     if ok:
-        print(f"exercise {key}: right ({value!r})")
+        print(f"exercise {key}: right ({shown})")
     elif value is None:
         print(f"exercise {key}: no answer yet. Hint: {ex.hint}")
     else:
-        print(f"exercise {key}: not yet ({value!r}). Hint: {ex.hint}")
+        print(f"exercise {key}: not yet ({shown}{': ' + why if why else ''}). Hint: {ex.hint}")
     return ok

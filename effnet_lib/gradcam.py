@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MIN_SIDE", "cam_layer", "grad_cam", "overlay"]
+__all__ = ["MIN_SIDE", "cam_layer", "cam_from", "grad_cam", "overlay"]
 
 MIN_SIDE = 4  # the smallest map a Grad-CAM can show a place on
 
@@ -38,6 +38,19 @@ def cam_layer(model: nn.Module, image_size: int, min_side: int = MIN_SIDE, chann
     wide = [i for i, side in enumerate(sides) if side >= min_side]
     index = wide[-1] if wide else 0
     return index, sides[index]
+
+
+def _weighted(activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+    weights = gradients.mean(dim=(1, 2), keepdim=True)  # one number per channel: its push on the class
+    return F.relu((weights * activations).sum(0))
+
+
+def cam_from(activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+    """The map on the layer's own grid (H x W, in [0, 1]) from one image's activations and the
+    gradients of the class score with respect to them (both C x H x W)."""
+    cam = _weighted(activations, gradients)
+    top = cam.max()
+    return cam / top if top > 0 else cam
 
 
 def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None,
@@ -64,9 +77,7 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None,
     finally:
         hook.remove()
         model.train(was_training)
-    act, grad = saved["act"][0].detach(), saved["grad"][0].detach()
-    weights = grad.mean(dim=(1, 2), keepdim=True)
-    cam = F.relu((weights * act).sum(0))
+    cam = _weighted(saved["act"][0].detach(), saved["grad"][0].detach())
     cam = F.interpolate(cam[None, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     top = cam.max()
     return (cam / top if top > 0 else cam), target

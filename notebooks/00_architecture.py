@@ -40,10 +40,12 @@ from effnet_lib.anatomy import se_weights, trace_shapes
 from effnet_lib.data import load_image
 from effnet_lib.model import MBConv, SqueezeExcitation, stage_table
 from effnet_lib.plots import DIMENSION_COLOURS
+from effnet_lib.presets import quick_mode_timing
 from effnet_lib.transforms import Transforms
 
 torch.manual_seed(0)
 pd.set_option("display.width", 140)
+print(quick_mode_timing("00_architecture"))
 
 # %% [markdown]
 # ## 1 · How B0 was found
@@ -349,13 +351,19 @@ models[models.family.str.startswith("EfficientNet")].round(2)
 # %% [markdown]
 # ## Exercises
 #
-# Answer in the cell, then run it: `exercises.check` compares your answer with the library's.
+# Answer in the cell, then run it: `exercises.check` says whether the answer is right and gives a
+# hint if not; `exercises.solution(key)` shows the worked answer once you have tried. Exercise
+# 00.4 asks for code: write `my_se` below and put the function itself in the answers.
 
 # %%
-for key in ["00.1", "00.2", "00.3", "00.4"]:
-    print(key, exercises.question(key))
+print(exercises.listing(["00.1", "00.2", "00.3", "00.4"]))
 
 # %%
-my_answers = {"00.1": None, "00.2": None, "00.3": None, "00.4": None}  # fill in
+def my_se(x, w1, b1, w2, b2):
+    """Exercise 00.4: squeeze-and-excitation with tensor operations only."""
+    return None  # your code
+
+
+my_answers = {"00.1": None, "00.2": None, "00.3": None, "00.4": None}  # fill in (00.4: my_se)
 for key, value in my_answers.items():
     exercises.check(key, value)

@@ -42,9 +42,11 @@ from effnet_lib import exercises
 from effnet_lib.config import dataset_for
 from effnet_lib.data import load_image
 from effnet_lib.plots import PredictionGallery, TrainingCurves
-from effnet_lib.presets import full_training_config, quick_training_config, repo_root
+from effnet_lib.presets import full_training_config, quick_training_config, repo_root, quick_mode_timing
 from effnet_lib.recipes import PAPER_SOURCES, RECIPES
 from effnet_lib.train import fit, train_or_load
+
+print(quick_mode_timing("03_training"))
 
 # %% [markdown]
 # ## Choose the data and the settings

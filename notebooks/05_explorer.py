@@ -42,9 +42,11 @@ from effnet_lib.explorer import ConfusionExplorer
 from effnet_lib.gradcam import cam_layer
 from effnet_lib.plots import PredictionGallery
 from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.presets import full_training_config, quick_training_config
+from effnet_lib.presets import full_training_config, quick_training_config, quick_mode_timing
 from effnet_lib.report import build_report
 from effnet_lib.train import train_or_load
+
+print(quick_mode_timing("05_explorer"))
 
 # %% [markdown]
 # ▶ **Switch to your own results here**: `MY_DATA` as in notebook 03, or `PREDICTIONS_CSV` for
@@ -192,12 +194,18 @@ if eval_dir is not None:
 # ## Exercises
 #
 # Answer in the cell, then run it: `exercises.check` says whether the answer is right and gives a
-# hint if not; `exercises.solution(key)` shows the worked answer once you have tried.
+# hint if not; `exercises.solution(key)` shows the worked answer once you have tried. Exercise
+# 05.3 asks for code: write `my_cam` below and put the function itself in the answers.
 
 # %%
 print(exercises.listing(["05.1", "05.2", "05.3"]))
 
 # %%
-my_answers = {"05.1": None, "05.2": None, "05.3": None}  # fill in
+def my_cam(activations, gradients):
+    """Exercise 05.3: Grad-CAM's map on the layer's grid, from one image's C x H x W tensors."""
+    return None  # your code
+
+
+my_answers = {"05.1": None, "05.2": None, "05.3": None}  # fill in (05.3: my_cam)
 for key, value in my_answers.items():
     exercises.check(key, value)
