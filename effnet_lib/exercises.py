@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from . import model as M
+from .exercise_code import cam_reference, se_reference, verify_cam, verify_se
 
 __all__ = ["Exercise", "EXERCISES", "question", "answer", "check", "solution", "listing"]
 
@@ -129,65 +130,6 @@ def _resumed_factor(done: int, new_epochs: int) -> float:
     return round(Schedule("cosine", 1, new_epochs)(done), 3)
 
 
-def _se_reference(x, w1, b1, w2, b2):
-    """The library's block, given these weights: what the student's function must compute."""
-    import torch
-    block = M.SqueezeExcitation(w1.shape[1], w1.shape[0]).eval()
-    with torch.no_grad():
-        for layer, (w, b) in ((block.fc1, (w1, b1)), (block.fc2, (w2, b2))):
-            layer.weight.copy_(w.reshape(layer.weight.shape))
-            layer.bias.copy_(b)
-        return block(x)
-
-
-def _verify_se(student_function) -> tuple[bool, str]:
-    """The student's function, given a library block's weights, must give that block's output."""
-    import torch
-    channels, squeeze = 16, 4
-    torch.manual_seed(0)
-    block = M.SqueezeExcitation(channels, squeeze)
-    weights = (block.fc1.weight.detach().reshape(squeeze, channels), block.fc1.bias.detach(),
-               block.fc2.weight.detach().reshape(channels, squeeze), block.fc2.bias.detach())
-    x = torch.randn(2, channels, 5, 5)
-    want = _se_reference(x, *weights)
-    try:
-        with torch.no_grad():
-            got = torch.as_tensor(student_function(x.clone(), *(w.clone() for w in weights)))
-    except Exception as error:  # the student's code: say what failed instead of stopping the notebook
-        return False, f"running it raised {type(error).__name__}: {error}"
-    if tuple(got.shape) != tuple(want.shape):
-        return False, f"it returns shape {tuple(got.shape)}; the block returns its input's {tuple(want.shape)}"
-    gap = float((got.float() - want).abs().max())
-    return gap < 1e-5, f"with the library's weights its output differs by up to {gap:.3g}"
-
-
-def _verify_cam(student_function) -> tuple[bool, str]:
-    """The student's map from activations and gradients must equal the library's, including the
-    all-negative case (where nothing pushes the class, the map is zero, not a division by zero)."""
-    import torch
-
-    from .gradcam import cam_from
-    torch.manual_seed(0)
-    cases = [(torch.randn(8, 5, 5), torch.randn(8, 5, 5)),
-             (torch.rand(8, 4, 4), -torch.rand(8, 4, 4))]  # every channel pulls against the class
-    for activations, gradients in cases:
-        try:
-            got = torch.as_tensor(student_function(activations.clone(), gradients.clone()), dtype=torch.float32)
-        except Exception as error:
-            return False, f"running it raised {type(error).__name__}: {error}"
-        want = cam_from(activations, gradients)
-        if tuple(got.shape) != tuple(want.shape):
-            return False, f"it returns shape {tuple(got.shape)}; the map has the layer's {tuple(want.shape)}"
-        if not torch.allclose(got, want, atol=1e-5):
-            return False, f"its map differs from the library's by up to {float((got - want).abs().max()):.3g}"
-    return True, ""
-
-
-def _cam_reference(activations, gradients):
-    from .gradcam import cam_from
-    return cam_from(activations, gradients)
-
-
 def _rmsprop_ratio(v: float, eps: float) -> float:
     """PyTorch's step over TensorFlow's for the same gradient: sqrt(v + eps) / (sqrt(v) + eps)."""
     return round(math.sqrt(v + eps) / (math.sqrt(v) + eps), 1)
@@ -239,8 +181,8 @@ def _e(question, answer, hint, working, tolerance=0.0, choices=(), absolute=0.0,
 
 EXERCISES: dict[str, Exercise] = {
     "00.1": _e("How many MBConv blocks does EfficientNet-B3 have?", lambda: _blocks("b3"),
-               "Each stage's number of layers is B0's (the stage table above) times the variant's depth "
-               "coefficient, rounded up, stage by stage.",
+               "Depth scales the number of layers of every stage, and a stage cannot hold a fraction of a "
+               "layer.",
                lambda: f"ceil(1.4 x [1,2,2,3,3,4,1]) = [2,3,3,5,5,6,2], {_blocks('b3')} blocks."),
     "00.2": _e("How many of EfficientNet-B3's blocks have a residual connection (and can be dropped by "
                "stochastic depth)?", lambda: _residual_blocks("b3"),
@@ -250,22 +192,22 @@ EXERCISES: dict[str, Exercise] = {
                        f"the stride): {_blocks('b3')} - 7 = {_residual_blocks('b3')}."),
     "00.3": _e("How many multiply-adds does the depthwise 5x5 convolution of the first block of stage 4 of B0 "
                "do on one 224 px image? (It has stride 2.)", lambda: _depthwise_macs("b0", 4, 224),
-               "A depthwise convolution gives each channel its own kxk filter. Count the channels it sees "
-               "(after the expansion), the multiply-adds of one output value, and the output positions.",
+               "A depthwise convolution gives each channel its own filter: what does one output value cost, "
+               "and how many output values are there?",
                lambda: f"5*5 x 144 channels x 28*28 = {_depthwise_macs('b0', 4, 224):,} (an ordinary 5x5 "
                        f"conv 144->144 would do 144 times more).", 0.01),
     "00.4": _e("Write squeeze-and-excitation with tensor operations only (no nn layers): a function "
                "`my_se(x, w1, b1, w2, b2)` for x of shape N x C x H x W, w1 (S x C) and b1 (S) the squeeze "
                "layer's weights, w2 (C x S) and b2 (C) the excite layer's, returning the block's output. Answer "
                "with the function; the check gives it the weights of a library block and compares the outputs.",
-               lambda: _se_reference,
+               lambda: se_reference,
                "A 1x1 convolution on a 1x1 map is a matrix product. Squeeze the map to one number per "
                "channel, apply the two layers with their activations (read `SqueezeExcitation` above), and "
                "mind the shapes when you rescale x.",
                lambda: "s = x.mean((2, 3)); s = silu(s @ w1.T + b1); s = sigmoid(s @ w2.T + b2); return x * "
                        "s[:, :, None, None]. The weights are one number per channel, in (0, 1), computed from the "
                        "whole image: the block can turn channels down, never up.",
-               verify=_verify_se),
+               verify=verify_se),
     "01.1": _e("Count by hand: the base's head is a 1x1 convolution from the last stage's channels to "
                "round_filters(1280 x width) channels (stage 9's), run on the last stage's map. How many multiply-adds does it "
                "do for one 32 px image?",
@@ -298,7 +240,8 @@ EXERCISES: dict[str, Exercise] = {
                lambda: f"({_triples_at(3)}): {_triples_working(3)}",
                choices=("beats", "ties with", "loses to")),
     "02.2": _e("With the paper's triple, what input resolution (px) does phi = 2 give the study's base?",
-               lambda: _phi_resolution(2), "resolution x gamma^phi, rounded.",
+               lambda: _phi_resolution(2), "How does one step of phi change the resolution, and what does the study do with a fraction of a "
+               "pixel?",
                lambda: f"round(32 x 1.15^2) = {_phi_resolution(2)}."),
     "02.3": _e("With the paper's triple, what is the smallest phi at which the study's base (32 px) ends on a "
                "last feature map of at least 4x4 (the most room notebook 01's experiment gave its last stage)?",
@@ -352,13 +295,13 @@ EXERCISES: dict[str, Exercise] = {
     "05.3": _e("Write Grad-CAM's map from its description: a function `my_cam(activations, gradients)` that takes "
                "one image's activations of a layer and the gradients of the class score with respect to them "
                "(both C x H x W tensors) and returns the H x W map in [0, 1]. Answer with the function.",
-               lambda: _cam_reference,
-               "Average the gradients over the positions (one weight per channel), sum the weighted channels, "
-               "cut negatives to zero, divide by the maximum. What if nothing is left above zero?",
+               lambda: cam_reference,
+               "Follow the steps of 'Grad-CAM, before we use it' in order; over which dimensions do you average "
+               "to get one weight per channel? And what if nothing is left above zero?",
                lambda: "weights = gradients.mean((1, 2), keepdim=True); cam = relu((weights * activations).sum(0)); "
                        "cam / cam.max() if cam.max() > 0 else cam (effnet_lib.gradcam.cam_from). A map with no "
                        "positive evidence stays zero instead of dividing by zero.",
-               verify=_verify_cam),
+               verify=verify_cam),
 }
 
 

@@ -54,7 +54,7 @@ from .gradcam import grad_cam, overlay
 from .plots import ConfusionHeatmap
 from .predict import EvalResult
 
-__all__ = ["SORTS", "NORMALISE", "TABS", "ConfusionExplorer", "cam_maps"]
+__all__ = ["SORTS", "NORMALISE", "TABS", "ConfusionExplorer", "cam_maps", "cam_figure"]
 
 SORTS = {"F1, worst first": ("f1", True), "recall, worst first": ("recall", True),
          "precision, worst first": ("precision", True), "specificity, worst first": ("specificity", True),
@@ -76,6 +76,18 @@ def cam_maps(predictor, path: str, classes) -> tuple:
     x = tf.eval()(load_image(path, tf.working_size))[None].to(predictor.device)
     maps = [grad_cam(predictor.model, x, predictor.classes.index(c))[0].cpu().numpy() for c in classes]
     return tf.to_image(x[0].cpu()).numpy(), maps
+
+
+def cam_figure(predictor, path: str, true: str, predicted: str):
+    """The image and its Grad-CAM maps for the predicted and for the true class, side by side."""
+    image, maps = cam_maps(predictor, path, (predicted, true))
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
+    axes[0].imshow(image)
+    axes[0].axis("off")
+    axes[0].set_title(f"true: {true}", fontsize=9)
+    for ax, name, cam in zip(axes[1:], (predicted, true), maps):
+        overlay(image, cam, ax, title=f"Grad-CAM for '{name}'")
+    return fig
 
 
 class ConfusionExplorer:
@@ -331,14 +343,7 @@ class ConfusionExplorer:
 
     def cam_figure(self):
         true, predicted = self.pair
-        image, maps = cam_maps(self.predictor, self.image.value, (predicted, true))
-        fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
-        axes[0].imshow(image)
-        axes[0].axis("off")
-        axes[0].set_title(f"true: {true}", fontsize=9)
-        for ax, name, cam in zip(axes[1:], (predicted, true), maps):
-            overlay(image, cam, ax, title=f"Grad-CAM for '{name}'")
-        return fig
+        return cam_figure(self.predictor, self.image.value, true, predicted)
 
     def _show_cam(self):
         if self.predictor is not None and self.image.value:

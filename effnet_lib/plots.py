@@ -122,8 +122,10 @@ class PredictionGallery(_Display):
         self.correct = list(correct) if correct is not None else [None] * len(self.images)
 
     @classmethod
-    def from_predictions(cls, predictions: pd.DataFrame, max_images: int = 12, size: int = 160):
-        """`predictions` has path, pred_1, prob_1 and optionally true columns (see `predict`)."""
+    def from_predictions(cls, predictions: pd.DataFrame, max_images: int = 12, size: int = 160,
+                         truth_name: str = "true"):
+        """`predictions` has path, pred_1, prob_1 and optionally true columns (see `predict`);
+        `truth_name` is what the titles call the label ("given" where the label may be wrong)."""
         from .data import load_image
         rows = predictions.head(max_images)
         images, titles, correct = [], [], []
@@ -131,7 +133,7 @@ class PredictionGallery(_Display):
             img = load_image(r["path"], size)
             images.append(None if img is None else img.permute(1, 2, 0).numpy())
             truth = r.get("true") if "true" in r and isinstance(r.get("true"), str) else None
-            titles.append(f"{r['pred_1']} ({r['prob_1']:.0%})" + (f"\ntrue: {truth}" if truth else ""))
+            titles.append(f"{r['pred_1']} ({r['prob_1']:.0%})" + (f"\n{truth_name}: {truth}" if truth else ""))
             correct.append(None if truth is None else truth == r["pred_1"])
         return cls(images, titles, correct)
 
@@ -174,7 +176,7 @@ class ScalingCurves(_Display):
     over seeds with its standard error (SE) as error bars, each point labelled with its setting.
 
     The y-axis is fitted to the data, so differences of a point or two are visible; chance is
-    written in a corner, not drawn as the axis floor. One seed gives no error bar, and the legend
+    written in the x-axis label, not drawn as the axis floor. One seed gives no error bar, and the legend
     says so. Colours follow `DIMENSION_COLOURS` by the curve's name."""
 
     def __init__(self, curves: dict[str, pd.DataFrame], label: str | None = None, chance: float | None = None):
@@ -185,6 +187,7 @@ class ScalingCurves(_Display):
         self.figure_, axes = _axes(ax, 1, (6, 4.2))
         self.ax_ = axes[0]
         used: dict = {}  # curves of one colour (two width lines) differ by marker and line style
+        every_one = True
         for name, c in self.curves.items():
             c = c.sort_values("macs_ratio")
             seeds = c["seeds"] if "seeds" in c else pd.Series(1, index=c.index)
@@ -192,19 +195,21 @@ class ScalingCurves(_Display):
             nth = used[_colour(name)] = used.get(_colour(name), -1) + 1
             fmt = (styles or {}).get(name, ("o-", "s--", "^:", "v-.")[nth % 4])
             one = bool((seeds < 2).all())
+            every_one &= one
             self.ax_.errorbar(c.macs_ratio, c.test_mean, yerr=None if one else se.fillna(0), fmt=fmt, capsize=3,
                               color=_colour(name), label=name + (" (one seed: no error bar)" if one else ""))
             if self.label and self.label in c:
                 for x, y, v in zip(c.macs_ratio, c.test_mean, c[self.label]):
                     self.ax_.annotate(f"{v:g}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
-        if self.chance is not None:
-            self.ax_.text(0.99, 0.01, f"chance: {self.chance:.2f}", transform=self.ax_.transAxes, ha="right",
-                          va="bottom", fontsize=7, color="grey")
         self.ax_.set_xscale("log", base=2)
-        self.ax_.set_xlabel("MACs, measured (× the base)")
-        self.ax_.set_ylabel("test accuracy (mean ± SE over seeds)")
+        note = ""
+        if self.chance is not None:  # in the axis label, where no point or point label can lie
+            below = ", below the axis" if self.chance < self.ax_.get_ylim()[0] else ""
+            note = f"   (chance: {self.chance:.2f}{below})"
+        self.ax_.set_xlabel("MACs, measured (× the base)" + note)
+        self.ax_.set_ylabel("test accuracy (one seed)" if every_one else "test accuracy (mean ± SE over seeds)")
         self.ax_.grid(alpha=0.3, which="both")
-        self.ax_.legend(fontsize=8)
+        self.ax_.legend(fontsize=8, loc="best")
         if title:
             self.ax_.set_title(title, fontsize=10)
         return self

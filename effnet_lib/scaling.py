@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .model import VARIANTS, build_model, count_parameters, round_filters, round_repeats
+from .model import B0_STAGES, VARIANTS, build_model, count_parameters, round_filters, round_repeats
 
 __all__ = [
-    "round_filters", "round_repeats", "compound_coefficients", "constraint", "distance_from_2",
+    "round_filters", "round_repeats", "count_blocks", "compound_coefficients", "constraint", "distance_from_2",
     "OFFICIAL", "PAPER_TABLE2", "measure", "variant_table", "mnas_objective",
 ]
 
@@ -114,3 +114,9 @@ def mnas_objective(accuracy: float, flops: float, target: float, w: float = -0.0
     to be worth it.
     """
     return accuracy * (flops / target) ** w
+
+
+def count_blocks(depth: float) -> int:
+    """MBConv blocks of the network at this depth coefficient: each stage's layers rounded up, so
+    nearby coefficients (0.34 and 0.408 both give 10) build the same network."""
+    return sum(round_repeats(s.layers, depth) for s in B0_STAGES)

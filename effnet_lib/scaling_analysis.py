@@ -24,7 +24,7 @@ from .scaling import ALPHA, BETA, GAMMA, constraint
 
 __all__ = ["SE_RULE", "MACS_BAND", "verdict", "compare", "summarise", "base_of", "dimension_curve", "compound_curve",
            "width_line_curves", "depth_budget_table", "gain_per_doubling", "grid_table", "best_triple",
-           "compound_vs_single", "macs_per_step", "paper_claims", "headline", "room_table"]
+           "compound_vs_single", "macs_per_step", "paper_claims", "headline", "room_table", "room_base_gains"]
 
 SE_RULE = 2.0  # a difference counts when it exceeds this many standard errors
 MACS_BAND = 1.25  # matched: measured MACs within this factor of each other (scaling_study.MATCHED_BAND)
@@ -371,3 +371,19 @@ def room_table(table: pd.DataFrame) -> pd.DataFrame:
                              "base_mean": b["mean"], "step_mean": a["mean"], "points": diff * 100,
                              "points_se": se * 100, "seeds": int(min(a["count"], b["count"])), "verdict": v})
     return pd.DataFrame(rows)
+
+
+def room_base_gains(table: pd.DataFrame) -> pd.DataFrame:
+    """The base alone, each size of the last stage's maps against the next smaller one
+    (`scaling_study.load_room`): what more room gives a network that is not scaled, by the rule."""
+    s = table[table.step == "base"].groupby("last_map").agg(resolution=("resolution", "first"),
+                                                            mean=("test_acc", "mean"), std=("test_acc", "std"),
+                                                            count=("test_acc", "count")).sort_index()
+    rows = []
+    for (small, a), (large, b) in zip(s.iloc[:-1].iterrows(), s.iloc[1:].iterrows()):
+        diff, se, v = compare(b["mean"], b["std"], b["count"], a["mean"], a["std"], a["count"])
+        rows.append({"from": f"{small}x{small} ({int(a.resolution)} px)", "to": f"{large}x{large} ({int(b.resolution)} px)",
+                     "base_from": a["mean"], "base_to": b["mean"], "points": diff * 100, "points_se": se * 100,
+                     "seeds": int(min(a["count"], b["count"])), "verdict": v})
+    return pd.DataFrame(rows)
+

@@ -29,10 +29,12 @@ def _family(name: str) -> str | None:
     return max(matches, key=lambda f: len(FAMILIES[f])) if matches else None
 
 
-def torchvision_table(families=None, first_weights_only: bool = True) -> pd.DataFrame:
+def torchvision_table(families=None, first_weights_only: bool = True, extra_data: bool = False) -> pd.DataFrame:
     """One row per torchvision ImageNet weights: family, model, weights, top-1 %, params (M),
     GFLOPS and crop size, from the installed torchvision's metadata. `first_weights_only` keeps
-    each model's original (V1) weights, trained with the recipe of its own paper."""
+    each model's first published weights (torchvision's own training runs on ImageNet-1K, not
+    always its paper's recipe). Weights pretrained on more data than ImageNet-1K (SWAG: 3.6
+    billion Instagram images) are left out unless `extra_data`: they are not comparable."""
     import torchvision
     from torchvision.models import get_model_weights, list_models
     rows = []
@@ -40,10 +42,12 @@ def torchvision_table(families=None, first_weights_only: bool = True) -> pd.Data
         family = _family(name)
         if family is None or (families and family not in families):
             continue
-        for i, w in enumerate(get_model_weights(name)):
+        kept = 0
+        for w in get_model_weights(name):
             metrics = w.meta.get("_metrics", {}).get("ImageNet-1K")
-            if metrics is None or (first_weights_only and i):
+            if metrics is None or (first_weights_only and kept) or ("SWAG" in str(w) and not extra_data):
                 continue
+            kept += 1
             kw = getattr(w.transforms, "keywords", {})
             rows.append({"family": family, "model": name, "weights": str(w).split(".")[-1],
                          "top1": metrics["acc@1"], "params_M": w.meta["num_params"] / 1e6,

@@ -27,18 +27,21 @@
 # **Quick mode (default).** It explores the quick-mode run of notebook 03 (the built-in
 # Fashion-MNIST subset, a small model trained for minutes) and, for the comparison, two networks
 # of the scaling study's quick mode (notebook 02). The marked cell switches to your own run or to
-# any predictions CSV. The explorer only reads results: it never trains.
+# any predictions CSV. The explorer widget only reads results and never trains; this notebook
+# first trains notebook 03's quick run and the two scaling networks if they are not cached yet
+# (the line below says how long that took the first time).
 
 # %%
 import pandas as pd
 from IPython.display import Image as PNG
+from IPython.display import display
 
 from effnet_lib import exercises
 from effnet_lib import scaling_study as study
 from effnet_lib.diagnostics import compare_results, label_issues, overlapping_classes
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.evaluation import write_evaluation
-from effnet_lib.explorer import ConfusionExplorer
+from effnet_lib.explorer import ConfusionExplorer, cam_figure
 from effnet_lib.gradcam import cam_layer
 from effnet_lib.plots import PredictionGallery
 from effnet_lib.predict import EvalResult, Predictor
@@ -124,7 +127,7 @@ explorer
 
 # %%
 if eval_dir is not None:
-    PNG(filename=str(explorer.save(eval_dir / "explorer-view.png")))
+    display(PNG(filename=str(explorer.save(eval_dir / "explorer-view.png"))))
 
 # %% [markdown]
 # ## The same answers without the widget
@@ -139,19 +142,37 @@ analysis.class_table("f1").head(5).round(3)
 analysis.top_pairs(5)
 
 # %% [markdown]
+# Grad-CAM for the most confident mistake of the most confused pair, as the explorer's *Grad-CAM*
+# button draws it: where the evidence for the predicted class lies, and where the evidence for the
+# true class does.
+
+# %%
+if predictor is not None:
+    pair = analysis.top_pairs(1).iloc[0]
+    mistake = analysis.misclassified(pair["true"], pair["predicted"]).iloc[0]
+    print(f"{pair['true']} taken for {pair['predicted']} with confidence {mistake.confidence:.2f}: {mistake.path}")
+    cam_figure(predictor, mistake.path, pair["true"], pair["predicted"]);
+
+# %% [markdown]
 # ### Model error or label error?
 #
 # A model error is an image the model gets wrong although its label is right; a label error is an
-# image whose label is wrong. Confident learning ranks the images by the *normalised margin*: the
-# probability of the given label minus the highest probability of any other class. Most negative
-# first: the model is sure it is something else. These are the labels to check first; the
-# overlapping classes are the pairs the model confidently mixes in both directions (candidates to
-# merge, or to describe better).
+# image whose label is wrong. Confident learning (Northcutt, Jiang and Chuang, 2021) ranks the
+# images by the *normalised margin*: the probability of the given label minus the highest
+# probability of any other class. Most negative first: the model is sure it is something else.
+# These are the labels to check first (the gallery titles give the class the model believes, its
+# probability, and the given label). The overlapping classes are the pairs the model confidently
+# mixes in both directions (candidates to merge, or to describe better). They are counted from
+# the *confident joint*, not the confusion matrix: an image labelled a counts as "a as b" when its
+# probability of b reaches b's threshold (the mean probability of b over the images labelled b),
+# whatever the top prediction, so the counts differ from the matrix's; `share` is the pair's count
+# both ways over all images.
 
 # %%
 issues = label_issues(result.y_true, result.probs, result.paths, result.classes).head(10)
 PredictionGallery.from_predictions(issues.rename(columns={"suggested": "pred_1", "p_suggested": "prob_1",
-                                                         "given": "true"}), max_images=10, size=64).plot();
+                                                         "given": "true"}), max_images=10, size=64,
+                                   truth_name="given").plot();
 
 # %%
 overlapping_classes(result.y_true, result.probs, result.classes, n=5)
@@ -159,8 +180,12 @@ overlapping_classes(result.y_true, result.probs, result.classes, n=5)
 # %% [markdown]
 # ## Which classes does scaling help?
 #
-# The base network of the scaling study and its compound-scaled version at phi = 2 (quick mode),
-# evaluated on the same test images: the change in F1 per class, and how many images flip.
+# The base network of the scaling study and its compound-scaled version at phi = 2, evaluated on
+# the same test images: the change in F1 per class (`f1_a` the base's, `f1_b` the bigger one's;
+# `known_to` says which run knows a class, here both), and how many images flip. **QUICK MODE**:
+# each is one seed trained 3 epochs on 200 images per class (notebook 02), smaller than notebook
+# 03's run, hence the lower accuracy. This shows how to compare two runs; with one seed each and
+# no uncertainty on a class's change, it cannot say which changes are real.
 
 # %%
 if scaled:

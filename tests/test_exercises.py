@@ -117,7 +117,7 @@ def _cam(a, g, normalise=True):
 def test_write_exercises_run_the_students_code(key, right, wrongs, capsys):
     assert exercises.check(key, right)
     assert exercises.check(key, exercises.answer(key))  # the library's own
-    assert "right (_" in capsys.readouterr().out.splitlines()[-1]
+    assert "_reference)" in capsys.readouterr().out.splitlines()[-1]
     for wrong in wrongs:
         assert not exercises.check(key, wrong)
         out = capsys.readouterr().out

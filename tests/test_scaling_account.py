@@ -120,3 +120,46 @@ def test_room_in_the_last_stages_is_not_enough():
     depth = [t.loc[(m, "depth")].points for m in ("1x1", "2x2", "4x4")]
     width = [t.loc[(m, "width")].points for m in ("1x1", "2x2", "4x4")]
     assert depth == sorted(depth) and width != sorted(width)
+
+
+def test_compound_against_each_dimension_in_one_sentence(full):
+    """Notebook 02: "compound scaling beats width alone at every phi except the paper's phi = 1, beats
+    depth alone only at phi = 3, and never beats resolution alone"; the paper's phi = 1 ties with all
+    three and builds the base's 10 blocks; the found triple's phi 1 and 2 add one or two pixels."""
+    from effnet_lib.scaling import count_blocks
+    for exp in ("compound_found", "compound_paper"):
+        cvs = A.compound_vs_single(full, exp).set_index("phi").loc[1:]
+        width_beaten = {phi for phi, v in cvs.width_verdict.items() if v == "beats"}
+        assert width_beaten == ({2, 3} if exp == "compound_paper" else {1, 2, 3})
+        assert {phi for phi, v in cvs.depth_verdict.items() if v == "beats"} == {3}
+        assert "beats" not in set(cvs.resolution_verdict)
+    paper1 = A.compound_vs_single(full, "compound_paper").set_index("phi").loc[1]
+    assert _verdicts(paper1) == ("ties", "ties", "ties")
+    paper = A.compound_curve(full, "compound_paper").set_index("phi")
+    assert count_blocks(paper.depth.loc[1]) == count_blocks(study.BASE.depth) == 10
+    found = A.compound_curve(full, "compound_found").set_index("phi")
+    assert [found.resolution.loc[p] - study.BASE.image_size for p in (1, 2)] == [1, 2]
+
+
+def test_few_grid_pairs_survive_and_the_pick_is_the_dearest(full):
+    """Notebook 02, step 1: 12 (alpha, beta) pairs give 4 networks; its pick costs the most."""
+    grid = A.grid_table(full)
+    assert len(study.FULL.grid_alphas) * len(study.FULL.grid_betas) == 12 and len(grid) == 4
+    best = grid.set_index(["alpha", "beta"]).loc[A.best_triple(full)[:2]]
+    assert best.macs_ratio == grid.macs_ratio.max()
+
+
+def test_the_base_gains_with_room_once():
+    """Notebook 01, section 6: "its first step of room (1x1 to 2x2) beats by the rule, the second ties"."""
+    gains = A.room_base_gains(study.load_room())
+    assert list(gains.verdict) == ["beats", "ties"] and (gains.seeds == 3).all()
+
+
+def test_resolution_shrinks_by_a_hair_short_of_the_rule(full):
+    """Notebook 01: "less than twice its SE, by a hair"."""
+    row = A.paper_claims(full).set_index("claim").loc["Fig. 3: the gain from resolution shrinks as the network grows"]
+    assert row.holds is False
+    curve = A.dimension_curve(full, "resolution")
+    steps = A.gain_per_doubling(curve)
+    at48 = curve.set_index("resolution").macs_ratio.loc[48]
+    assert at48 not in set(steps.from_macs_ratio) | set(steps.to_macs_ratio)  # "skips ... such as 48 px after 42"

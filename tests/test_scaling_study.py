@@ -158,6 +158,10 @@ def test_scaling_figures_show_se_on_fitted_axes_in_one_colour_per_dimension():
     assert low > 0.5 and high < 0.9  # fitted to the data: chance (0.1) is a note, not the floor
     labels = [t.get_text() for t in d.ax_.get_legend().get_texts()]
     assert "depth (one seed: no error bar)" in labels
+    assert d.ax_.get_xlabel().endswith("(chance: 0.10, below the axis)")
+    assert "SE over seeds" in d.ax_.get_ylabel()  # one curve has seeds: the label says what the bars are
+    alone = ScalingCurves({"depth": one}, chance=0.1).plot()
+    assert alone.ax_.get_ylabel() == "test accuracy (one seed)"
     g = GainOverBase(pd.DataFrame({"last_map": ["1x1", "1x1", "4x4", "4x4"], "step": ["width", "depth"] * 2,
                                    "points": [0.1, -0.2, 1.5, 1.1], "points_se": [0.5, 0.6, 0.4, 0.3],
                                    "verdict": ["ties", "ties", "beats", "ties"]}), group="last_map").plot()
