@@ -56,7 +56,8 @@ def separable_vs_ordinary(cin: int = 40, cout: int = 80, kernel: int = 3, size: 
 
 
 def flops_rule(width: float = 1.0, depth: float = 1.0, resolution: int = 224,
-               steps=((2.0, 1.0, 1.0), (1.0, 2.0, 1.0), (1.0, 1.0, 2.0), (1.2, 1.1, 1.15))) -> pd.DataFrame:
+               steps=((2.0, 1.0, 1.0), (1.0, 2.0, 1.0), (1.0, 1.0, 2.0), (1.2, 1.0, 1.0), (1.0, 1.1, 1.0),
+                      (1.0, 1.0, 1.15), (1.2, 1.1, 1.15))) -> pd.DataFrame:
     """Each (depth, width, resolution) factor applied to a network: the rule's d * w^2 * r^2
     against the measured multiply-adds, relative to the unscaled network."""
     base = measure(efficientnet(width, depth), resolution).macs

@@ -239,10 +239,11 @@ EXERCISES: dict[str, Exercise] = {
                "sqrt(sd_a^2 / n + sd_b^2 / n).",
                lambda: f"({_triples_at(3)}): {_triples_working(3)}",
                choices=("beats", "ties with", "loses to")),
-    "02.2": _e("With the paper's triple, what input resolution (px) does phi = 2 give the study's base?",
-               lambda: _phi_resolution(2), "How does one step of phi change the resolution, and what does the study do with a fraction of a "
+    "02.2": _e("With the paper's triple, what input resolution (px) would phi = 4 give the study's base? (The "
+               "study stops at phi = 3.)", lambda: _phi_resolution(4),
+               "How does one step of phi change the resolution, and what does the study do with a fraction of a "
                "pixel?",
-               lambda: f"round(32 x 1.15^2) = {_phi_resolution(2)}."),
+               lambda: f"round(32 x 1.15^4) = {_phi_resolution(4)}."),
     "02.3": _e("With the paper's triple, what is the smallest phi at which the study's base (32 px) ends on a "
                "last feature map of at least 4x4 (the most room notebook 01's experiment gave its last stage)?",
                lambda: _first_phi_with_map(4),

@@ -205,7 +205,7 @@ class ScalingCurves(_Display):
         note = ""
         if self.chance is not None:  # in the axis label, where no point or point label can lie
             below = ", below the axis" if self.chance < self.ax_.get_ylim()[0] else ""
-            note = f"   (chance: {self.chance:.2f}{below})"
+            note = f"\n(chance: {self.chance:.2f}{below})"
         self.ax_.set_xlabel("MACs, measured (× the base)" + note)
         self.ax_.set_ylabel("test accuracy (one seed)" if every_one else "test accuracy (mean ± SE over seeds)")
         self.ax_.grid(alpha=0.3, which="both")
@@ -216,12 +216,13 @@ class ScalingCurves(_Display):
 
 
 class GainOverBase(_Display):
-    """Accuracy points gained over a base network, with SE error bars and a line at zero: one
-    group per setting (for example the size of the last stage's maps), one marker per step."""
+    """Accuracy points gained over a base network, with a line at zero: one group per setting
+    (for example the size of the last stage's maps), one marker per step. The error bars are
+    two standard errors, the rule's width: a bar that crosses zero is a tie."""
 
-    def __init__(self, table: pd.DataFrame, group: str, step: str = "step"):
+    def __init__(self, table: pd.DataFrame, group: str, step: str = "step", xlabel: str | None = None):
         """`table`: rows with `group`, `step`, points and points_se (and verdict, written above)."""
-        self.table, self.group, self.step = table, group, step
+        self.table, self.group, self.step, self.xlabel = table, group, step, xlabel
 
     def plot(self, ax=None, title=None):
         self.figure_, axes = _axes(ax, 1, (6, 4))
@@ -232,16 +233,16 @@ class GainOverBase(_Display):
         for k, step in enumerate(steps):
             rows = self.table[self.table[self.step] == step].set_index(self.group).reindex(groups)
             x = np.arange(len(groups)) + (k - (len(steps) - 1) / 2) * width
-            self.ax_.errorbar(x, rows.points, yerr=rows.points_se, fmt="o", capsize=4, color=_colour(str(step)),
-                              label=str(step))
+            self.ax_.errorbar(x, rows.points, yerr=2 * rows.points_se, fmt="o", capsize=4,
+                              color=_colour(str(step)), label=str(step))
             if "verdict" in rows:
                 for xi, y, se, v in zip(x, rows.points, rows.points_se, rows.verdict):
-                    self.ax_.annotate(str(v), (xi, y + se), textcoords="offset points", xytext=(0, 4), ha="center",
-                                      fontsize=7)
+                    self.ax_.annotate(str(v), (xi, y + 2 * se), textcoords="offset points", xytext=(0, 4),
+                                      ha="center", fontsize=7)
         self.ax_.axhline(0, color="grey", lw=1)
         self.ax_.set_xticks(np.arange(len(groups)), [str(g) for g in groups])
-        self.ax_.set_xlabel(self.group)
-        self.ax_.set_ylabel("points over the base (mean ± SE over seeds)")
+        self.ax_.set_xlabel(self.xlabel or self.group)
+        self.ax_.set_ylabel("points over the base (mean ± 2 SE over seeds)")
         self.ax_.grid(alpha=0.3, axis="y")
         self.ax_.legend(fontsize=8)
         if title:

@@ -31,6 +31,7 @@
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 import torch
 import torchvision
 
@@ -177,7 +178,7 @@ print(f"untrained: weights from {weights.min():.3f} to {weights.max():.3f}; larg
 anatomy.separable_vs_ordinary(cin=40, cout=80, kernel=3, size=28)
 
 # %% [markdown]
-# Fewer parameters and multiply-adds do not mean faster. Measured on this machine, B0 against
+# Fewer parameters and multiply-adds do not mean proportionally faster. Measured on this machine, B0 against
 # ResNet-50 (both torchvision's architectures, untrained, fp32, with tensors stored channels-last,
 # the memory layout fastest on CPUs for convolutions): B0 does about a
 # tenth of the multiply-adds but moves more activation memory per multiply-add, and a depthwise
@@ -282,7 +283,7 @@ print(f"B7 measures {growth['MACs / B0 (measured)'].iloc[-1]:.1f}x B0 against 1.
 # Take one convolution: its multiply-adds are k²·C_in·C_out·H·W. Scale the width by w: both C_in
 # and C_out grow by w, so the cost grows by w². Scale the resolution by r: H and W both grow by r,
 # so r². Scale the depth by d: there are d times as many such layers, so d. Every layer of the
-# network behaves this way, so the whole network's FLOPs grow by d·w²·r², and α·β²·γ² is the growth
+# ordinary convolution behaves this way, so the network's FLOPs grow by about d·w²·r², and α·β²·γ² is the growth
 # of one φ step. Measured on B0 (the depthwise convolutions grow only linearly with width, since
 # each filter sees one channel, which is why doubling the width gives less than 4×):
 
@@ -290,13 +291,19 @@ print(f"B7 measures {growth['MACs / B0 (measured)'].iloc[-1]:.1f}x B0 against 1.
 anatomy.flops_rule().round(3)
 
 # %% [markdown]
-# The last row scales B0 by the paper's α, β, γ themselves and measures more than the rule's
-# 1.92. Layer counts round up stage by stage, so depth 1.2 turns each one-layer stage into two:
-# depth alone grows the cost by more than 1.2 (the blocks, counted below).
+# The last four rows take the paper's α, β, γ one at a time, then together, and the together row
+# measures well above the rule's 1.92. Two roundings do it. Layer counts round up in every stage
+# (B0's 1, 2, 2, 3, 3, 4, 1 layers become 2, 3, 3, 4, 4, 5, 2 at depth 1.2), so depth 1.2 adds far
+# more than a fifth of the blocks, and the added ones include costly late blocks; and a map's side
+# rounds up at every stride-2 layer, so resolution 1.15 grows the later maps by more than 1.15.
+# Width 1.1 measures *less* than 1.21: the depthwise convolutions grow only linearly with width.
+# The three single rows multiplied give nearly the together row:
 
 # %%
-print(f"depth 1.2: {scaling.count_blocks(1.2)} blocks against B0's {scaling.count_blocks(1.0)}, "
-      f"{scaling.count_blocks(1.2) / scaling.count_blocks(1.0):.2f}x the blocks")
+rule = anatomy.flops_rule().set_index(["depth x", "width x", "resolution x"]).measured
+singles = rule.loc[(1.2, 1.0, 1.0)] * rule.loc[(1.0, 1.1, 1.0)] * rule.loc[(1.0, 1.0, 1.15)]
+print(f"depth 1.2: {scaling.count_blocks(1.2)} blocks against B0's {scaling.count_blocks(1.0)}; the single rows "
+      f"multiplied: {singles:.2f}, measured together: {rule.loc[(1.2, 1.1, 1.15)]:.2f}, rule: {scaling.constraint():.2f}")
 
 # %% [markdown]
 # ## 7 · Published coefficients against α^φ, β^φ, γ^φ
@@ -353,24 +360,26 @@ anatomy.stage_maps(0.25, 0.34)
 #
 # The paper's Fig. 1 (accuracy against parameters) and Fig. 5 (against FLOPs), drawn from numbers
 # someone measured: torchvision's published weights (ImageNet-1K top-1, parameters and GFLOPS, read
-# offline from the weight enums; each model's first weights trained on ImageNet-1K alone, mostly
-# torchvision's own training runs rather than each paper's; weights pretrained on billions of extra
+# offline from the weight enums; each model's first weights trained on ImageNet-1K alone, as
+# torchvision publishes them, trained by torchvision or ported from other code (its EfficientNets
+# are ports), evaluated at torchvision's own crop sizes; weights pretrained on billions of extra
 # images are left out) and the paper's Table 2 for B0–B7. torchvision's B0 scores higher than the
-# paper's: same network, a different training run. Log scale: a step right is a doubling of cost.
+# paper's: same network, different weights. Log scales: each tick is ten times the one before.
+# Lines join the EfficientNets only; every other family is one marker per model.
 
 # %%
 models = zoo.torchvision_table()
 paper = zoo.paper_table()
 fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), layout="constrained")
 families = sorted(models.family.unique())
-palette = dict(zip(families, plt.get_cmap("tab20").colors))  # one colour and marker per family
+palette = dict(zip(families, sns.color_palette("husl", len(families))))  # hues spread evenly, one per family
 markers = dict(zip(families, "os^vDPX<>hp*d8H"))
 for ax, x, label in zip(axes, ("gflops", "params_M"), ("GFLOPs (multiply-adds)", "parameters (M)")):
     for family, g in models.groupby("family"):
-        g = g.sort_values(x)  # each panel in order of its own x, so a family's line does not zigzag
+        g = g.sort_values(x)  # each panel in order of its own x
         wide = family.startswith("EfficientNet")
-        ax.plot(g[x], g.top1, marker=markers[family], color=palette[family], lw=2.5 if wide else 0.8,
-                ms=7 if wide else 5, label=f"{family} (torchvision)")
+        ax.plot(g[x], g.top1, marker=markers[family], color=palette[family], lw=2.5 if wide else 0,
+                ms=7 if wide else 6, label=f"{family} (torchvision)")
     ax.plot(paper[x], paper.top1, "k*--", ms=9, label="EfficientNet B0–B7 (paper Table 2)")
     ax.set_xscale("log")
     ax.set_xlabel(label)

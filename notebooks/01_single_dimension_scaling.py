@@ -89,7 +89,8 @@ table3.round(2)
 #
 # The base network of this notebook is B0 at a quarter of its width and a third of its depth (10
 # blocks), at 32 px, trained 6 epochs on 5,000 Fashion-MNIST images (10 classes of clothing, photos
-# of 28 px). Its last stages work on 2x2 and 1x1 feature maps. Before you look at any result, write
+# of 28 px) with the `short` recipe (SGD at lr 0.05 after a one-epoch warm-up, cosine annealing,
+# no dropout; notebook 03 lists every recipe). Its last stages work on 2x2 and 1x1 feature maps. Before you look at any result, write
 # down how many accuracy points (test set) you expect each dimension to gain when it alone makes the
 # network cost about 2.3 times the base's MACs, and why.
 
@@ -108,8 +109,8 @@ my_reason = ""
 # each stride-2 layer. So the study does not choose its points by nominal factor: each single-
 # dimension point is the width, depth or resolution whose *measured* MACs come nearest to those of a
 # compound network of notebook 02, so that every comparison there is at equal cost. The table
-# lists the points matched to the paper's triple; the triple notebook 02 finds adds its own
-# (such as 49 px), so the curves below hold a few more points than the table.
+# lists the points matched to the paper's triple; the triple notebook 02 finds adds the points
+# matched to its own networks (49 px), so the curves below hold more points than the table.
 
 # %%
 base = study.BASE
@@ -149,7 +150,8 @@ for ax, (dim, curve) in zip(axes, curves.items()):
 #
 # One rule decides every verdict in notebooks 01 and 02: network a **beats** network b when a - b
 # is more than twice the standard error of the difference over seeds, **loses** when b - a is, and
-# **ties** otherwise. With one seed there is no standard error and no verdict. The gain of each
+# **ties** otherwise. A ± after a number always says which it is: SD (the standard deviation of
+# the seeds' results) or SE (the standard error of a mean or a difference). With one seed there is no standard error and no verdict. The gain of each
 # step per doubling of MACs, and the paper's claims held against the table:
 
 # %%
@@ -173,8 +175,8 @@ for row in first_steps.itertuples():
 # flat. **Width and depth tie with the base at every point**, up to more than five times its MACs:
 # no gain to diminish. The paper's diminishing returns cannot be shown by the rule for any
 # dimension here (the `shrinks` rows: for resolution the fall in gain per doubling is less than
-# twice its SE, by a hair; the gain per doubling skips a point less than a quarter of a doubling
-# above the one before, such as 48 px after 42). So the first half of Observation 1 holds for one dimension of three. Why not for
+# twice its SE, by a hair; the gain per doubling is computed only between points at least a
+# quarter of a doubling apart, so 48 px, just above 42 px, is skipped). So the first half of Observation 1 holds for one dimension of three. Why not for
 # width and depth?
 #
 # ## 6. Why? Testing one explanation: room in the last stages
@@ -194,12 +196,12 @@ for row in first_steps.itertuples():
 
 # %%
 room = study.load_room()
-print(f"{len(room)} trained networks, seeds {sorted(room.seed.unique())}, on {', '.join(room.prov_device.unique())}; "
+print(f"{len(room)} trained networks, seeds {sorted(int(s) for s in room.seed.unique())}, on {', '.join(room.prov_device.unique())}; "
       f"each row's command and commit are in data/results/pilots/")
 room_gain = analysis.room_table(room)
 GainOverBase(room_gain.assign(step=room_gain.step.map({"width": "width 0.25 -> 0.38",
                                                        "depth": "depth 0.34 -> 0.76"})),
-             group="last_map").plot(title="The first width and depth steps, by the size of the last stage's map")
+             group="last_map", xlabel="the last stage's map").plot(title="The first width and depth steps, by the size of the last stage's map")
 room_gain.round(3)
 
 # %% [markdown]
@@ -217,12 +219,13 @@ analysis.room_base_gains(room).round(3)
 # just short of twice its standard error. Two things do move. The base itself gains with room:
 # its first step of room (1x1 to 2x2) beats by the rule, the second ties. That is what resolution
 # buys here, larger maps for every stage. And
-# depth's gain grows with room, while width's shows no such trend; with 3 seeds the rule cannot
-# call that growth real. So room in the last stages is at most part of the reason width and
-# depth do not pay on this base. What is left is what a few CPU minutes cannot give a bigger
-# network: 5,000 training images and 6 epochs, against the paper's 1.28 million images and far
-# longer training. (The experiment that would test that: the same steps with more images or more epochs,
-# each a multiple of this one's cost.)
+# depth's gain is larger with more room, while width's is not; but with 3 seeds the rule cannot
+# call that growth real, so it is a hint, not a finding. So room in the last stages is at most
+# part of the reason width and depth do not pay on this base. Untested candidates remain: what a
+# few CPU minutes cannot give a bigger network (5,000 training images and 6 epochs, against the
+# paper's 1.28 million images and far longer training), and the recipe (one learning rate for
+# every network, where each size might want its own, and not the paper's recipe). Each experiment
+# that would test one costs a multiple of this one.
 #
 # The intuitions again, each against what was measured here:
 #

@@ -48,6 +48,7 @@ from effnet_lib.recipes import PAPER_SOURCES, RECIPES
 from effnet_lib.train import fit, train_or_load
 
 print(quick_mode_timing("03_training"))
+pd.set_option("display.max_colwidth", None)
 
 # %% [markdown]
 # ## Choose the data and the settings
@@ -65,10 +66,13 @@ else:
 pd.Series(asdict(config)).to_frame("setting")
 
 # %% [markdown]
-# `None` means "the recipe's value" (for `lr`, `weight_decay`, `dropout` and the like) or "chosen
-# from the data" (`batch_size`: the largest of 64, 32, 16, 8 that gives at least 10 steps per
-# epoch). `amp` (mixed precision) takes effect on a GPU only. `val_fraction` applies to a folder of
-# class subfolders; the built-in set comes with its own validation split.
+# `None` means "not set here": `model` is empty because width and depth are given directly
+# instead of a variant name (`b0`...), `lr`, `warmup_epochs`, `label_smoothing`, `ema`, `dropout`
+# and `stochastic_depth` take the recipe's value, `pretrained` starts from random weights and
+# `max_steps_per_epoch` trains every batch. A `batch_size` left empty is chosen from the data (the
+# largest of 64, 32, 16, 8 that gives at least 10 steps per epoch). `amp` (mixed precision) takes
+# effect on a GPU only. `val_fraction` applies to a folder of class subfolders; the built-in set
+# comes with its own validation split.
 
 # %% [markdown]
 # ## The data
@@ -106,12 +110,22 @@ PredictionGallery([transforms.to_image(v) for v in views], ["train view"] * 5 + 
 # annealing, BatchNorm eps 1e-3 momentum 0.1, dropout 0.2, with the stochastic depth 0.2 of
 # torchvision's B0); quick mode uses it unchanged. `paper`
 # is the EfficientNet paper's ImageNet recipe as its official TensorFlow code ran it. `short` is the
-# scaling study's recipe for budgets of a few CPU epochs (notebook 01). A field a recipe does not
-# use is still listed: `decay` and `decay_epochs` belong to the paper's step schedule and are
-# ignored under a cosine one.
+# scaling study's recipe for budgets of a few CPU epochs (notebook 01). The fields:
+# - `optimizer`, `lr`, `momentum`, `weight_decay`: the optimiser; `lr_batch`, where set, is the
+#   batch size `lr` is given for, and the rate is scaled linearly to the run's batch size;
+# - `schedule`: `cosine` anneals per epoch; `step` multiplies the rate by `decay` every
+#   `decay_epochs` (the paper's), so those two are listed but ignored under a cosine schedule;
+#   `warmup_epochs` ramps the rate up from zero first;
+# - `bn`: which BatchNorm eps and momentum (notebook 00, section 4c); `decay_batchnorm`: whether
+#   weight decay applies to BatchNorm's own weights;
+# - `dropout` before the classifier (`None`: the variant's own, 0.2 for B0 up to 0.5 for B7),
+#   `stochastic_depth` (notebook 00), `autoaugment` and `label_smoothing`: regularisation;
+#   `ema`: an exponential moving average of the weights, evaluated instead of the weights;
+# - `init`: how the weights start (torchvision's, or the official code's for depthwise filters);
+#   `zero_init_residual`: every residual block starts as the identity (notebook 01);
+# - `eval_crop`: the centre crop at evaluation (`None`: torchvision's per variant).
 
 # %%
-pd.set_option("display.max_colwidth", None)
 pd.DataFrame({name: asdict(r) for name, r in RECIPES.items()})
 
 # %% [markdown]
@@ -128,7 +142,8 @@ pd.DataFrame(PAPER_SOURCES, index=["value", "source"]).T
 # lr 0.016 per 256 images) on one small network (width 0.25, depth 0.34, 32 px, the built-in
 # data, one seed; no warm-up, weight decay or label smoothing, so that only the optimiser
 # differs), PyTorch's first steps are far larger. The measurement was made by
-# `benchmarks/rmsprop_compare.py`; the table below it is the training loss of each epoch:
+# `benchmarks/rmsprop_compare.py`; the table below it is the training loss of each epoch, higher
+# with PyTorch's in all three (one seed: a sign, not a verdict):
 
 # %%
 compare = json.loads((repo_root() / "benchmarks" / "rmsprop_compare.json").read_text())
@@ -157,17 +172,22 @@ losses.round(3)
 # %%
 run = train_or_load(config, progress=False)
 print("run folder:", run.out)
-run.history_frame().round(3)
+history = run.history_frame()
+history.round(3).assign(lr=history.lr.map("{:.2e}".format))
 
 # %%
 TrainingCurves(run.history).plot(title=f"{'QUICK MODE · ' if config.quick else ''}training curves");
 
 # %% [markdown]
-# Validation accuracy above training accuracy in the first epochs is not a bug: training accuracy
+# Validation accuracy above training accuracy, in most epochs here, is not a bug: training accuracy
 # is averaged over the epoch while the network is still learning, on augmented images with dropout
 # and stochastic depth on; validation is measured at the end of the epoch, in evaluation mode.
 # `best.pt` holds the epoch with the best validation accuracy (not always the last): that is the
 # network notebooks 04 and 05 evaluate.
+
+# %%
+best = history.loc[history.val_acc.idxmax()]
+print(f"best.pt: epoch {int(best.epoch)} of {len(history)}, validation accuracy {best.val_acc:.3f}")
 
 # %% [markdown]
 # The run folder holds everything needed to continue or inspect the run:

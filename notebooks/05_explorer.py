@@ -38,7 +38,8 @@ from IPython.display import display
 
 from effnet_lib import exercises
 from effnet_lib import scaling_study as study
-from effnet_lib.diagnostics import compare_results, label_issues, overlapping_classes
+from effnet_lib.diagnostic_plots import ReliabilityDiagram
+from effnet_lib.diagnostics import calibration, compare_results, label_issues, overlapping_classes
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.evaluation import write_evaluation
 from effnet_lib.explorer import ConfusionExplorer, cam_figure
@@ -65,7 +66,7 @@ if PREDICTIONS_CSV:
     result, predictor, eval_dir = EvalResult.load(PREDICTIONS_CSV), None, None
 else:
     config = full_training_config(MY_DATA, name="my-data") if MY_DATA else quick_training_config("notebook-quick")
-    run = train_or_load(config)  # reads the finished run back (trains only if it is missing)
+    run = train_or_load(config, progress=False)  # reads the finished run back (trains only if it is missing)
     predictor = Predictor.from_checkpoint(run.best)
     split = "test" if run.folder.test else "val"
     result = predictor.evaluate(run.folder.split(split))  # predictions and pooled features in one pass
@@ -111,6 +112,9 @@ if predictor is not None:
 # %%
 base_cfg = study.config(study.QUICK)
 phi2_cfg = study.compound(study.QUICK, *study.PAPER_TRIPLE, phi=2)
+for name, cfg in (("base", base_cfg), ("compound phi 2", phi2_cfg)):
+    print(f"{name}: width {cfg.width:g}, depth {cfg.depth:g}, {cfg.image_size} px, recipe '{cfg.recipe}', "
+          f"{cfg.epochs} epochs, seed {cfg.seed}")
 study.run("quick", only=["compound_paper"], progress=False)  # both networks trained (or read back)
 networks = {name: Predictor.from_checkpoint(study.run_folder(cfg) / "best.pt")
             for name, cfg in (("base", base_cfg), ("compound phi 2", phi2_cfg))}
@@ -144,7 +148,10 @@ analysis.top_pairs(5)
 # %% [markdown]
 # Grad-CAM for the most confident mistake of the most confused pair, as the explorer's *Grad-CAM*
 # button draws it: where the evidence for the predicted class lies, and where the evidence for the
-# true class does.
+# true class does. Each map is scaled to its own maximum, so the colours say *where* within one
+# map, not how strong one class's evidence is against the other's. The map has a 4×4 grid
+# stretched over the image, and each of its cells sees a wide patch: heat on the background means
+# the evidence lies in that cell's wide view, not in the background itself.
 
 # %%
 if predictor is not None:
@@ -163,10 +170,14 @@ if predictor is not None:
 # These are the labels to check first (the gallery titles give the class the model believes, its
 # probability, and the given label). The overlapping classes are the pairs the model confidently
 # mixes in both directions (candidates to merge, or to describe better). They are counted from
-# the *confident joint*, not the confusion matrix: an image labelled a counts as "a as b" when its
-# probability of b reaches b's threshold (the mean probability of b over the images labelled b),
-# whatever the top prediction, so the counts differ from the matrix's; `share` is the pair's count
+# the *confident joint*, not the confusion matrix: each image counts once, under the most probable
+# of the classes whose probability reaches that class's threshold (the mean probability of the
+# class over the images labelled with it); an image labelled a counted under b is "a as b". So the
+# counts differ from the matrix's, which counts the top prediction; `share` is the pair's count
 # both ways over all images.
+#
+# Look at the ten candidates: for each, is the label wrong, or is the model wrong about a
+# correctly labelled image? Only the first kind is a label error.
 
 # %%
 issues = label_issues(result.y_true, result.probs, result.paths, result.classes).head(10)
@@ -176,6 +187,24 @@ PredictionGallery.from_predictions(issues.rename(columns={"suggested": "pred_1",
 
 # %%
 overlapping_classes(result.y_true, result.probs, result.classes, n=5)
+
+# %% [markdown]
+# ### Can its confidence be trusted?
+#
+# A model is *calibrated* when, among the images it gives 80% confidence, 80% are right. The
+# images are put in 15 bins by confidence; the expected calibration error (ECE) is the gap between
+# each bin's mean confidence and its accuracy, weighted by the bin's share of images. Left: the
+# bins against the diagonal of perfect calibration (below it: over-confident); right: how
+# confident the right and the wrong answers were. The explorer's *Calibration* tab adds the
+# classes whose confidence is least to be trusted; its *Confusion matrix* tab orders a matrix of
+# many classes by confusion clusters and its *Embedding map* shows the images on a map of the
+# network's features (both also in the static report below).
+
+# %%
+calib = calibration(result.y_true, result.probs, result.classes)
+print(f"expected calibration error: {calib['ece']:.3f}; least calibrated classes: "
+      + ", ".join(f"{c} {e:.3f}" for c, e in calib["per_class_ece"].head(3).items()))
+ReliabilityDiagram(calib).plot();
 
 # %% [markdown]
 # ## Which classes does scaling help?

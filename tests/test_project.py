@@ -73,7 +73,7 @@ def _readme_paragraphs():
     return out
 
 
-@pytest.mark.parametrize("bench", ["sweep_speed", "explorer_latency", "cli_speed", "test_suite"])
+@pytest.mark.parametrize("bench", ["sweep_speed", "explorer_latency", "cli_speed", "test_suite", "notebook_times"])
 def test_readme_speed_figures_are_the_benchmarks(bench):
     """Every decimal figure the README gives beside a benchmark's link is in that benchmark's file."""
     paragraphs = [p for p in _readme_paragraphs() if f"](benchmarks/{bench}.md)" in p]

@@ -136,13 +136,14 @@ def test_compound_against_each_dimension_in_one_sentence(full):
     paper1 = A.compound_vs_single(full, "compound_paper").set_index("phi").loc[1]
     assert _verdicts(paper1) == ("ties", "ties", "ties")
     paper = A.compound_curve(full, "compound_paper").set_index("phi")
-    assert count_blocks(paper.depth.loc[1]) == count_blocks(study.BASE.depth) == 10
+    assert count_blocks(paper.depth.loc[1]) == count_blocks(paper.depth.loc[2]) == count_blocks(study.BASE.depth) == 10
     found = A.compound_curve(full, "compound_found").set_index("phi")
     assert [found.resolution.loc[p] - study.BASE.image_size for p in (1, 2)] == [1, 2]
 
 
 def test_few_grid_pairs_survive_and_the_pick_is_the_dearest(full):
-    """Notebook 02, step 1: 12 (alpha, beta) pairs give 4 networks; its pick costs the most."""
+    """Notebook 02, step 1: the paper's triple and 12 (alpha, beta) pairs give 4 networks; its pick
+    costs the most ("The grid's pick is its dearest network")."""
     grid = A.grid_table(full)
     assert len(study.FULL.grid_alphas) * len(study.FULL.grid_betas) == 12 and len(grid) == 4
     best = grid.set_index(["alpha", "beta"]).loc[A.best_triple(full)[:2]]

@@ -158,7 +158,7 @@ def test_scaling_figures_show_se_on_fitted_axes_in_one_colour_per_dimension():
     assert low > 0.5 and high < 0.9  # fitted to the data: chance (0.1) is a note, not the floor
     labels = [t.get_text() for t in d.ax_.get_legend().get_texts()]
     assert "depth (one seed: no error bar)" in labels
-    assert d.ax_.get_xlabel().endswith("(chance: 0.10, below the axis)")
+    assert d.ax_.get_xlabel().endswith("\n(chance: 0.10, below the axis)")
     assert "SE over seeds" in d.ax_.get_ylabel()  # one curve has seeds: the label says what the bars are
     alone = ScalingCurves({"depth": one}, chance=0.1).plot()
     assert alone.ax_.get_ylabel() == "test accuracy (one seed)"
@@ -167,3 +167,7 @@ def test_scaling_figures_show_se_on_fitted_axes_in_one_colour_per_dimension():
                                    "verdict": ["ties", "ties", "beats", "ties"]}), group="last_map").plot()
     assert [t.get_text() for t in g.ax_.get_xticklabels()] == ["1x1", "4x4"]
     assert {t.get_text() for t in g.ax_.texts} == {"ties", "beats"}
+    width_bars = g.ax_.containers[0]  # two SE, the rule's width: a bar across zero is a tie
+    lows = [seg[0][1] for seg in width_bars[2][0].get_segments()]
+    assert np.allclose(lows, [0.1 - 2 * 0.5, 1.5 - 2 * 0.4])
+    assert g.ax_.get_xlabel() == "last_map" and "2 SE" in g.ax_.get_ylabel()
