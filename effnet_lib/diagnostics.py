@@ -26,9 +26,10 @@ import pandas as pd
 from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
 from scipy.spatial.distance import squareform
 
+from .class_changes import class_changes
 from .metrics import per_class_table
 
-__all__ = ["label_issues", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
+__all__ = ["paired", "label_issues", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
            "off_diagonal", "compare_runs", "compare_results"]
 
 
@@ -166,12 +167,12 @@ def compare_runs(y_true, pred_a, pred_b, classes, paths=None) -> dict:
             "accuracy_a": float(right_a.mean()), "accuracy_b": float(right_b.mean())}
 
 
-def compare_results(a, b) -> dict:
-    """`compare_runs` for two evaluations (anything with `paths`, `classes`, `y_true`, `y_pred`):
-    images are paired by path and classes by name, so neither the order of the rows nor the order
-    or set of the classes has to agree. A class only one run knows is kept and marked in the
-    column `known_to` ("both", "a only", "b only"); the same image labelled differently by the two
-    evaluations, or images only one holds, are refused."""
+def paired(a, b) -> tuple:
+    """Two evaluations (anything with `paths`, `classes`, `y_true`, `y_pred`) as arrays on one
+    class list: (y_true, pred_a, pred_b, classes, paths), in a's image order. Images are paired by
+    path and classes by name, so neither the order of the rows nor the order or set of the classes
+    has to agree (the classes are a's, then those only b knows); the same image labelled
+    differently by the two evaluations, or images only one holds, are refused."""
     where = {p: i for i, p in enumerate(b.paths)}
     missing = [p for p in a.paths if p not in where]
     if missing or len(a.paths) != len(b.paths):
@@ -179,7 +180,7 @@ def compare_results(a, b) -> dict:
         raise ValueError(f"the two evaluations hold different images ({len(a.paths)} and {len(b.paths)}; first "
                          f"not in both: {first}); evaluate both on the same data")
     rows = np.array([where[p] for p in a.paths], dtype=np.int64)
-    in_a, in_b = set(a.classes), set(b.classes)
+    in_a = set(a.classes)
     classes = list(a.classes) + [c for c in b.classes if c not in in_a]
     to_union = np.array([classes.index(c) for c in b.classes], dtype=np.int64)
     true_b = to_union[np.asarray(b.y_true)[rows]]
@@ -189,7 +190,21 @@ def compare_results(a, b) -> dict:
         raise ValueError(f"the two evaluations label {len(differ)} image(s) differently (first: {a.paths[i]} is "
                          f"{classes[a.y_true[i]]!r} in one, {classes[true_b[i]]!r} in the other); compare "
                          f"evaluations of the same labelled images")
-    out = compare_runs(a.y_true, a.y_pred, to_union[np.asarray(b.y_pred)[rows]], classes, a.paths)
-    out["per_class"]["known_to"] = ["both" if c in in_a and c in in_b else "a only" if c in in_a else "b only"
-                                    for c in out["per_class"].index]
+    return np.asarray(a.y_true), np.asarray(a.y_pred), to_union[np.asarray(b.y_pred)[rows]], classes, list(a.paths)
+
+
+def compare_results(a, b, tested: bool = False, n_boot: int = 1000) -> dict:
+    """`compare_runs` for two evaluations paired by image path and class name (`paired`). A class
+    only one run knows is kept and marked in the column `known_to` ("both", "a only", "b only").
+    `tested` adds "tested": each class's change with McNemar's test, Benjamini-Hochberg's q and a
+    bootstrap interval for the change in F1 (`class_changes`)."""
+    arrays = paired(a, b)
+    out = compare_runs(*arrays)
+    if tested:
+        out["tested"] = class_changes(*arrays[:4], n_boot=n_boot)
+    in_a, in_b = set(a.classes), set(b.classes)
+    for table in (out["per_class"], out.get("tested")):
+        if table is not None:
+            table["known_to"] = ["both" if c in in_a and c in in_b else "a only" if c in in_a else "b only"
+                                 for c in table.index]
     return out

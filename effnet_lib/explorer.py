@@ -197,7 +197,7 @@ class ConfusionExplorer:
         if self.other is None:
             return None
         try:
-            return compare_results(self.analysis.result, self.other)
+            return compare_results(self.analysis.result, self.other, tested=True, n_boot=500)
         except ValueError as e:
             raise ValueError(f"compare: {e}") from None
 

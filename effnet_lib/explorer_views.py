@@ -212,7 +212,8 @@ class EmbeddingView:
 
 
 class CompareView:
-    """This run against another on the same images: per-class change and the images that flip."""
+    """This run against another on the same images: each class's change with its test (McNemar,
+    Benjamini-Hochberg across classes, a bootstrap interval for F1), and the images that flip."""
 
     def __init__(self):
         self.table = W.HTML().add_class("effnet-compare")
@@ -225,8 +226,14 @@ class CompareView:
         if c is None:
             self.table.value = "<p>Give the explorer a second result of the same images (<code>compare=</code>).</p>"
             return
-        self.table.value = (f"<p>accuracy {c['accuracy_a']:.3f} here, {c['accuracy_b']:.3f} there</p>"
-                            + _html_table(c["per_class"].head(15)))
+        tested = c["tested"]
+        called = tested[tested.verdict != "no change shown"]
+        self.table.value = (f"<p>accuracy {c['accuracy_a']:.3f} here (a), {c['accuracy_b']:.3f} there (b); "
+                            f"{len(called)} of {len(tested)} classes changed by the test (q &le; 0.05): "
+                            f"{(called.verdict == 'b better').sum()} better there, {(called.verdict == 'a better').sum()} "
+                            f"better here</p>"
+                            + _html_table(tested[["support", "recall_a", "recall_b", "right_b_only", "right_a_only",
+                                                  "q_value", "f1_change", "f1_low", "f1_high", "verdict"]].head(15)))
         name = ex.selected
         rows = pd.concat([c["wrong_to_right"].assign(kind="becomes right"), c["right_to_wrong"].assign(kind="becomes wrong")])
         rows = rows[rows.true == name].head(12)

@@ -98,12 +98,15 @@ def _label_issues(result: EvalResult, n: int) -> str:
 
 def _comparison(a: EvalResult, b: EvalResult, per_kind: int) -> str:
     try:
-        c = compare_results(a, b)
+        c = compare_results(a, b, tested=True)
     except ValueError as e:
         raise ValueError(f"--compare: {e}") from None
     parts = [f"<p>Accuracy {c['accuracy_a']:.3f} (this run) against {c['accuracy_b']:.3f} (the other): "
-             f"{len(c['wrong_to_right'])} images become right, {len(c['right_to_wrong'])} become wrong.</p>",
-             _table(c["per_class"])]
+             f"{len(c['wrong_to_right'])} images become right, {len(c['right_to_wrong'])} become wrong.</p>"
+             "<p>Per class: the images right in one run only, the exact McNemar test on them, its "
+             "Benjamini-Hochberg q across classes (a class is called changed when q &le; 0.05) and a 95% "
+             "bootstrap interval for the change in F1. Another training seed is not covered.</p>",
+             _table(c["tested"])]
     for kind, title in (("wrong_to_right", "wrong here, right there"), ("right_to_wrong", "right here, wrong there")):
         rows = c[kind].head(per_kind)
         thumbs = "".join(_thumb(r.path, f"{r.true}: {r.pred_a} / {r.pred_b}") for r in rows.itertuples())
