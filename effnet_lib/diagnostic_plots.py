@@ -71,7 +71,7 @@ class ReliabilityDiagram(_Display):
         left, right = self.axes_[0], self.axes_[1]
         left.bar(t.low, t.accuracy, width=t.high - t.low, align="edge", alpha=0.7, edgecolor="k", label="accuracy")
         left.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-        left.plot(t.confidence, t.accuracy, "o", color="C3", label="mean confidence of the bin")
+        left.plot(t.confidence, t.accuracy, "o", color="C3", label="a bin: x its mean confidence, y its accuracy")
         left.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
                  title=title or f"Reliability (ECE {self.calibration['ece']:.3f})")
         left.legend(fontsize=8, loc="upper left")

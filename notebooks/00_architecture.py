@@ -31,7 +31,6 @@
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 import torch
 import torchvision
 
@@ -282,9 +281,9 @@ print(f"B7 measures {growth['MACs / B0 (measured)'].iloc[-1]:.1f}x B0 against 1.
 #
 # Take one convolution: its multiply-adds are k²·C_in·C_out·H·W. Scale the width by w: both C_in
 # and C_out grow by w, so the cost grows by w². Scale the resolution by r: H and W both grow by r,
-# so r². Scale the depth by d: there are d times as many such layers, so d. Every layer of the
-# ordinary convolution behaves this way, so the network's FLOPs grow by about d·w²·r², and α·β²·γ² is the growth
-# of one φ step. Measured on B0 (the depthwise convolutions grow only linearly with width, since
+# so r². Scale the depth by d: there are d times as many such layers, so d. Every ordinary
+# convolution of the network behaves this way, so its FLOPs grow by about d·w²·r², and α·β²·γ² is
+# the growth of one φ step. Measured on B0 (the depthwise convolutions grow only linearly with width, since
 # each filter sees one channel, which is why doubling the width gives less than 4×):
 
 # %%
@@ -361,8 +360,8 @@ anatomy.stage_maps(0.25, 0.34)
 # The paper's Fig. 1 (accuracy against parameters) and Fig. 5 (against FLOPs), drawn from numbers
 # someone measured: torchvision's published weights (ImageNet-1K top-1, parameters and GFLOPS, read
 # offline from the weight enums; each model's first weights trained on ImageNet-1K alone, as
-# torchvision publishes them, trained by torchvision or ported from other code (its EfficientNets
-# are ports), evaluated at torchvision's own crop sizes; weights pretrained on billions of extra
+# torchvision publishes them, trained by torchvision or ported from other code (its EfficientNet
+# B0–B7 weights are ports), evaluated at torchvision's own crop sizes; weights pretrained on billions of extra
 # images are left out) and the paper's Table 2 for B0–B7. torchvision's B0 scores higher than the
 # paper's: same network, different weights. Log scales: each tick is ten times the one before.
 # Lines join the EfficientNets only; every other family is one marker per model.
@@ -372,14 +371,18 @@ models = zoo.torchvision_table()
 paper = zoo.paper_table()
 fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), layout="constrained")
 families = sorted(models.family.unique())
-palette = dict(zip(families, sns.color_palette("husl", len(families))))  # hues spread evenly, one per family
+# Ten clearly different colours; families past the tenth reuse one with hollow markers instead.
+colours = list(plt.get_cmap("tab10").colors)
+palette = {f: colours[i % 10] for i, f in enumerate(families)}
+hollow = {f: i >= 10 for i, f in enumerate(families)}
 markers = dict(zip(families, "os^vDPX<>hp*d8H"))
 for ax, x, label in zip(axes, ("gflops", "params_M"), ("GFLOPs (multiply-adds)", "parameters (M)")):
     for family, g in models.groupby("family"):
         g = g.sort_values(x)  # each panel in order of its own x
         wide = family.startswith("EfficientNet")
         ax.plot(g[x], g.top1, marker=markers[family], color=palette[family], lw=2.5 if wide else 0,
-                ms=7 if wide else 6, label=f"{family} (torchvision)")
+                ms=7 if wide else 6, mfc="none" if hollow[family] else palette[family],
+                label=f"{family} (torchvision)")
     ax.plot(paper[x], paper.top1, "k*--", ms=9, label="EfficientNet B0–B7 (paper Table 2)")
     ax.set_xscale("log")
     ax.set_xlabel(label)

@@ -219,8 +219,8 @@ analysis.room_base_gains(room).round(3)
 # just short of twice its standard error. Two things do move. The base itself gains with room:
 # its first step of room (1x1 to 2x2) beats by the rule, the second ties. That is what resolution
 # buys here, larger maps for every stage. And
-# depth's gain is larger with more room, while width's is not; but with 3 seeds the rule cannot
-# call that growth real, so it is a hint, not a finding. So room in the last stages is at most
+# depth's gain rises at each step of room, while width's does not keep rising; but with 3 seeds
+# the rule cannot call that growth real, so it is a hint, not a finding. So room in the last stages is at most
 # part of the reason width and depth do not pay on this base. Untested candidates remain: what a
 # few CPU minutes cannot give a bigger network (5,000 training images and 6 epochs, against the
 # paper's 1.28 million images and far longer training), and the recipe (one learning rate for

@@ -141,8 +141,8 @@ versus = pd.concat({exp: analysis.compound_vs_single(full, exp).query("phi > 0")
 for dim in ("width", "depth", "resolution"):  # differences in points, as in the `also` column
     versus[f"{dim}_points"], versus[f"{dim}_points_se"] = versus[f"{dim}_diff"] * 100, versus[f"{dim}_se"] * 100
 shown = ["phi", "macs_ratio", "compound_mean"] + [f"{dim}_{c}" for dim in ("width", "depth", "resolution")
-                                                  for c in ("value", "macs_ratio", "points", "points_se", "verdict",
-                                                            "also")]
+                                                  for c in ("value", "macs_ratio", "matched", "points", "points_se",
+                                                            "verdict", "also")]
 versus[shown].round(3)
 
 # %% [markdown]

@@ -69,13 +69,19 @@ print(f"{'QUICK MODE · ' if config.quick else ''}evaluating {run.best} on the {
 #   top-1 says whether it is exact. It needs more than 5 classes, and says little with few: on
 #   the built-in set's 10 classes, guessing five at random already scores 0.5.
 #
-# The test accuracy is usually a little below the validation accuracy of `best.pt`: that epoch was
-# *chosen* for its validation score, which makes the score slightly optimistic. The test split
-# played no part in any choice, so its number is the fair estimate.
+# The test accuracy differs from the validation accuracy of `best.pt` for two reasons: that epoch
+# was *chosen* for its validation score, which makes the score slightly optimistic, and each is
+# measured on a finite set of images, so each carries a standard error (printed under the table).
+# The test split played no part in any choice, so its number is the fair estimate.
 
 # %%
 result = predictor.evaluate(run.folder.split(split))
 report = write_evaluation(result, run.out / f"eval-{split}", title=f"{split} split")
+history = run.history_frame()
+best = history.loc[history.val_acc.idxmax()]
+for name, acc, n in (("validation (best.pt's epoch)", best.val_acc, len(run.folder.split("val"))),
+                     (f"{split} (this evaluation)", report.summary["accuracy"], len(result.paths))):
+    print(f"{name}: accuracy {acc:.3f} ± {(acc * (1 - acc) / n) ** 0.5:.3f} (SE over {n} images)")
 pd.Series(report.summary, dtype=object).to_frame("value")
 
 # %%
