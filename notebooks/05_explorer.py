@@ -48,6 +48,7 @@ from effnet_lib.plots import PredictionGallery
 from effnet_lib.predict import EvalResult, Predictor
 from effnet_lib.presets import full_training_config, quick_training_config, quick_mode_timing
 from effnet_lib.report import build_report
+from effnet_lib.temperature import temperature_report
 from effnet_lib.train import train_or_load
 
 print(quick_mode_timing("05_explorer"))
@@ -205,6 +206,23 @@ calib = calibration(result.y_true, result.probs, result.classes)
 print(f"expected calibration error: {calib['ece']:.3f}; least calibrated classes: "
       + ", ".join(f"{c} {e:.3f}" for c, e in calib["per_class_ece"].head(3).items()))
 ReliabilityDiagram(calib).plot();
+
+# %% [markdown]
+# **What to do about it: temperature scaling** (Guo et al., 2017). Divide the logits by one number
+# T before the softmax: T > 1 softens an over-confident model, T < 1 sharpens an under-confident
+# one, and since every image's ranking of the classes stays as it was, accuracy does not change. T
+# is fitted on the *validation* split (it minimises the negative log-likelihood there) and judged
+# on the test split, which played no part in it:
+
+# %%
+if predictor is not None and run.folder.test:
+    val_result = predictor.evaluate(run.folder.split("val"))
+    temp = temperature_report(val_result, result)
+    print(f"T = {temp['temperature']:.2f} (fitted on {len(val_result.paths)} validation images); test ECE "
+          f"{temp['ece_before']:.3f} -> {temp['ece_after']:.3f}, NLL {temp['nll_before']:.3f} -> "
+          f"{temp['nll_after']:.3f}, accuracy {temp['accuracy']:.3f} before and after")
+    ReliabilityDiagram(calibration(result.y_true, temp["probs_after"], result.classes)).plot(
+        title=f"after temperature scaling (T = {temp['temperature']:.2f}; ECE {temp['ece_after']:.3f})");
 
 # %% [markdown]
 # ## Which classes does scaling help?
