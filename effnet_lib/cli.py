@@ -1,4 +1,4 @@
-"""Command line: ``python -m effnet_lib train|evaluate|predict|data|table|demo``.
+"""Command line: ``python -m effnet_lib train|evaluate|predict|data|table|demo|report|scaling|relabel``.
 
 A thin shell over the library: each command parses its options, calls one or two library
 functions and prints what they return. Failures print one line (the file and the fix) and exit
@@ -291,6 +291,19 @@ def cmd_report(args):
     print(f"wrote {build_report(args.eval_dir, args.out, compare=args.compare)}")
 
 
+def cmd_relabel(args):
+    from .relabel import apply, plan
+    moves = plan(args.file)  # every row checked before anything moves
+    for m in moves:
+        print(f"{m.source} -> {m.target.parent.name}/")
+    if not moves:
+        print(f"{args.file}: no row has a new_label; nothing to move")
+    elif args.apply:
+        print(f"moved {len(moves)} file(s); the log of every move: {apply(args.file, moves)}")
+    else:
+        print(f"nothing moved: add --apply to move these {len(moves)} file(s)")
+
+
 def build_parser():
     parser = _Parser(prog="python -m effnet_lib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -341,6 +354,11 @@ def build_parser():
     p.add_argument("eval_dir", help="an evaluation folder (predictions.csv, probabilities.npy, ...) or a predictions CSV")
     p.add_argument("--compare", help="a second evaluation of the same images, e.g. another network's")
     p.add_argument("--out", required=True, help="the .html file to write")
+    p = sub.add_parser("relabel", help="move the images whose new_label you filled in a label_issues.csv "
+                       "(only with --apply)")
+    p.add_argument("file", help="the label_issues.csv an evaluation wrote, with new_label filled in where a label "
+                   "is wrong")
+    p.add_argument("--apply", action="store_true", help="move the files (without it: say what would move)")
     p = sub.add_parser("demo", help="the main job on the built-in data (quick, CPU-sized)")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--epochs", type=int, help="default: the quick config's")
@@ -352,7 +370,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "data": cmd_data,
                "table": cmd_table, "demo": cmd_demo, "report": cmd_report,
-               "scaling": cmd_scaling}[args.command]
+               "scaling": cmd_scaling, "relabel": cmd_relabel}[args.command]
     from .train import TrainingStopped
     try:
         handler(args)

@@ -29,7 +29,7 @@ from scipy.spatial.distance import squareform
 from .class_changes import class_changes
 from .metrics import per_class_table
 
-__all__ = ["paired", "label_issues", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
+__all__ = ["paired", "label_issues", "nearest_of_classes", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
            "off_diagonal", "compare_runs", "compare_results"]
 
 
@@ -50,6 +50,18 @@ def label_issues(y_true, probs, paths=None, classes=None) -> pd.DataFrame:
         t["given"] = [classes[i] for i in t["given"]]
         t["suggested"] = [classes[i] for i in t["suggested"]]
     return t.reset_index(drop=True).rename_axis("rank")
+
+
+def nearest_of_classes(features, train, classes, k: int = 4) -> dict[str, list[str]]:
+    """For one image's pooled features: the paths of the `k` training images nearest to it (cosine
+    distance) within each of `classes`, so a suspected label can be judged against both classes."""
+    from .embedding import nearest
+    out = {}
+    for name in classes:
+        rows = np.flatnonzero(np.asarray(train.y_true) == list(train.classes).index(name))
+        idx = nearest(features, np.asarray(train.features)[rows], k)[0][0] if len(rows) else []
+        out[name] = [train.paths[rows[i]] for i in idx]
+    return out
 
 
 def confident_joint(y_true, probs) -> np.ndarray:

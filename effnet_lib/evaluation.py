@@ -14,10 +14,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .diagnostics import label_issues
 from .files import atomic_write_text
 from .metrics import Report
 from .plots import ConfusionHeatmap, PredictionGallery, TrainingCurves
 from .predict import EvalResult, Predictor
+from .relabel import write_relabel_file
 
 __all__ = ["write_evaluation", "batch_test", "verdict"]
 
@@ -53,6 +55,8 @@ def write_evaluation(result: EvalResult, out_dir, history=None, title="") -> Rep
                                                         for k, v in rep.summary.items()}, indent=2))
     atomic_write_text(out / "confusion_matrix.csv",
                       pd.DataFrame(rep.confusion, index=rep.classes, columns=rep.classes).to_csv())
+    # the labels to check first, ready to edit and feed to `python -m effnet_lib relabel`
+    write_relabel_file(label_issues(result.y_true, result.probs, result.paths, result.classes), out / "label_issues.csv")
     for norm, name in ((None, "confusion_matrix.png"), ("true", "confusion_matrix_normalised.png")):
         ConfusionHeatmap(rep.confusion, rep.classes, normalize=norm).plot(title=title or None).save(out / name)
         plt.close("all")

@@ -122,6 +122,13 @@ class PredictionGallery(_Display):
         self.correct = list(correct) if correct is not None else [None] * len(self.images)
 
     @classmethod
+    def from_paths(cls, paths, titles, size: int = 96, correct=None):
+        """Image files with a title each (an unreadable file leaves an empty cell)."""
+        from .data import load_image
+        images = [load_image(p, size) for p in paths]
+        return cls([None if img is None else img.permute(1, 2, 0).numpy() for img in images], titles, correct)
+
+    @classmethod
     def from_predictions(cls, predictions: pd.DataFrame, max_images: int = 12, size: int = 160,
                          truth_name: str = "true"):
         """`predictions` has path, pred_1, prob_1 and optionally true columns (see `predict`);

@@ -39,7 +39,7 @@ from IPython.display import display
 from effnet_lib import exercises
 from effnet_lib import scaling_study as study
 from effnet_lib.diagnostic_plots import ReliabilityDiagram
-from effnet_lib.diagnostics import calibration, compare_results, label_issues, overlapping_classes
+from effnet_lib.diagnostics import calibration, compare_results, label_issues, nearest_of_classes, overlapping_classes
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.evaluation import write_evaluation
 from effnet_lib.explorer import ConfusionExplorer, cam_figure
@@ -185,6 +185,29 @@ issues = label_issues(result.y_true, result.probs, result.paths, result.classes)
 PredictionGallery.from_predictions(issues.rename(columns={"suggested": "pred_1", "p_suggested": "prob_1",
                                                          "given": "true"}), max_images=10, size=64,
                                    truth_name="given").plot();
+
+# %% [markdown]
+# To decide one candidate in one look: the image, then the training images nearest to it in the
+# network's features among its *given* class and among the class the model *believes* (cosine
+# distance of the pooled features). If it resembles the believed class's images more, its label
+# deserves a second look.
+
+# %%
+if train_result is not None and result.features is not None:
+    first = issues.iloc[0]
+    near = nearest_of_classes(result.features[first["index"]], train_result, [first.given, first.suggested], k=4)
+    PredictionGallery.from_paths(
+        [first.path] + near[first.given] + near[first.suggested],
+        [f"given: {first.given}\nbelieved: {first.suggested} ({first.p_suggested:.0%})"]
+        + [f"nearest {first.given}"] * len(near[first.given]) + [f"nearest {first.suggested}"] * len(near[first.suggested]),
+        size=64).plot(ncols=9);
+
+# %% [markdown]
+# `evaluate` (and `write_evaluation`) also writes these candidates as `label_issues.csv` beside the
+# predictions, ranked, with an empty `new_label` column. Write the right class there for the
+# images whose label is wrong, then `python -m effnet_lib relabel label_issues.csv` says which
+# files it would move, and with `--apply` it moves them into their new class folders and keeps a
+# log of every move (nothing moves without `--apply`).
 
 # %%
 overlapping_classes(result.y_true, result.probs, result.classes, n=5)
