@@ -20,6 +20,7 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
+from .diagnostics import nearest_of_classes
 from .embedding import nearest
 
 __all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", "CompareView", "png", "contact_sheet"]
@@ -120,14 +121,18 @@ class MatrixView:
 
 
 class LabelIssuesView:
-    """The images whose labels the model finds least likely, and the classes it confidently mixes."""
+    """The images whose labels the model finds least likely, the first of them beside its nearest
+    training images of the given and of the believed class, and the classes it confidently mixes."""
 
     def __init__(self):
         self.only_class = W.Checkbox(value=False, description="only the selected class")
         self.table = W.HTML().add_class("effnet-label-issues")
         self.images = W.Image(format="png")
+        self.neighbours_note = W.HTML()
+        self.neighbours = W.Image(format="png")
         self.pairs = W.HTML()
-        self.box = W.VBox([self.only_class, self.table, self.images, W.HTML("<b>Overlapping classes</b>"), self.pairs])
+        self.box = W.VBox([self.only_class, self.table, self.images, self.neighbours_note, self.neighbours,
+                           W.HTML("<b>Overlapping classes</b>"), self.pairs])
         self.controls = [self.only_class]
 
     def draw(self, ex):
@@ -139,7 +144,23 @@ class LabelIssuesView:
             path=[p.split("/")[-1] for p in top.path]))
         self.images.value = contact_sheet(top.path, [f"labelled {g}\nlooks {s} ({p:.0%})" for g, s, p in
                                                      zip(top.given, top.suggested, top.p_suggested)])
+        self._draw_neighbours(ex, top)
         self.pairs.value = _html_table(ex.overlapping())
+
+    def _draw_neighbours(self, ex, top):
+        features = ex.analysis.result.features
+        if ex.train is None or features is None or ex.train.features is None or top.empty:
+            self.neighbours_note.value, self.neighbours.value = "", b""
+            return
+        first = top.iloc[0]
+        near = nearest_of_classes(features[first["index"]], ex.train, [first.given, first.suggested], k=4)
+        self.neighbours_note.value = (f"<p>The first candidate beside the training images nearest to it (pooled "
+                                      f"features, cosine) labelled <b>{html.escape(first.given)}</b> and labelled "
+                                      f"<b>{html.escape(first.suggested)}</b>: which does it resemble?</p>")
+        paths = [first.path] + near[first.given] + near[first.suggested]
+        titles = (["candidate"] + [f"train: {first.given}"] * len(near[first.given])
+                  + [f"train: {first.suggested}"] * len(near[first.suggested]))
+        self.neighbours.value = contact_sheet(paths, titles, ncols=9)
 
 
 class CalibrationView:

@@ -176,3 +176,20 @@ def test_a_confidence_of_exactly_one_falls_in_the_last_bin():
     last = result["table"].iloc[-1]
     assert last["count"] == 3 and last["accuracy"] == pytest.approx(2 / 3)
     assert result["table"]["count"].sum() == 3  # no image outside the 15 bins
+
+
+def test_nearest_of_classes_searches_each_class_on_its_own():
+    """A query next to class b's cluster still gets class a's nearest images when asked for a."""
+    from types import SimpleNamespace
+
+    from effnet_lib.diagnostics import nearest_of_classes
+    rng = np.random.default_rng(0)
+    centres = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    y = np.repeat([0, 1], 20)
+    feats = centres[y] + 0.05 * rng.normal(size=(40, 3))
+    train = SimpleNamespace(classes=["a", "b"], y_true=y, features=feats, paths=[f"t{i}.png" for i in range(40)])
+    query = centres[1] + 0.01
+    near = nearest_of_classes(query, train, ["a", "b"], k=3)
+    assert all(int(p[1:-4]) < 20 for p in near["a"]) and all(int(p[1:-4]) >= 20 for p in near["b"])
+    cos = (feats[:20] @ query) / np.linalg.norm(feats[:20], axis=1) / np.linalg.norm(query)
+    assert near["a"][0] == f"t{int(np.argmax(cos))}.png"  # the closest of class a by cosine comes first

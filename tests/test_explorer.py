@@ -168,6 +168,9 @@ def test_every_view_draws_and_keeps_its_state(tmp_path):
     issues = ex.views["Label issues"]
     ex.tabs.selected_index = TABS.index("Label issues")
     assert "class" in issues.table.value and issues.images.value[:4] == b"\x89PNG"
+    first = ex.label_issues().iloc[0]  # the first candidate beside its neighbours of both classes
+    assert first.given in issues.neighbours_note.value and first.suggested in issues.neighbours_note.value
+    assert issues.neighbours.value[:4] == b"\x89PNG"
     emb = ex.views["Embedding map"]
     ex.tabs.selected_index = TABS.index("Embedding map")
     assert emb.map.value[:4] == b"\x89PNG" and emb.picker.value is not None
