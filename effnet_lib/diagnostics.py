@@ -29,7 +29,7 @@ from scipy.spatial.distance import squareform
 from .class_changes import class_changes
 from .metrics import per_class_table
 
-__all__ = ["paired", "label_issues", "nearest_of_classes", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
+__all__ = ["paired", "label_issues", "nearest_of_classes", "class_calibration", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
            "off_diagonal", "compare_runs", "compare_results"]
 
 
@@ -112,6 +112,16 @@ def calibration(y_true, probs, classes=None, bins: int = 15) -> dict:
             per_class[classes[c] if classes else c] = _ece(confidence[mine], right[mine], edges)
     return {"table": table, "ece": ece, "per_class_ece": pd.Series(per_class, name="ece").sort_values(ascending=False),
             "right_confidence": confidence[right], "wrong_confidence": confidence[~right]}
+
+
+def class_calibration(y_true, probs, classes, name, bins: int = 15) -> dict:
+    """`calibration` of the images predicted as class `name` alone: its reliability table and ECE
+    (the ECE is that class's entry of `per_class_ece`)."""
+    probs = np.asarray(probs, dtype=float)
+    mine = probs.argmax(1) == list(classes).index(name)
+    out = calibration(np.asarray(y_true)[mine], probs[mine], bins=bins)
+    out["per_class_ece"] = out["per_class_ece"].iloc[0:0]  # one class: the per-class table says nothing more
+    return out
 
 
 def _ece(confidence, right, edges) -> float:

@@ -39,7 +39,7 @@ from IPython.display import display
 from effnet_lib import exercises
 from effnet_lib import scaling_study as study
 from effnet_lib.diagnostic_plots import ReliabilityDiagram
-from effnet_lib.diagnostics import calibration, compare_results, label_issues, nearest_of_classes, overlapping_classes
+from effnet_lib.diagnostics import calibration, class_calibration, compare_results, label_issues, nearest_of_classes, overlapping_classes
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.evaluation import write_evaluation
 from effnet_lib.explorer import ConfusionExplorer, cam_figure
@@ -229,6 +229,15 @@ calib = calibration(result.y_true, result.probs, result.classes)
 print(f"expected calibration error: {calib['ece']:.3f}; least calibrated classes: "
       + ", ".join(f"{c} {e:.3f}" for c, e in calib["per_class_ece"].head(3).items()))
 ReliabilityDiagram(calib).plot();
+
+# %% [markdown]
+# The same diagram for the images predicted as each of the two least calibrated classes: a class's
+# ECE can be several times the overall one, hidden by the average.
+
+# %%
+for name in calib["per_class_ece"].index[:2]:
+    mine = class_calibration(result.y_true, result.probs, result.classes, name)
+    ReliabilityDiagram(mine).plot(title=f"predicted as {name} (ECE {mine['ece']:.3f})");
 
 # %% [markdown]
 # **What to do about it: temperature scaling** (Guo et al., 2017). Divide the logits by one number

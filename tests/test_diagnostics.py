@@ -193,3 +193,16 @@ def test_nearest_of_classes_searches_each_class_on_its_own():
     assert all(int(p[1:-4]) < 20 for p in near["a"]) and all(int(p[1:-4]) >= 20 for p in near["b"])
     cos = (feats[:20] @ query) / np.linalg.norm(feats[:20], axis=1) / np.linalg.norm(query)
     assert near["a"][0] == f"t{int(np.argmax(cos))}.png"  # the closest of class a by cosine comes first
+
+
+def test_a_class_reliability_table_is_its_per_class_ece():
+    from effnet_lib.diagnostics import calibration, class_calibration
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(5) * 0.3, 400)
+    y = rng.integers(0, 5, 400)
+    classes = list("abcde")
+    whole = calibration(y, probs, classes)
+    for name in classes:
+        mine = class_calibration(y, probs, classes, name)
+        assert mine["ece"] == pytest.approx(whole["per_class_ece"][name])
+        assert mine["table"]["count"].sum() == (probs.argmax(1) == classes.index(name)).sum()
