@@ -315,8 +315,7 @@ def build_parser():
                    "split data) on one split")
     p.add_argument("--split", choices=["train", "val", "test", "all"], help="default: test if the folder has "
                    "one, val for the run's own split data, all for a folder without a split of its own")
-    p.add_argument("--out", required=True, help="folder for predictions.csv, per_class.csv, summary.json, "
-                   "label_issues.csv, PNGs")
+    p.add_argument("--out", required=True, help="folder for predictions, per_class, summary, label_issues, PNGs")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
