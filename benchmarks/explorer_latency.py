@@ -120,7 +120,12 @@ as a click does; rendering to PNG included, browser transfer excluded). Written 
 ```
 
 - A click draws only what is on screen: a class picked while another tab is shown redraws that
-  tab, and the Classes tab's heatmap and gallery when it is shown again.
+  tab, and the Classes tab's heatmap and gallery when it is shown again. What does not depend on
+  the click is drawn once: the ordered matrix per setting, the overall reliability diagram, and the
+  embedding map's 11,535 points, kept as pixels under the highlighted class and the picked image
+  (matplotlib's blitting; `explorer_views.Blitted`).
+- While the kernel works the explorer's status line says "working..."; it stays up through a
+  tab's first visit, which computes what the tab shows once per result (the 2-D map: seconds).
 - Galleries are contact sheets drawn with Pillow; matrices and diagrams are matplotlib figures
   with fixed margins (no layout engine, no tight bounding box, which measure every label again).
 - Python's cyclic garbage collector waits while a click is handled and runs once it returns: a
@@ -160,7 +165,9 @@ def measure(ex, result, repeats) -> dict[str, list[float]]:
             ("open: label issues", lambda: tab("Label issues")),
             ("label issues: this class only", lambda: setattr(issues.only_class, "value", not issues.only_class.value)),
             ("open: calibration", lambda: tab("Calibration")),
+            ("calibration: pick a class", lambda: setattr(ex.class_list, "value", result.classes[rng.integers(400)])),
             ("open: embedding map", lambda: tab("Embedding map")),
+            ("embedding: pick a class", lambda: setattr(ex.class_list, "value", result.classes[rng.integers(400)])),
             ("embedding: pick an image", lambda: setattr(emb.picker, "value", emb.picker.options[-1][1])),
             ("embedding: highlight the pair", lambda: setattr(emb.highlight, "value", "confused pair")),
             ("embedding: highlight the class", lambda: setattr(emb.highlight, "value", "selected class")),

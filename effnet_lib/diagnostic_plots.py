@@ -67,20 +67,31 @@ class ReliabilityDiagram(_Display):
         else:
             self.axes_ = np.atleast_1d(ax)
             self.figure_ = self.axes_[0].figure
-        t = self.calibration["table"].dropna(subset=["accuracy"])
         left, right = self.axes_[0], self.axes_[1]
-        left.bar(t.low, t.accuracy, width=t.high - t.low, align="edge", alpha=0.7, edgecolor="k", label="accuracy")
-        left.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-        left.plot(t.confidence, t.accuracy, "o", color="C3", label="a bin: x its mean confidence, y its accuracy")
-        left.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
-                 title=title or f"Reliability (ECE {self.calibration['ece']:.3f})")
-        left.legend(fontsize=8, loc="upper left")
+        self.frame(left)
+        left.set_title(title or f"Reliability (ECE {self.calibration['ece']:.3f})")
+        self.plot_bins(left)
         bins = np.linspace(0, 1, 21)
         right.hist(self.calibration["right_confidence"], bins=bins, alpha=0.6, label="right", color="C2")
         right.hist(self.calibration["wrong_confidence"], bins=bins, alpha=0.6, label="wrong", color="C3")
         right.set(xlabel="confidence", ylabel="images", title="confidence of right and wrong predictions")
         right.legend(fontsize=8, loc="upper left")
         return self
+
+    @staticmethod
+    def frame(ax):
+        """The reliability panel's axes, the same for every result (the explorer draws them once)."""
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy")
+
+    def plot_bins(self, ax) -> list:
+        """The reliability panel's contents on a `frame`: each bin's accuracy as a bar and a point at
+        its mean confidence, the diagonal, the legend; returns the artists, so a caller can remove them."""
+        t = self.calibration["table"].dropna(subset=["accuracy"])
+        bars = ax.bar(t.low, t.accuracy, width=t.high - t.low, align="edge", alpha=0.7, color="C0", edgecolor="k",
+                      label="accuracy")
+        marks = [bars] + ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+        marks += ax.plot(t.confidence, t.accuracy, "o", color="C3", label="a bin: x its mean confidence, y its accuracy")
+        return marks + [ax.legend(fontsize=8, loc="upper left")]
 
 
 class EmbeddingMap(_Display):
@@ -92,6 +103,13 @@ class EmbeddingMap(_Display):
         self.classes, self.highlight, self.picked = list(classes), [classes.index(c) for c in highlight], picked
 
     def plot(self, ax=None, title=None):
+        self.plot_points(ax, title)
+        self.plot_marks()
+        return self
+
+    def plot_points(self, ax=None, title=None):
+        """Every image's point, faded when something is highlighted: the part of the map that stays
+        the same while the highlight and the picked image change (the explorer draws it once)."""
         if ax is None:
             self.figure_, self.ax_ = plt.subplots(figsize=(6.5, 5.5))
             self.figure_.subplots_adjust(left=0.03, right=0.97, bottom=0.03, top=0.93)
@@ -102,14 +120,21 @@ class EmbeddingMap(_Display):
         self.ax_.scatter(*self.xy[~wrong].T, c=self.y_true[~wrong], cmap="tab20", s=4, alpha=faded, linewidths=0)
         self.ax_.scatter(*self.xy[wrong].T, c=self.y_true[wrong], cmap="tab20", s=14, marker="x", alpha=faded + 0.2,
                          linewidths=0.8, label="misclassified")
-        for k, c in enumerate(self.highlight):
-            mine = self.y_true == c
-            self.ax_.scatter(*self.xy[mine].T, s=10, color=f"C{k}", label=f"true {self.classes[c]}")
-        if self.picked is not None:
-            self.ax_.scatter(*self.xy[self.picked], s=220, facecolors="none", edgecolors="k", linewidths=2,
-                             label="picked image")
         self.ax_.set_xticks([])
         self.ax_.set_yticks([])
-        self.ax_.legend(fontsize=7, loc="upper right", markerscale=1.5)
         self.ax_.set_title(title or f"Embedding map ({wrong.mean():.1%} misclassified)", fontsize=10)
         return self
+
+    def plot_marks(self, ax=None) -> list:
+        """The highlighted classes, the ringed image and the legend on the points' axes (or `ax`, where
+        the points were drawn before); returns the artists, so that a caller can remove them again."""
+        if ax is not None:
+            self.ax_, self.figure_ = ax, ax.figure
+        marks = []
+        for k, c in enumerate(self.highlight):
+            mine = self.y_true == c
+            marks.append(self.ax_.scatter(*self.xy[mine].T, s=10, color=f"C{k}", label=f"true {self.classes[c]}"))
+        if self.picked is not None:
+            marks.append(self.ax_.scatter(*self.xy[self.picked], s=220, facecolors="none", edgecolors="k",
+                                          linewidths=2, label="picked image"))
+        return marks + [self.ax_.legend(fontsize=7, loc="upper right", markerscale=1.5)]

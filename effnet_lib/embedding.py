@@ -22,7 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from .files import atomic_write_bytes
 
-__all__ = ["METHODS", "project", "projection", "nearest", "neighbourhood_kept"]
+__all__ = ["METHODS", "project", "projection", "nearest", "NeighbourIndex", "neighbourhood_kept"]
 
 METHODS = ("tsne", "pca")
 
@@ -62,11 +62,31 @@ def projection(features: np.ndarray, folder: str | Path | None, method: str = "t
     return xy
 
 
+def _unit(rows) -> np.ndarray:
+    rows = np.atleast_2d(np.asarray(rows, np.float32))
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)  # a zero row stays zero
+
+
+class NeighbourIndex:
+    """Reference rows normalised once, so that each query costs one matrix product: the explorer
+    asks for an image's nearest training images on every click (normalising 11,535 x 1,280
+    features each time took half the click)."""
+
+    def __init__(self, reference: np.ndarray):
+        self.unit = _unit(reference)
+
+    def query(self, query: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and cosine distances of the k reference rows nearest to each query row, nearest first."""
+        dist = 1 - _unit(query) @ self.unit.T
+        k = min(k, len(self.unit))
+        part = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        idx = np.take_along_axis(part, np.take_along_axis(dist, part, 1).argsort(1, kind="stable"), 1)
+        return idx, np.take_along_axis(dist, idx, 1)
+
+
 def nearest(query: np.ndarray, reference: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Indices and cosine distances of the k reference rows nearest to each query row."""
-    nn = NearestNeighbors(n_neighbors=min(k, len(reference)), metric="cosine").fit(np.asarray(reference, np.float32))
-    dist, idx = nn.kneighbors(np.atleast_2d(np.asarray(query, np.float32)))
-    return idx, dist
+    return NeighbourIndex(reference).query(query, k)
 
 
 def neighbourhood_kept(features: np.ndarray, xy: np.ndarray, k: int = 10) -> float:

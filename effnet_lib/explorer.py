@@ -61,6 +61,7 @@ SORTS = {"F1, worst first": ("f1", True), "recall, worst first": ("recall", True
          "errors, most first": ("errors", False), "support, most first": ("support", False),
          "name": (None, True)}
 NORMALISE = {"counts": "counts", "share of true class": "true", "share of predicted class": "pred"}
+BUSY = "<i class='effnet-busy'>working&hellip;</i>"
 TABS = ("Classes", "Confusion matrix", "Label issues", "Calibration", "Embedding map", "Run against run")
 
 
@@ -212,8 +213,13 @@ class ConfusionExplorer:
         # click is handled it waits, and runs once the kernel is idle again.
         collecting = gc.isenabled()
         gc.disable()
+        # Shown while the kernel works; most clicks clear it within 0.1 s, a tab's first visit
+        # (which computes what it shows, once per result: the 2-D map takes seconds) keeps it up.
+        self.status.value = BUSY
         try:
             fn()
+            if self.status.value == BUSY:
+                self.status.value = ""
         except Exception as e:  # show it in the widget; a callback's traceback would be lost
             self.status.value = f"<span style='color:#b00'>{html.escape(type(e).__name__)}: {html.escape(str(e))}</span>"
             raise

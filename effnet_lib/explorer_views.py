@@ -19,11 +19,16 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
-from .diagnostics import nearest_of_classes
-from .embedding import nearest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.container import Container
+from matplotlib.figure import Figure
 
-__all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", "CompareView", "png", "contact_sheet"]
+from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
+from .diagnostics import class_calibration, nearest_of_classes
+from .embedding import NeighbourIndex
+
+__all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", "CompareView", "Blitted", "png",
+           "contact_sheet"]
 
 
 def png(fig) -> bytes:
@@ -31,6 +36,47 @@ def png(fig) -> bytes:
     fig.savefig(buf, format="png", dpi=80)  # the figures lay themselves out; a tight box would draw twice
     plt.close(fig)
     return buf.getvalue()
+
+
+class Blitted:
+    """A figure whose unchanging part is drawn once and kept as pixels; each render restores those
+    pixels and draws only the artists that change (matplotlib's blitting), then encodes the frame
+    with Pillow. Drawing 11,000 points takes most of a click's budget; restoring them takes none.
+
+    The figures are made without pyplot, so a notebook never shows or closes them by itself."""
+
+    def __init__(self, figsize, margins: dict):
+        self.figsize, self.margins, self.bases = figsize, margins, {}
+
+    def render(self, key, draw_base, draw_marks) -> bytes:
+        """`draw_base(ax)` draws the part kept under `key`; `draw_marks(ax)` draws the rest and
+        returns its artists (or containers of them), removed again once the frame is encoded."""
+        if key not in self.bases:
+            figure = Figure(figsize=self.figsize, dpi=80)  # as `png` writes the others
+            FigureCanvasAgg(figure)
+            ax = figure.add_subplot()
+            figure.subplots_adjust(**self.margins)
+            draw_base(ax)
+            # The frame lies over the marks in a whole drawing: kept out of the pixels, drawn each time.
+            ax.spines[:].set_visible(False)
+            figure.canvas.draw()
+            ax.spines[:].set_visible(True)
+            ax.set_autoscale_on(False)  # marks drawn later must land on the pixels kept now
+            self.bases[key] = (figure, ax, figure.canvas.copy_from_bbox(figure.bbox))
+        figure, ax, pixels = self.bases[key]
+        figure.canvas.restore_region(pixels)
+        marks = draw_marks(ax)
+        # A container (the bars of one `bar` call) is drawn through its children; all in the order
+        # a whole drawing uses.
+        artists = [a for mark in marks for a in (mark if isinstance(mark, Container) else [mark])]
+        for artist in sorted(artists + list(ax.spines.values()), key=lambda a: a.get_zorder()):
+            ax.draw_artist(artist)
+        frame = Image.fromarray(np.asarray(figure.canvas.buffer_rgba()))
+        for mark in marks:
+            mark.remove()
+        buf = io.BytesIO()
+        frame.save(buf, format="png", compress_level=1)
+        return buf.getvalue()
 
 
 _COLOURS = {True: (0, 128, 0), False: (200, 0, 0), None: (0, 0, 0)}
@@ -99,6 +145,7 @@ class MatrixView:
         self.image = W.Image(format="png").add_class("effnet-ordered-matrix")
         self.box = W.VBox([W.HBox([self.scope, self.errors_only]), self.scale, self.image])
         self.controls = [self.scope, self.scale, self.errors_only]
+        self.drawn = {}  # the matrix does not depend on the selected class: each setting drawn once
 
     def draw(self, ex):
         clusters = ex.clusters()
@@ -110,14 +157,20 @@ class MatrixView:
             self.scope.options = options
             self.scope.value = keep if keep in [v for _, v in options] else None
         k = self.scope.value
-        order = ex.order()
+        key = (k, self.scale.value, self.errors_only.value)
+        if key not in self.drawn:
+            self.drawn[key] = self._png(ex, k)
+        self.image.value = self.drawn[key]
+
+    def _png(self, ex, k) -> bytes:
+        clusters, order = ex.clusters(), ex.order()
         if k is not None:
             keep = {ex.analysis.index[c] for c in clusters[k]}
             order = np.array([i for i in order if i in keep])
         display = OrderedConfusion(ex.analysis.confusion, ex.analysis.classes, indices=order,
                                    normalize=None if self.scale.value == "counts" else "true",
                                    errors_only=self.errors_only.value)
-        self.image.value = png(display.plot().figure_)
+        return png(display.plot().figure_)
 
 
 class LabelIssuesView:
@@ -164,21 +217,40 @@ class LabelIssuesView:
 
 
 class CalibrationView:
-    """Reliability diagram, expected calibration error, and the selected class's own ECE."""
+    """Reliability diagram and expected calibration error overall, the worst-calibrated classes,
+    and the selected class's own diagram (the images predicted as that class)."""
 
     def __init__(self):
         self.image = W.Image(format="png").add_class("effnet-calibration")
-        self.text = W.HTML()
-        self.box = W.VBox([self.text, self.image])
+        self.text, self.worst = W.HTML(), W.HTML()
+        self.mine = W.Image(format="png").add_class("effnet-class-calibration")
+        self.box = W.VBox([self.text, self.image, self.worst, self.mine])
         self.controls = []
+        self.overall = None  # the same for every class: drawn once
+        self.canvas = Blitted((5, 3.6), dict(left=0.11, right=0.97, bottom=0.14, top=0.97))
 
     def draw(self, ex):
-        cal = ex.calibration()
-        mine = cal["per_class_ece"].get(ex.selected)
+        cal, name = ex.calibration(), ex.selected
+        if self.overall is None:
+            self.overall = png(ReliabilityDiagram(cal).plot().figure_)
+            counts = pd.Series(ex.analysis.y_pred).value_counts()
+            worst = cal["per_class_ece"].head(5)
+            self.worst.value = ("<p>Worst-calibrated classes (ECE of the images predicted as each; "
+                                "a class predicted a few times has a noisy ECE):</p>" + _html_table(pd.DataFrame(
+                                    {"ece": worst, "predicted": [int(counts.get(ex.analysis.index[c], 0))
+                                                                 for c in worst.index]})))
+        self.image.value = self.overall
+        mine = cal["per_class_ece"].get(name)
         self.text.value = (f"<p>Expected calibration error {cal['ece']:.3f} overall"
-                           + (f"; {mine:.3f} for the images predicted as <b>{html.escape(ex.selected)}</b>"
-                              if mine is not None else "") + ".</p>")
-        self.image.value = png(ReliabilityDiagram(cal).plot().figure_)
+                           + (f"; {mine:.3f} for the images predicted as <b>{html.escape(name)}</b> (below)"
+                              if mine is not None else f"; no image is predicted as <b>{html.escape(name)}</b>")
+                           + ".</p>")
+        if mine is None:
+            self.mine.value = b""
+            return
+        r = ex.analysis.result
+        one = ReliabilityDiagram(class_calibration(r.y_true, r.probs, r.classes, name))
+        self.mine.value = self.canvas.render("frame", ReliabilityDiagram.frame, one.plot_bins)
 
 
 class EmbeddingView:
@@ -193,6 +265,8 @@ class EmbeddingView:
         self.note = W.HTML()
         self.box = W.VBox([self.highlight, self.picker, self.note, W.HBox([self.map]), self.neighbours])
         self.controls = [self.highlight, self.picker]
+        self.canvas = Blitted((6.5, 5.5), dict(left=0.03, right=0.97, bottom=0.03, top=0.93))
+        self.index = None  # the training features, normalised once
 
     def draw(self, ex):
         xy = ex.projection()
@@ -210,7 +284,8 @@ class EmbeddingView:
         picked = self.picker.value
         pair = ex.pair or (name, name)
         shown = {"selected class": [name], "confused pair": list(dict.fromkeys(pair)), "nothing": []}[self.highlight.value]
-        self.map.value = png(EmbeddingMap(xy, a.y_true, a.y_pred, a.classes, shown, picked).plot().figure_)
+        display = EmbeddingMap(xy, a.y_true, a.y_pred, a.classes, shown, picked)
+        self.map.value = self.canvas.render(bool(shown), display.plot_points, display.plot_marks)
         self._neighbours(ex, picked)
 
     def _neighbours(self, ex, picked):
@@ -222,7 +297,8 @@ class EmbeddingView:
                  f"({a.result.probs[picked].max():.0%})\ntrue {a.classes[a.y_true[picked]]}",
                  a.y_pred[picked] == a.y_true[picked])]
         if ex.train is not None and ex.train.features is not None:
-            idx, dist = nearest(a.result.features[picked], ex.train.features, k=5)
+            self.index = self.index or NeighbourIndex(ex.train.features)
+            idx, dist = self.index.query(a.result.features[picked], k=5)
             head += [(ex.train.paths[j], f"training image\n{ex.train.classes[ex.train.y_true[j]]} (d {d:.2f})", None)
                      for j, d in zip(idx[0], dist[0])]
             self.note.value = "<p>The picked image and the five training images nearest to it in feature space.</p>"

@@ -206,3 +206,19 @@ def test_a_class_reliability_table_is_its_per_class_ece():
         mine = class_calibration(y, probs, classes, name)
         assert mine["ece"] == pytest.approx(whole["per_class_ece"][name])
         assert mine["table"]["count"].sum() == (probs.argmax(1) == classes.index(name)).sum()
+
+
+def test_neighbour_index_agrees_with_scikit_learn():
+    """Nearest rows by cosine distance, as scikit-learn's NearestNeighbors finds them (a zero row
+    included: its distance to everything is 1)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from effnet_lib.embedding import NeighbourIndex
+    rng = np.random.default_rng(5)
+    reference, query = rng.normal(size=(300, 24)).astype(np.float32), rng.normal(size=(7, 24)).astype(np.float32)
+    reference[17] = 0
+    idx, dist = NeighbourIndex(reference).query(query, k=6)
+    want_dist, want_idx = NearestNeighbors(n_neighbors=6, metric="cosine").fit(reference).kneighbors(query)
+    assert np.array_equal(idx, want_idx) and np.allclose(dist, want_dist, atol=1e-5)
+    one, d = NeighbourIndex(reference[:3]).query(query[0], k=10)  # k larger than the reference
+    assert one.shape == (1, 3) and np.all(np.diff(d[0]) >= 0)

@@ -180,3 +180,45 @@ def test_every_view_draws_and_keeps_its_state(tmp_path):
     assert "accuracy" in ex.views["Run against run"].table.value
     ex.tabs.selected_index = TABS.index("Calibration")
     assert "Expected calibration error" in ex.views["Calibration"].text.value
+    cal = ex.views["Calibration"]
+    assert "Worst-calibrated classes" in cal.worst.value and cal.image.value[:4] == b"\x89PNG"
+    mine = bytes(cal.mine.value)
+    assert "class 007" in cal.text.value and mine[:4] == b"\x89PNG"
+    ex.class_list.value = "class 002"
+    assert "class 002" in cal.text.value and bytes(cal.mine.value) != mine  # the class's own diagram
+    assert ex.status.value == ""  # "working..." shown while the kernel works, cleared after
+
+
+def _pixels(png_bytes):
+    return np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGBA"))
+
+
+def test_blitted_frames_are_the_full_drawing():
+    """The map's points drawn once and kept as pixels, the marks drawn on them: each frame equals
+    the figure drawn whole, also after other marks were drawn and removed before it."""
+    import matplotlib.pyplot as plt
+
+    from effnet_lib.diagnostic_plots import EmbeddingMap, ReliabilityDiagram
+    from effnet_lib.diagnostics import calibration
+    from effnet_lib.explorer_views import Blitted, png
+
+    rng = np.random.default_rng(0)
+    y_true = np.repeat(np.arange(8), 40)
+    y_pred = np.where(rng.random(320) < 0.2, rng.integers(0, 8, 320), y_true)
+    xy = rng.normal(size=(320, 2)) + y_true[:, None]
+    classes = [f"c{k}" for k in range(8)]
+    canvas = Blitted((6.5, 5.5), dict(left=0.03, right=0.97, bottom=0.03, top=0.93))
+    for shown, picked in ((["c1", "c5"], 3), (["c2"], 100), (["c1", "c5"], 7)):
+        whole = png(EmbeddingMap(xy, y_true, y_pred, classes, shown, picked).plot().figure_)
+        d = EmbeddingMap(xy, y_true, y_pred, classes, shown, picked)
+        assert np.array_equal(_pixels(canvas.render(True, d.plot_points, d.plot_marks)), _pixels(whole))
+    assert len(canvas.bases) == 1  # the points were drawn once
+    probs = rng.dirichlet(np.ones(8), 320)
+    frame = Blitted((5, 3.6), dict(left=0.11, right=0.97, bottom=0.14, top=0.97))
+    for k in (0, 3, 0):
+        d = ReliabilityDiagram(calibration(y_true[probs.argmax(1) == k], probs[probs.argmax(1) == k]))
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        fig.subplots_adjust(left=0.11, right=0.97, bottom=0.14, top=0.97)
+        ReliabilityDiagram.frame(ax)
+        d.plot_bins(ax)
+        assert np.array_equal(_pixels(frame.render("frame", ReliabilityDiagram.frame, d.plot_bins)), _pixels(png(fig)))
