@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test test-fast lab table notebooks expected clean browser scaling-full site
+.PHONY: demo test test-fast lab explorer table notebooks expected clean browser scaling-full site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ browser:  ## Chromium for the real-browser widget test (Debian/Ubuntu as root; s
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ (127.0.0.1:8888 or the next free port; LAB_IP, LAB_PORT change them)
 	BIN=$(BIN) scripts/lab.sh
+
+explorer: $(STAMP)  ## notebook 05 as a Voila app: the error explorer without the code (127.0.0.1:8866; EXPLORER_IP, EXPLORER_PORT change them)
+	BIN=$(BIN) scripts/explorer.sh
 
 table: $(STAMP)  ## the B0-B7 table
 	$(BIN)/python -m effnet_lib table

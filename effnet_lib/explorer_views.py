@@ -33,7 +33,9 @@ __all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", 
 
 def png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)  # the figures lay themselves out; a tight box would draw twice
+    # The figures lay themselves out (a tight box would draw twice); the fastest compression: the
+    # picture goes to a browser on the same machine or network, and encoding took a tenth of a click.
+    fig.savefig(buf, format="png", dpi=80, pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return buf.getvalue()
 
@@ -126,7 +128,7 @@ def contact_sheet(paths, titles, correct=None, size: int = 96, ncols: int = 6) -
             thumb.thumbnail((size, size))
             sheet.paste(thumb, (x + (cell_w - thumb.width) // 2, y + lines * line + 6))
     buf = io.BytesIO()
-    sheet.save(buf, format="PNG")
+    sheet.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
@@ -223,8 +225,10 @@ class CalibrationView:
     def __init__(self):
         self.image = W.Image(format="png").add_class("effnet-calibration")
         self.text, self.worst = W.HTML(), W.HTML()
-        self.mine = W.Image(format="png").add_class("effnet-class-calibration")
-        self.box = W.VBox([self.text, self.image, self.worst, self.mine])
+        # Blitted frames have a fixed size: said here, or some frontends (Voila) stretch them.
+        self.mine = W.Image(format="png", layout=W.Layout(width="400px", min_width="400px")).add_class(
+            "effnet-class-calibration")
+        self.box = W.VBox([self.text, self.image, W.HBox([self.mine, self.worst])])
         self.controls = []
         self.overall = None  # the same for every class: drawn once
         self.canvas = Blitted((5, 3.6), dict(left=0.11, right=0.97, bottom=0.14, top=0.97))
@@ -235,14 +239,14 @@ class CalibrationView:
             self.overall = png(ReliabilityDiagram(cal).plot().figure_)
             counts = pd.Series(ex.analysis.y_pred).value_counts()
             worst = cal["per_class_ece"].head(5)
-            self.worst.value = ("<p>Worst-calibrated classes (ECE of the images predicted as each; "
-                                "a class predicted a few times has a noisy ECE):</p>" + _html_table(pd.DataFrame(
-                                    {"ece": worst, "predicted": [int(counts.get(ex.analysis.index[c], 0))
-                                                                 for c in worst.index]})))
+            self.worst.value = ("<p>Worst-calibrated classes (the ECE of the images predicted as each; "
+                                "from a few images it is noisy):</p>" + _html_table(pd.DataFrame(
+                                    {"ece": worst, "images predicted as it": [int(counts.get(ex.analysis.index[c], 0))
+                                                                              for c in worst.index]})))
         self.image.value = self.overall
         mine = cal["per_class_ece"].get(name)
         self.text.value = (f"<p>Expected calibration error {cal['ece']:.3f} overall"
-                           + (f"; {mine:.3f} for the images predicted as <b>{html.escape(name)}</b> (below)"
+                           + (f"; {mine:.3f} for the images predicted as <b>{html.escape(name)}</b> (below, left)"
                               if mine is not None else f"; no image is predicted as <b>{html.escape(name)}</b>")
                            + ".</p>")
         if mine is None:
@@ -260,7 +264,7 @@ class EmbeddingView:
     def __init__(self):
         self.highlight = W.ToggleButtons(options=["selected class", "confused pair", "nothing"], value="selected class")
         self.picker = W.Dropdown(description="image", layout=W.Layout(width="520px")).add_class("effnet-embedding-pick")
-        self.map = W.Image(format="png").add_class("effnet-embedding")
+        self.map = W.Image(format="png", layout=W.Layout(width="520px", min_width="520px")).add_class("effnet-embedding")
         self.neighbours = W.Image(format="png")
         self.note = W.HTML()
         self.box = W.VBox([self.highlight, self.picker, self.note, W.HBox([self.map]), self.neighbours])

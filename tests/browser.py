@@ -284,6 +284,12 @@ def stop_server(server: LabServer, grace: float = 10) -> None:
             server.api("shutdown", method="POST", timeout=5)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(grace)
+    kill_group(proc, grace)
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL, to a server's process group; then anything left in it (not its
+    kernels: they have their own group and die with the server)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         if proc.poll() is not None:
             break
@@ -291,8 +297,51 @@ def stop_server(server: LabServer, grace: float = 10) -> None:
             os.killpg(proc.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(grace)
-    with contextlib.suppress(ProcessLookupError):  # anything left in the group (not kernels:
-        os.killpg(proc.pid, signal.SIGKILL)         # they have their own and die with the server)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class VoilaApp:
+    base: str           # http://127.0.0.1:<port>/ : the app's one page
+    proc: subprocess.Popen
+    log: Path
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+@contextlib.contextmanager
+def voila_app(tmp: Path, source: Path, ready_timeout: float = 60):
+    """`scripts/explorer.sh` (what `make explorer` runs) serving a converted copy of `source` on
+    127.0.0.1:<free port>, Jupyter's state in ``tmp/state``; dies with the test run."""
+    root, state = Path(tmp) / "root", Path(tmp) / "state"
+    root.mkdir(parents=True, exist_ok=True)
+    env = server_env(state)
+    port = free_port()
+    env.update(EXPLORER_PORT=str(port), EXPLORER_NOTEBOOK=str(root / convert_notebook(source, root)),
+               BIN=str(Path(sys.executable).parent))
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    log = Path(tmp) / "voila.log"
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen([str(REPO / "scripts" / "explorer.sh"), "--Voila.port_retries=0"], cwd=REPO,
+                                env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                start_new_session=True, preexec_fn=_child_setup(os.getpid()))
+    app = VoilaApp(base=f"http://127.0.0.1:{port}/", proc=proc, log=log)
+    try:
+        deadline = time.monotonic() + ready_timeout
+        # Asking for the page would start its kernel: wait for Voila to say it is running instead.
+        while f"127.0.0.1:{port}/" not in app.log_tail(100_000):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"voila did not start (exit {proc.poll()}):\n{app.log_tail()}")
+            time.sleep(0.2)
+        yield app
+    finally:
+        kill_group(proc)
 
 
 # ----------------------------------------------------------------------------------------- pages
@@ -343,6 +392,15 @@ def wait_for_output(page, selector: str, timeout_s: float) -> None:
         || [...document.querySelectorAll(stderr)].some(e => e.textContent.includes('Traceback'))""",
                            arg=[selector, ERROR_OUTPUT, STDERR_OUTPUT], timeout=timeout_s * 1000,
                            polling=500)
+
+
+def wait_image_drawn(page, selector: str, timeout_s: float = 60) -> None:
+    """Until the image at `selector` holds a decoded picture. An image widget with no value yet
+    still has a blob: URL (of nothing), so its src alone proves nothing."""
+    page.wait_for_function("""sel => { const e = document.querySelector(sel);
+        const img = e && (e.tagName === 'IMG' ? e : e.querySelector('img'));
+        return !!(img && img.complete && img.naturalWidth > 0); }""", arg=selector, timeout=timeout_s * 1000,
+                           polling=250)
 
 
 def element_screenshot(page, locator, path: Path, margin: int = 200) -> None:

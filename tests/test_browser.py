@@ -1,7 +1,9 @@
-"""The error explorer of notebook 05 in a real JupyterLab, in headless Chromium.
+"""The error explorer of notebook 05 in headless Chromium, in two frontends: a real JupyterLab and
+the Voila app of `make explorer`.
 
-Runs the whole notebook as a learner would (Run All), then picks another class in the explorer's
-list and checks that the metrics card and the heatmap follow. Screenshots go to test-artifacts/.
+In Lab it runs the whole notebook as a learner would (Run All), then picks another class in the
+explorer's list and checks that the metrics card and the heatmap follow. In Voila the app runs the
+notebook for the page; a class is picked and a tab opened there. Screenshots go to test-artifacts/.
 Skipped without Debian's chromium ('make browser'), unless EFFNET_REQUIRE_BROWSER=1.
 
 What the notebook trains is trained before any browser opens: `make test` has executed notebook 05
@@ -31,7 +33,9 @@ from browser import (
     report_failure,
     require_chromium,
     run_all_cells,
+    voila_app,
     wait_for_output,
+    wait_image_drawn,
     wait_run_all_done,
 )
 from notebook_runs import execution
@@ -39,6 +43,19 @@ from notebook_runs import execution
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.notebooks]
 
 NOTEBOOK = NOTEBOOKS / "05_explorer.py"
+
+
+def explorer_shown(page):
+    """The explorer, its card, class list and heatmap, once rendered (the widgets extension loaded)."""
+    from playwright.sync_api import expect
+
+    explorer, card = page.locator(".effnet-explorer"), page.locator(".effnet-card")
+    select = page.locator(".effnet-class-list select")
+    expect(select.locator("option").nth(1)).to_be_attached(timeout=60_000)
+    expect(card).to_contain_text(re.compile(r"\w"), timeout=60_000)
+    heatmap = page.locator("img.effnet-heatmap, .effnet-heatmap img").first
+    expect(heatmap).to_be_visible(timeout=60_000)
+    return explorer, card, select, heatmap
 
 
 def explore(source: Path, tmp_path: Path, timings: dict) -> None:
@@ -58,12 +75,7 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             run_all_cells(page)
             wait_for_output(page, ".effnet-explorer", timeout_s=300)  # trained before (see top)
             assert not error_outputs(page), error_outputs(page)
-            explorer, card = page.locator(".effnet-explorer"), page.locator(".effnet-card")
-            select = page.locator(".effnet-class-list select")  # rendered: the widgets extension loaded
-            expect(select.locator("option").nth(1)).to_be_attached(timeout=60_000)
-            expect(card).to_contain_text(re.compile(r"\w"), timeout=60_000)
-            heatmap = page.locator("img.effnet-heatmap, .effnet-heatmap img").first
-            expect(heatmap).to_be_visible(timeout=60_000)
+            explorer, card, select, heatmap = explorer_shown(page)
             timings["explorer shown"] = time.monotonic() - t0
 
             old_text, old_heatmap = card.inner_text(), heatmap.get_attribute("src")
@@ -87,7 +99,7 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             explorer.locator(".lm-TabBar-tab", has_text="Confusion matrix").click()
             ordered = page.locator("img.effnet-ordered-matrix, .effnet-ordered-matrix img").first
             expect(ordered).to_be_visible(timeout=60_000)
-            expect(ordered).to_have_attribute("src", re.compile(r"^(blob:|data:image/png)"), timeout=60_000)
+            wait_image_drawn(page, ".effnet-ordered-matrix")
             explorer.locator(".lm-TabBar-tab", has_text="Classes").click()
             expect(card).to_contain_text(name(new), timeout=60_000)
             timings["ordered matrix shown"] = time.monotonic() - t2
@@ -105,3 +117,38 @@ def test_explorer_card_follows_the_selected_class(tmp_path):
     timings = {}
     explore(NOTEBOOK, tmp_path, timings)
     print("\nbrowser test timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+
+
+def test_explorer_as_a_voila_app(tmp_path):
+    """`make explorer`'s app: the explorer renders without the code around it, a picked class moves
+    the card and the heatmap, and a tab's click draws that tab's view."""
+    from playwright.sync_api import expect
+
+    trained = execution(NOTEBOOK.stem, "cold")
+    assert trained.failure is None, trained.failure
+    chromium, timings, t0 = require_chromium(), {}, time.monotonic()
+    with voila_app(tmp_path, NOTEBOOK) as app, chromium_page(chromium) as page:
+        timings["app ready"] = time.monotonic() - t0
+        with report_failure(page, app, "voila-failure.png"):
+            page.goto(app.base, timeout=300_000)
+            wait_for_output(page, ".effnet-explorer", timeout_s=300)
+            assert not error_outputs(page), error_outputs(page)
+            assert not page.locator(".jp-InputArea-editor, .cm-editor").count()  # no code: prose and outputs
+            explorer, card, select, heatmap = explorer_shown(page)
+            timings["explorer shown"] = time.monotonic() - t0
+
+            old_text, old_heatmap = card.inner_text(), heatmap.get_attribute("src")
+            current = select.input_value()
+            new = next(v for v in select.evaluate("s => [...s.options].map(o => o.value)") if v != current)
+            select.select_option(value=new)
+            expect(card).not_to_have_text(old_text, timeout=60_000)
+            expect(heatmap).not_to_have_attribute("src", old_heatmap or "", timeout=60_000)
+            wait_image_drawn(page, ".effnet-heatmap")
+            explorer.locator(".lm-TabBar-tab", has_text="Calibration").click()
+            expect(explorer).to_contain_text("Expected calibration error", timeout=120_000)
+            wait_image_drawn(page, ".effnet-calibration")
+            wait_image_drawn(page, ".effnet-class-calibration")
+            timings["class picked, tab opened"] = time.monotonic() - t0
+            assert not error_outputs(page), error_outputs(page)
+            element_screenshot(page, explorer, artifact_path("voila-explorer.png"))
+    print("\nvoila test timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
