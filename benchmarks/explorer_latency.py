@@ -5,7 +5,8 @@ Builds a synthetic evaluation result the size of the reference experiment's vali
 (400 classes, 11,535 images, 1,280-dimensional pooled features clustered by class, look-alike
 classes sharing part of their centre; real PNG files on disk so galleries really load images),
 drives `ConfusionExplorer` from Python by setting `.value` as a user's click would, in every tab,
-and prints the median and worst time per interaction. The goal is at most 0.5 s each. Work done
+and prints the median and worst time per interaction. The goals: every median within 0.1 s (a
+reaction feels direct) and the worst within 0.5 s. Work done
 once per result (the cluster order, calibration, label issues, the projection) is timed apart.
 The projection section times t-SNE and PCA on the same features and measures how many of each
 image's 10 nearest neighbours in feature space stay its neighbours on the map.
@@ -97,6 +98,8 @@ def main():
     lines += [f"{name:>34}: median {v['median_s']:.3f} s, worst {v['max_s']:.3f} s" for name, v in report.items()]
     worst = max(v["max_s"] for v in report.values())
     lines.append(f"worst interaction {worst:.3f} s ({'within' if worst <= 0.5 else 'OVER'} the 0.5 s goal)")
+    slowest = max(v["median_s"] for v in report.values())
+    lines.append(f"largest median {slowest:.3f} s ({'within' if slowest <= 0.1 else 'OVER'} the 0.1 s goal)")
     lines += [f"projection {method}: {v['seconds']:.1f} s, {v['neighbours_kept_of_10']:.3f} of 10 nearest neighbours kept"
               for method, v in choice.items()]
     record = {"command": "python benchmarks/explorer_latency.py", "build_s": round(build, 3), "once_s": once,
