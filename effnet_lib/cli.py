@@ -288,7 +288,7 @@ def cmd_report(args):
     from .report import build_report
     if Path(args.out).suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"--out {args.out}: the report is one HTML file; name it .html")
-    print(f"wrote {build_report(args.eval_dir, args.out, compare=args.compare)}")
+    print(f"wrote {build_report(args.eval_dir, args.out, compare=args.compare, val=args.val, train=args.train)}")
 
 
 def cmd_relabel(args):
@@ -353,6 +353,8 @@ def build_parser():
     p = sub.add_parser("report", help="one self-contained HTML report of an evaluation folder (optionally against another)")
     p.add_argument("eval_dir", help="an evaluation folder (predictions.csv, probabilities.npy, ...) or a predictions CSV")
     p.add_argument("--compare", help="a second evaluation of the same images, e.g. another network's")
+    p.add_argument("--val", help="the same network's evaluation of the validation split: temperature scaling")
+    p.add_argument("--train", help="the same network's evaluation of the training split: label-issue neighbours")
     p.add_argument("--out", required=True, help="the .html file to write")
     p = sub.add_parser("relabel", help="move the images whose new_label you filled in a label_issues.csv "
                        "(only with --apply)")

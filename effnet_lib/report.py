@@ -1,11 +1,16 @@
 """A static, self-contained HTML report of one evaluation (and optionally its comparison with
 another): what a course can publish and a practitioner can send, readable with no kernel.
 
-``python -m effnet_lib report EVAL_DIR [--compare EVAL_DIR2] --out report.html`` writes one file
+``python -m effnet_lib report EVAL_DIR [--compare EVAL_DIR2] [--val DIR] [--train DIR] --out report.html`` writes one file
 with every figure and thumbnail embedded (base64): the summary, the per-class table, the
 confusion matrix ordered by confusion clusters, the worst classes with their most confident
 mistakes, the label-issue candidates and overlapping classes, calibration, the embedding map when
 the evaluation saved features, and the per-class comparison with the images that flip.
+
+Two more evaluations of the same network make it answer more: ``--train`` (an evaluation of the
+training split, with features) puts each top label-issue candidate beside its nearest training
+images of both classes; ``--val`` (of the validation split) fits temperature scaling there and
+shows the test split's calibration before and after.
 """
 
 from __future__ import annotations
@@ -23,15 +28,18 @@ from .data import load_image
 from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
 from .diagnostics import (
     calibration,
+    class_calibration,
     compare_results,
     confusion_clusters,
     label_issues,
+    nearest_of_classes,
     overlapping_classes,
 )
 from .embedding import projection
 from .error_analysis import ErrorAnalysis
 from .files import atomic_write_text
 from .predict import EvalResult
+from .temperature import temperature_report
 
 __all__ = ["build_report"]
 
@@ -86,14 +94,52 @@ def _worst_classes(analysis: ErrorAnalysis, n: int, per_pair: int) -> str:
     return "".join(parts)
 
 
-def _label_issues(result: EvalResult, n: int) -> str:
+def _label_issues(result: EvalResult, n: int, train: EvalResult | None, beside: int = 5) -> str:
     issues = label_issues(result.y_true, result.probs, result.paths, result.classes).head(n)
     thumbs = "".join(_thumb(r.path, f"labelled {r.given}, looks {r.suggested} ({r.p_suggested:.0%})")
                      for r in issues.itertuples())
     pairs = overlapping_classes(result.y_true, result.probs, result.classes)
     return (f'<p>The {n} images whose label the model finds least likely (lowest normalised margin): '
             f'check these labels first.</p><div class="thumbs">{thumbs}</div>'
-            f"<h3>Overlapping classes (candidates to merge)</h3>{_table(pairs)}")
+            + _beside_neighbours(result, issues.head(beside), train)
+            + f"<h3>Overlapping classes (candidates to merge)</h3>{_table(pairs)}")
+
+
+def _beside_neighbours(result: EvalResult, issues: pd.DataFrame, train: EvalResult | None) -> str:
+    """Each candidate beside the training images nearest to it of its given and its suggested class."""
+    if train is None or train.features is None or result.features is None:
+        return ("<p>(Evaluate the training split too and pass it as <code>--train</code> to see each "
+                "candidate beside its nearest training images of both classes.)</p>")
+    rows = []
+    for r in issues.itertuples():
+        near = nearest_of_classes(result.features[r.index], train, [r.given, r.suggested], k=3)
+        thumbs = [_thumb(r.path, f"candidate: labelled {r.given}")] + [
+            _thumb(p, f"train: {name}") for name in (r.given, r.suggested) for p in near[name]]
+        rows.append(f'<div class="thumbs">{"".join(thumbs)}</div>')
+    return ("<h3>The first candidates beside their nearest training images (given class, then suggested)</h3>"
+            + "".join(rows))
+
+
+def _calibration(result: EvalResult, cal: dict, val: EvalResult | None, worst: int = 2) -> str:
+    parts = [_figure(ReliabilityDiagram(cal).plot()), "<h3>Per-class expected calibration error (worst first)</h3>",
+             _table(cal["per_class_ece"].head(15).to_frame())]
+    for name in cal["per_class_ece"].index[:worst]:
+        mine = class_calibration(result.y_true, result.probs, result.classes, name)
+        n = int(mine["table"]["count"].sum())
+        parts.append(f"<h3>The images predicted as {html.escape(name)} ({n}; ECE {mine['ece']:.3f})</h3>"
+                     + _figure(ReliabilityDiagram(mine).plot(title=f"predicted as {name}")))
+    if val is None:
+        parts.append("<p>(Pass an evaluation of the validation split as <code>--val</code> to fit temperature "
+                     "scaling there and see this split's calibration before and after.)</p>")
+        return "".join(parts)
+    t = temperature_report(val, result)
+    parts.append(f"<h3>Temperature scaling</h3><p>T = {t['temperature']:.2f}, fitted on {len(val.y_true)} validation "
+                 f"images (the logits divided by T before the softmax; accuracy stays {t['accuracy']:.3f}). On these "
+                 f"images: ECE {t['ece_before']:.3f} before, {t['ece_after']:.3f} after; NLL {t['nll_before']:.3f} "
+                 f"before, {t['nll_after']:.3f} after.</p>")
+    after = calibration(result.y_true, t["probs_after"], result.classes)
+    parts.append(_figure(ReliabilityDiagram(after).plot(title=f"after temperature scaling (ECE {t['ece_after']:.3f})")))
+    return "".join(parts)
 
 
 def _comparison(a: EvalResult, b: EvalResult, per_kind: int) -> str:
@@ -114,9 +160,13 @@ def _comparison(a: EvalResult, b: EvalResult, per_kind: int) -> str:
     return "".join(parts)
 
 
-def build_report(eval_dir, out, compare=None, worst: int = 5, thumbnails: int = 8, issues: int = 20) -> Path:
-    """Write the report of the evaluation in `eval_dir` (optionally compared with `compare`) to `out`."""
+def build_report(eval_dir, out, compare=None, val=None, train=None, worst: int = 5, thumbnails: int = 8,
+                 issues: int = 20) -> Path:
+    """Write the report of the evaluation in `eval_dir` to `out`; optionally against `compare` (another
+    evaluation of the same images), with `val` and `train` (the same network's evaluations of the
+    validation and training splits) for temperature scaling and label-issue neighbours."""
     result = EvalResult.load(eval_dir)
+    val, train = (None if d is None else EvalResult.load(d) for d in (val, train))
     analysis = ErrorAnalysis(result)
     cal = calibration(result.y_true, result.probs, result.classes)
     clusters = confusion_clusters(analysis.confusion, result.classes)
@@ -127,10 +177,8 @@ def build_report(eval_dir, out, compare=None, worst: int = 5, thumbnails: int = 
                  + "<p>Groups of classes confused with each other: "
                  + ("; ".join(html.escape(", ".join(g)) for g in clusters[:10]) or "none") + "</p>"),
                 ("The worst classes and their most confident mistakes", _worst_classes(analysis, worst, thumbnails)),
-                ("Model error or label error?", _label_issues(result, issues)),
-                ("Calibration", _figure(ReliabilityDiagram(cal).plot())
-                 + "<h3>Per-class expected calibration error (worst first)</h3>"
-                 + _table(cal["per_class_ece"].head(15).to_frame()))]
+                ("Model error or label error?", _label_issues(result, issues, train)),
+                ("Calibration", _calibration(result, cal, val))]
     if result.features is not None and len(result.features) >= 4:
         xy = projection(result.features, Path(eval_dir) if Path(eval_dir).is_dir() else None, "pca")
         sections.append(("Embedding map (PCA of the pooled features)",

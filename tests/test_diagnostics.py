@@ -14,6 +14,7 @@ from effnet_lib.diagnostics import (calibration, cluster_order, compare_runs, co
 from effnet_lib.evaluation import write_evaluation
 from effnet_lib.predict import EvalResult, Predictor
 from effnet_lib.report import build_report
+from effnet_lib.temperature import temperature_report
 from effnet_lib.train import fit
 
 
@@ -119,11 +120,20 @@ def test_static_report_is_self_contained_and_opens_in_a_browser(fashion_run, tmp
     other = replace(result, probs=np.roll(result.probs, 1, axis=0))  # a worse "second network" on the same images
     write_evaluation(other, tmp_path / "b")
     assert (tmp_path / "a" / "features.npy").is_file()
-    page_file = build_report(tmp_path / "a", tmp_path / "report.html", compare=tmp_path / "b")
+    write_evaluation(predictor.evaluate(run.folder.split("val")), tmp_path / "val")
+    write_evaluation(predictor.evaluate(run.folder.split("train")), tmp_path / "train")
+    plain = build_report(tmp_path / "a", tmp_path / "plain.html").read_text()
+    assert "--train</code>" in plain and "--val</code>" in plain  # says what more it could show
+    page_file = build_report(tmp_path / "a", tmp_path / "report.html", compare=tmp_path / "b",
+                             val=tmp_path / "val", train=tmp_path / "train")
     text = page_file.read_text()
     for section in ("Summary", "ordered by confusion clusters", "Model error or label error?", "Calibration",
-                    "Embedding map", "Against"):
+                    "Embedding map", "Against", "beside their nearest training images", "Temperature scaling"):
         assert section in text
+    temp = temperature_report(EvalResult.load(tmp_path / "val"), result)
+    assert f"T = {temp['temperature']:.2f}" in text and f"{temp['ece_after']:.3f} after" in text
+    worst = calibration(result.y_true, result.probs, result.classes)["per_class_ece"].index[0]
+    assert f"The images predicted as {worst} (" in text  # the worst-calibrated class's own diagram
     assert not re.search(r"""(src|href)=["'](?!data:)""", text)  # every image embedded: no kernel, no files
     assert text.count("data:image/png;base64,") > 20
     with serve_folder(tmp_path) as url, chromium_page() as page:
