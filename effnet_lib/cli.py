@@ -304,6 +304,25 @@ def cmd_relabel(args):
         print(f"nothing moved: add --apply to move these {len(moves)} file(s)")
 
 
+def _add_scaling_parser(sub):
+    """`scaling`'s options: the mode and where its configs train (this machine, Dask, SLURM)."""
+    p = sub.add_parser("scaling", help="the scaling experiments; full mode writes data/results/scaling_full.csv")
+    p.add_argument("--mode", choices=["quick", "full"], default="quick")
+    p.add_argument("--cache", help="where finished configs are kept (default: runs/experiments)")
+    p.add_argument("--executor", choices=["local", "dask", "slurm"], default="local",
+                   help="where configs train: this machine, a Dask scheduler, or SLURM jobs (default: local)")
+    p.add_argument("--jobs", type=int, default=1, help="local: configs trained at once, one process each "
+                   "(default 1: one after another)")
+    p.add_argument("--scheduler", help="dask: the scheduler's address, e.g. tcp://HOST:8786")
+    p.add_argument("--partition", help="slurm: the partition (queue) to submit worker jobs to")
+    p.add_argument("--account", help="slurm: the account to charge")
+    p.add_argument("--cores", type=int, default=2, help="slurm: cores per worker job (default 2)")
+    p.add_argument("--memory", default="8GB", help="slurm: memory per worker job (default 8GB)")
+    p.add_argument("--walltime", default="02:00:00", help="slurm: time limit per worker job (default 02:00:00)")
+    p.add_argument("--slurm-jobs", type=int, default=4, help="slurm: worker jobs to ask for (default 4)")
+    p.add_argument("--no-progress", action="store_true")
+
+
 def build_parser():
     parser = _Parser(prog="python -m effnet_lib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -335,21 +354,7 @@ def build_parser():
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     sub.add_parser("table", help="print the B0-B7 table (measured params and MACs against the paper)")
-    p = sub.add_parser("scaling", help="the scaling experiments; full mode writes data/results/scaling_full.csv")
-    p.add_argument("--mode", choices=["quick", "full"], default="quick")
-    p.add_argument("--cache", help="where finished configs are kept (default: runs/experiments)")
-    p.add_argument("--executor", choices=["local", "dask", "slurm"], default="local",
-                   help="where configs train: this machine, a Dask scheduler, or SLURM jobs (default: local)")
-    p.add_argument("--jobs", type=int, default=1, help="local: configs trained at once, one process each "
-                   "(default 1: one after another)")
-    p.add_argument("--scheduler", help="dask: the scheduler's address, e.g. tcp://HOST:8786")
-    p.add_argument("--partition", help="slurm: the partition (queue) to submit worker jobs to")
-    p.add_argument("--account", help="slurm: the account to charge")
-    p.add_argument("--cores", type=int, default=2, help="slurm: cores per worker job (default 2)")
-    p.add_argument("--memory", default="8GB", help="slurm: memory per worker job (default 8GB)")
-    p.add_argument("--walltime", default="02:00:00", help="slurm: time limit per worker job (default 02:00:00)")
-    p.add_argument("--slurm-jobs", type=int, default=4, help="slurm: worker jobs to ask for (default 4)")
-    p.add_argument("--no-progress", action="store_true")
+    _add_scaling_parser(sub)
     p = sub.add_parser("report", help="one self-contained HTML report of an evaluation folder (optionally against another)")
     p.add_argument("eval_dir", help="an evaluation folder (predictions.csv, probabilities.npy, ...) or a predictions CSV")
     p.add_argument("--compare", help="a second evaluation of the same images, e.g. another network's")
