@@ -7,11 +7,16 @@ from __future__ import annotations
 import signal
 import threading
 
-__all__ = ["TrainingStopped", "StopOnSignal"]
+__all__ = ["TrainingStopped", "Interrupted", "StopOnSignal"]
 
 
 class TrainingStopped(RuntimeError):
     """Training ended early (interrupt or numerical fault); the message says what is kept."""
+
+
+class Interrupted(TrainingStopped):
+    """Training was asked to stop (a signal or a stop request): whoever runs several trainings, a
+    sweep, stops too instead of going on to the next."""
 
 
 class StopOnSignal:

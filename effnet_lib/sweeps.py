@@ -35,6 +35,7 @@ from .predict import Predictor
 from .presets import runs_dir
 from .provenance import provenance
 from .scaling import measure
+from .stopping import Interrupted
 from .train import train_or_load
 
 __all__ = ["ROW_SETTINGS", "SweepError", "default_cache", "train_config", "sweep"]
@@ -117,6 +118,8 @@ def _results(todo, runs, threads, executor):
         for cfg in todo:
             try:
                 yield cfg, train_config(cfg, runs, threads), None
+            except Interrupted:  # the user stops the sweep, not one config of it
+                raise
             except Exception:  # noqa: BLE001 - reported by name; the others go on
                 yield cfg, None, traceback.format_exc()
         return

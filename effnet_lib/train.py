@@ -52,7 +52,7 @@ from .files import folder_lock
 from .model import arch_of
 from .provenance import provenance
 from .recipes import EmaRamp, make_optimizer
-from .stopping import StopOnSignal, TrainingStopped
+from .stopping import Interrupted, StopOnSignal, TrainingStopped
 
 __all__ = ["TrainingStopped", "Run", "fit", "evaluate_loss", "train_or_load"]
 
@@ -255,7 +255,7 @@ def _train_epoch(s: _Session, epoch: int, stop: StopOnSignal, progress: bool) ->
         if step % sync_every == 0:
             _check_step(s, epoch, step, (loss_sum, correct, seen), t0, bar)
         if dist.agree(stop.signal is not None, s.world, step % sync_every == 0):
-            raise TrainingStopped(f"{stop.signal or 'stop request'} at epoch {epoch + 1} step {step + 1}: "
+            raise Interrupted(f"{stop.signal or 'stop request'} at epoch {epoch + 1} step {step + 1}: "
                                   f"{s.out / 'last.pt'} holds the last finished epoch ({len(s.history)} of "
                                   f"{cfg.epochs}); continue with --resume")
     bar.close()

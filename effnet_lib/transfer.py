@@ -65,8 +65,8 @@ def task_folder(classes, per_class: int | None, seed: int, root=None, out=None) 
     """An image folder (train/val/test) of `classes` from the built-in Fashion-MNIST subset:
     `per_class` training images per class drawn with `seed` (None: all), as many validation
     images (at most 100; None: all), and every test image. Built once, then read back."""
-    root = Path(root or resolve("fashion"))
-    name = f"{'-'.join(c[:4] for c in classes)}-{per_class or 'all'}-seed{seed}"
+    root = Path(root or resolve("fashion")).resolve()
+    name = f"{root.name}-{'-'.join(c[:4] for c in classes)}-{per_class or 'all'}-seed{seed}"  # root: another build
     out = Path(out or runs_dir() / "transfer" / "tasks" / name)
     if (out / MARKER).is_file():
         return out

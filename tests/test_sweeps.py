@@ -103,3 +103,28 @@ def test_executor_options_are_checked():
     with pytest.raises(ValueError, match="choose one of"):
         with open_executor("ray"):
             pass
+
+
+@pytest.mark.slow
+def test_a_signal_stops_the_whole_sweep_not_one_config(split_folder, tmp_path):
+    """SIGTERM during the first config: the sweep stops there (that run keeps its finished epoch
+    for a resume) instead of going on to train the next configs."""
+    import subprocess
+    import sys
+    script = f"""
+from dataclasses import replace
+from effnet_lib.config import TrainConfig
+from effnet_lib.sweeps import sweep
+base = TrainConfig(data={str(split_folder)!r}, model=None, width=0.25, depth=0.25, image_size=32, epochs=30, batch_size=8)
+sweep([base, replace(base, seed=1), replace(base, seed=2)], {str(tmp_path)!r}, progress=False)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 120
+    while not list((tmp_path / "runs").glob("*/history.csv")) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "Interrupted: SIGTERM" in err, err[-2000:]
+    assert len(list((tmp_path / "runs").iterdir())) == 1  # no second config started
+    assert not list(tmp_path.glob("*.json"))  # and no row was cached for the stopped one
