@@ -29,8 +29,9 @@ from scipy.spatial.distance import squareform
 from .class_changes import class_changes
 from .metrics import per_class_table
 
-__all__ = ["paired", "label_issues", "nearest_of_classes", "class_calibration", "overlapping_classes", "calibration", "cluster_order", "confusion_clusters",
-           "off_diagonal", "compare_runs", "compare_results"]
+__all__ = ["paired", "label_issues", "nearest_of_classes", "class_calibration", "ece_floor", "calibration_by_class",
+           "overlapping_classes", "calibration", "cluster_order", "confusion_clusters", "off_diagonal", "compare_runs",
+           "compare_results"]
 
 
 def label_issues(y_true, probs, paths=None, classes=None) -> pd.DataFrame:
@@ -52,15 +53,18 @@ def label_issues(y_true, probs, paths=None, classes=None) -> pd.DataFrame:
     return t.reset_index(drop=True).rename_axis("rank")
 
 
-def nearest_of_classes(features, train, classes, k: int = 4) -> dict[str, list[str]]:
+def nearest_of_classes(features, train, classes, k: int = 4, distances: bool = False) -> dict[str, list]:
     """For one image's pooled features: the paths of the `k` training images nearest to it (cosine
-    distance) within each of `classes`, so a suspected label can be judged against both classes."""
+    distance) within each of `classes`, so a suspected label can be judged against both classes;
+    with `distances`, (path, distance) pairs. In the network's own features the class it believes
+    is near by construction: the distances say why it believes it, the eye decides the label."""
     from .embedding import nearest
     out = {}
     for name in classes:
         rows = np.flatnonzero(np.asarray(train.y_true) == list(train.classes).index(name))
-        idx = nearest(features, np.asarray(train.features)[rows], k)[0][0] if len(rows) else []
-        out[name] = [train.paths[rows[i]] for i in idx]
+        idx, dist = nearest(features, np.asarray(train.features)[rows], k) if len(rows) else ([[]], [[]])
+        found = [(train.paths[rows[i]], float(d)) for i, d in zip(idx[0], dist[0])]
+        out[name] = found if distances else [p for p, _ in found]
     return out
 
 
@@ -122,6 +126,33 @@ def class_calibration(y_true, probs, classes, name, bins: int = 15) -> dict:
     out = calibration(np.asarray(y_true)[mine], probs[mine], bins=bins)
     out["per_class_ece"] = out["per_class_ece"].iloc[0:0]  # one class: the per-class table says nothing more
     return out
+
+
+def ece_floor(confidence, bins: int = 15, n_sim: int = 500, seed: int = 0) -> dict:
+    """The ECE a perfectly calibrated model would show with these confidences: each image right
+    with probability equal to its confidence, simulated `n_sim` times. ECE is biased upwards on few
+    images (each bin's gap is an absolute value), so an ECE is only a sign of miscalibration where it
+    clears this floor: its mean and 95th percentile."""
+    confidence = np.asarray(confidence, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    rng = np.random.default_rng(seed)
+    sims = [_ece(confidence, rng.random(len(confidence)) < confidence, edges) for _ in range(n_sim)]
+    return {"mean": float(np.mean(sims)), "p95": float(np.quantile(sims, 0.95))}
+
+
+def calibration_by_class(y_true, probs, classes, n: int = 5, bins: int = 15) -> pd.DataFrame:
+    """The `n` classes with the largest ECE (of the images predicted as each), with how many images
+    that is and the ECE a calibrated model would show on them (`ece_floor`): `beyond_floor` where
+    the ECE clears the floor's 95th percentile."""
+    probs = np.asarray(probs, dtype=float)
+    cal = calibration(y_true, probs, classes, bins)
+    rows = []
+    for name, ece in cal["per_class_ece"].head(n).items():
+        mine = probs.argmax(1) == list(classes).index(name)
+        floor = ece_floor(probs[mine].max(1), bins)
+        rows.append({"class": name, "images": int(mine.sum()), "ece": ece, "floor_mean": floor["mean"],
+                     "floor_p95": floor["p95"], "beyond_floor": ece > floor["p95"]})
+    return pd.DataFrame(rows).set_index("class")
 
 
 def _ece(confidence, right, edges) -> float:

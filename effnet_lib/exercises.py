@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from . import model as M
+from .class_changes import mcnemar_exact
 from .exercise_code import cam_reference, se_reference, verify_cam, verify_se
 
 __all__ = ["Exercise", "EXERCISES", "question", "answer", "check", "solution", "listing"]
@@ -290,19 +291,28 @@ EXERCISES: dict[str, Exercise] = {
                "confused pair is the largest? Answer as 'true->predicted', e.g. 'a->b'.", _worst_pair,
                "Look off the diagonal, row by row.", lambda: f"{_worst_pair()}: 3 images of b taken for c."),
     "05.2": _e("In the same matrix, what is the precision of class c? (three decimals)",
-               lambda: _small_cm_metric("c", "precision"), "Column c: how many of the images predicted as c are c?",
+               lambda: _small_cm_metric("c", "precision"), "Precision looks at what was *predicted* as c.",
                lambda: f"10 / 14 = {_small_cm_metric('c', 'precision')}; its recall is 1.0: every c is found, "
                        f"but 4 others are taken for it.", 0.001),
     "05.3": _e("Write Grad-CAM's map from its description: a function `my_cam(activations, gradients)` that takes "
                "one image's activations of a layer and the gradients of the class score with respect to them "
                "(both C x H x W tensors) and returns the H x W map in [0, 1]. Answer with the function.",
                lambda: cam_reference,
-               "Follow the steps of 'Grad-CAM, before we use it' in order; over which dimensions do you average "
-               "to get one weight per channel? And what if nothing is left above zero?",
+               "Follow the steps of 'Grad-CAM, before we use it' in order. What shape must the weights have to "
+               "multiply the activations channel by channel? Try your function on gradients that are all negative.",
                lambda: "weights = gradients.mean((1, 2), keepdim=True); cam = relu((weights * activations).sum(0)); "
                        "cam / cam.max() if cam.max() > 0 else cam (effnet_lib.gradcam.cam_from). A map with no "
                        "positive evidence stays zero instead of dividing by zero.",
                verify=verify_cam),
+    "05.4": _e("Two networks on the same 500 images of a class: 16 images are right with the bigger network only, "
+               "9 with the base only; of the other 475, both get 400 right and 75 wrong. What is the exact McNemar "
+               "p-value (two-sided, three decimals)? Would it change if both got 450 right and 25 wrong?",
+               lambda: round(mcnemar_exact(16, 9), 3),
+               "If the networks were equally good, each image that only one gets right favours either with "
+               "probability 1/2. How many such images are there, and what do the agreeing images add?",
+               lambda: f"25 discordant images, 16 for the bigger network: two-sided binomial test with p = 1/2 gives "
+                       f"{mcnemar_exact(16, 9):.3f} (class_changes.mcnemar_exact). The agreeing images carry no "
+                       f"information on which network is better, so 400 or 450 changes nothing.", 0.0, absolute=0.0005),
 }
 
 

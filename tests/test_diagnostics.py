@@ -232,3 +232,39 @@ def test_neighbour_index_agrees_with_scikit_learn():
     assert np.array_equal(idx, want_idx) and np.allclose(dist, want_dist, atol=1e-5)
     one, d = NeighbourIndex(reference[:3]).query(query[0], k=10)  # k larger than the reference
     assert one.shape == (1, 3) and np.all(np.diff(d[0]) >= 0)
+
+
+def test_ece_floor_separates_a_miscalibrated_class_from_a_small_calibrated_one():
+    """Calibrated classes of 60 images have a clearly positive ECE (bias on few images) that stays
+    under the floor's 95th percentile; a class right half the time at 95% confidence clears it."""
+    from effnet_lib.diagnostics import calibration_by_class, ece_floor
+    rng = np.random.default_rng(0)
+    k, n = 6, 60
+    conf = rng.uniform(0.4, 1.0, (k, n))
+    conf[0] = 0.95  # class 0: sure of itself
+    right = rng.random((k, n)) < conf
+    right[0] = rng.random(n) < 0.5  # ... and right half the time
+    probs, y_true = np.zeros((k * n, k)), np.zeros(k * n, int)
+    for c in range(k):
+        rows = slice(c * n, (c + 1) * n)
+        probs[rows] = ((1 - conf[c]) / (k - 1))[:, None]
+        probs[rows, c] = conf[c]
+        y_true[rows] = np.where(right[c], c, (c + 1) % k)
+    table = calibration_by_class(y_true, probs, [f"c{c}" for c in range(k)], n=k)
+    assert table.index[0] == "c0" and bool(table.loc["c0", "beyond_floor"])
+    assert not table.drop("c0").beyond_floor.any() and (table.drop("c0").ece > 0.02).all()
+    assert (table.images == n).all()
+    floor = ece_floor(conf[1])
+    assert 0 < floor["mean"] < floor["p95"] and floor == ece_floor(conf[1])  # seeded: the same twice
+    assert ece_floor(np.ones(50))["p95"] == 0  # certain and always right: no gap to find
+
+
+def test_neighbours_with_their_distances():
+    from effnet_lib.diagnostics import nearest_of_classes
+    rng = np.random.default_rng(1)
+    feats = rng.normal(size=(40, 8)).astype(np.float32)
+    train = EvalResult(["a", "b"], [f"t{i}.png" for i in range(40)], np.repeat([0, 1], 20), np.full((40, 2), 0.5), feats)
+    plain = nearest_of_classes(feats[3], train, ["a", "b"], k=3)
+    both = nearest_of_classes(feats[3], train, ["a", "b"], k=3, distances=True)
+    assert plain == {c: [p for p, _ in both[c]] for c in both} and plain["a"][0] == "t3.png"
+    assert both["a"][0][1] == pytest.approx(0, abs=1e-6) and all(np.diff([d for _, d in both["b"]]) >= 0)
