@@ -156,10 +156,12 @@ def calibration_by_class(y_true, probs, classes, n: int = 5, bins: int = 15) -> 
 
 
 def _ece(confidence, right, edges) -> float:
+    # A bin's |mean right - mean confidence| x its count is |its rights - its confidences|: sums per
+    # bin, no loop (the ECE floor computes this hundreds of times per class).
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, len(edges) - 2)
-    gaps = [abs(right[which == b].mean() - confidence[which == b].mean()) * (which == b).sum()
-            for b in np.unique(which)]
-    return float(sum(gaps) / len(confidence))
+    rights = np.bincount(which, np.asarray(right, dtype=float), minlength=len(edges) - 1)
+    confidences = np.bincount(which, confidence, minlength=len(edges) - 1)
+    return float(np.abs(rights - confidences).sum() / len(confidence))
 
 
 def _distance(confusion) -> np.ndarray:

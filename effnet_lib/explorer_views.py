@@ -24,7 +24,7 @@ from matplotlib.container import Container
 from matplotlib.figure import Figure
 
 from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
-from .diagnostics import class_calibration, nearest_of_classes
+from .diagnostics import calibration_by_class, class_calibration, nearest_of_classes
 from .embedding import NeighbourIndex
 
 __all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", "CompareView", "Blitted", "png",
@@ -237,12 +237,12 @@ class CalibrationView:
         cal, name = ex.calibration(), ex.selected
         if self.overall is None:
             self.overall = png(ReliabilityDiagram(cal).plot().figure_)
-            counts = pd.Series(ex.analysis.y_pred).value_counts()
-            worst = cal["per_class_ece"].head(5)
-            self.worst.value = ("<p>Worst-calibrated classes (the ECE of the images predicted as each; "
-                                "from a few images it is noisy):</p>" + _html_table(pd.DataFrame(
-                                    {"ece": worst, "images predicted as it": [int(counts.get(ex.analysis.index[c], 0))
-                                                                              for c in worst.index]})))
+            r = ex.analysis.result
+            worst = calibration_by_class(r.y_true, r.probs, r.classes, n=5)
+            self.worst.value = ("<p>Worst-calibrated classes (the ECE of the images predicted as each). Even a "
+                                "perfectly calibrated model shows an ECE on few images: <i>floor_p95</i> is the 95th "
+                                "percentile of its ECE there; only an ECE above it is a sign of miscalibration.</p>"
+                                + _html_table(worst))
         self.image.value = self.overall
         mine = cal["per_class_ece"].get(name)
         self.text.value = (f"<p>Expected calibration error {cal['ece']:.3f} overall"

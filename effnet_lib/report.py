@@ -28,6 +28,7 @@ from .data import load_image
 from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
 from .diagnostics import (
     calibration,
+    calibration_by_class,
     class_calibration,
     compare_results,
     confusion_clusters,
@@ -122,7 +123,10 @@ def _beside_neighbours(result: EvalResult, issues: pd.DataFrame, train: EvalResu
 
 def _calibration(result: EvalResult, cal: dict, val: EvalResult | None, worst: int = 2) -> str:
     parts = [_figure(ReliabilityDiagram(cal).plot()), "<h3>Per-class expected calibration error (worst first)</h3>",
-             _table(cal["per_class_ece"].head(15).to_frame())]
+             "<p>Of the images predicted as each class. A perfectly calibrated model shows an ECE too on few "
+             "images: <i>floor_p95</i> is the 95th percentile of its ECE there, and only an ECE above it "
+             "(<i>beyond_floor</i>) is a sign of miscalibration.</p>",
+             _table(calibration_by_class(result.y_true, result.probs, result.classes, n=15))]
     for name in cal["per_class_ece"].index[:worst]:
         mine = class_calibration(result.y_true, result.probs, result.classes, name)
         n = int(mine["table"]["count"].sum())
