@@ -6,7 +6,8 @@ trousers, pullovers, dresses, coats; 500 training images each) and then fine-tun
 five (the *target* task: sandals, shirts, sneakers, bags, ankle boots) from a few images per
 class. Against it, the same network trained from scratch on the same few images, with the same
 recipe and the same number of epochs. Both are judged on the same 500 test images per target
-class (for as many epochs, `epochs_for`). With 3 seeds per point (a seed draws the few images, initialises the network and
+class (for as many epochs, `epochs_for`), each at the learning rate its validation split prefers
+(`LRS`). With 5 seeds per point (a seed draws the few images, initialises the network and
 shuffles), the gain of starting from the source network is given per point with its SE, and a
 verdict by the course's rule (`scaling_analysis.verdict`: beats or loses beyond 2 SE, else ties).
 
@@ -35,13 +36,16 @@ from .provenance import provenance
 from .scaling_analysis import verdict
 from .sweeps import sweep
 
-__all__ = ["SOURCE", "TARGET", "PER_CLASS", "SEEDS", "EPOCHS", "PASSES", "epochs_for", "task_folder", "source_config", "target_config",
+__all__ = ["SOURCE", "TARGET", "PER_CLASS", "SEEDS", "LRS", "EPOCHS", "PASSES", "epochs_for", "task_folder", "source_config", "target_config",
            "run", "gains", "RESULTS", "save_results", "load_results"]
 
 SOURCE = ("tshirt_top", "trouser", "pullover", "dress", "coat")
 TARGET = ("sandal", "shirt", "sneaker", "bag", "ankle_boot")
 PER_CLASS = (5, 10, 25, 50, 100)
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
+# Each start gets the learning rate its own validation split prefers: fine-tuning wants smaller
+# steps than training from scratch, and one rate for both would decide the comparison by itself.
+LRS = (0.001, 0.003, 0.01)
 EPOCHS = 15  # at least, for every target run, from scratch or not
 PASSES = 1500  # images seen per run at least: five images per class need 60 epochs to get there
 
@@ -90,28 +94,33 @@ def source_config(seed: int = 0, root=None) -> TrainConfig:
     return replace(QUICK, data=str(task_folder(SOURCE, None, seed, root)), seed=seed, batch_size=None)
 
 
-def target_config(per_class: int, seed: int, pretrained: Path | None, root=None) -> TrainConfig:
+def target_config(per_class: int, seed: int, pretrained: Path | None, root=None, lr: float | None = None) -> TrainConfig:
     """The same network on the target articles from `per_class` images each, from the source
     network's weights (`pretrained`, its classifier replaced) or from scratch (None)."""
     return replace(QUICK, data=str(task_folder(TARGET, per_class, seed, root)), seed=seed, epochs=epochs_for(per_class),
-                   batch_size=None, pretrained=None if pretrained is None else str(pretrained))
+                   batch_size=None, pretrained=None if pretrained is None else str(pretrained), lr=lr)
 
 
-def run(per_class=PER_CLASS, seeds=SEEDS, cache=None, progress: bool = False, root=None) -> pd.DataFrame:
-    """Every point: one row per (images per class, seed, start) with the target test accuracy."""
+def run(per_class=PER_CLASS, seeds=SEEDS, lrs=LRS, cache=None, progress: bool = False, root=None) -> pd.DataFrame:
+    """Every point: one row per (images per class, seed, start), trained at each of `lrs`; the row
+    keeps the rate with the best validation accuracy (the first on a tie) and its test accuracy."""
     cache = Path(cache or runs_dir() / "transfer" / "experiments")
     sources = sweep([source_config(s, root) for s in seeds], cache, progress=progress)
     rows = []
     for seed, src in zip(seeds, sources.itertuples()):
         checkpoint = cache / "runs" / src.key / "best.pt"
-        pairs = [(target_config(n, seed, start, root), n, label) for n in per_class
-                 for start, label in ((checkpoint, "from the source network"), (None, "from scratch"))]
-        done = sweep([c for c, _, _ in pairs], cache, progress=progress)
-        for (cfg, n, label), r in zip(pairs, done.itertuples()):
-            rows.append({"per_class": n, "seed": seed, "start": label, "test_acc": r.test_acc,
-                         "source_test_acc": src.test_acc, "epochs": cfg.epochs, "key": config_key(cfg),
-                         "train_seconds": r.train_seconds,
-                         **{k: getattr(r, k) for k in ("prov_commit", "prov_device", "prov_date", "prov_threads")}})
+        todo = [(target_config(n, seed, start, root, lr), n, label) for n in per_class
+                for start, label in ((checkpoint, "from the source network"), (None, "from scratch")) for lr in lrs]
+        done = sweep([c for c, _, _ in todo], cache, progress=progress)
+        tried = pd.DataFrame([{"per_class": n, "start": label, "lr": cfg.lr, "epochs": cfg.epochs, **r._asdict()}
+                              for (cfg, n, label), r in zip(todo, done.itertuples(index=False))])
+        for (n, label), group in tried.groupby(["per_class", "start"], sort=False):
+            best = group.loc[group.val_acc.idxmax()]
+            rows.append({"per_class": n, "seed": seed, "start": label, "lr": best.lr, "val_acc": best.val_acc,
+                         "test_acc": best.test_acc, "lrs_tried": " ".join(f"{v:g}" for v in group.lr),
+                         "val_accs": " ".join(f"{v:.3f}" for v in group.val_acc), "source_test_acc": src.test_acc,
+                         "epochs": best.epochs, "key": best.key, "train_seconds": group.train_seconds.sum(),
+                         **{k: best[k] for k in ("prov_commit", "prov_device", "prov_date", "prov_threads")}})
     return pd.DataFrame(rows)
 
 

@@ -22,7 +22,9 @@
 #    without losing one,
 # 4. run the reference experiment's sequence: train on one folder split 80/20, evaluate on a
 #    held-out test folder whole, predict five images of one class,
-# 5. start from ImageNet weights (transfer learning) when you have a weights file.
+# 5. measure what transfer learning buys: a network trained on five articles, fine-tuned on five
+#    others from a few images each, against the same network from scratch (offline, on the
+#    built-in data), and start from ImageNet weights when you have a weights file.
 #
 # **Quick mode (default).** On the built-in Fashion-MNIST subset (10 classes of clothing, 5,000
 # training images), a small EfficientNet (width 0.5, depth 0.34 of B0) at 32 px for 10 epochs (the
@@ -37,9 +39,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
+import seaborn as sns
 import torch
 
-from effnet_lib import exercises
+from effnet_lib import exercises, transfer
 from effnet_lib.config import dataset_for
 from effnet_lib.data import load_image
 from effnet_lib.plots import PredictionGallery, TrainingCurves
@@ -242,7 +245,63 @@ samples, what = evaluation_samples(Path(folder.root) / "test", run.classes)
 print(what)
 
 # %% [markdown]
-# ## Transfer learning: starting from ImageNet weights
+# ## Transfer learning, offline
+#
+# Starting from weights learned on a large dataset is how most practitioners train EfficientNet on
+# a folder of their own. ImageNet weights cannot be downloaded here, so the built-in data plays
+# both parts. The *source* task: five articles (T-shirts, trousers, pullovers, dresses, coats),
+# 500 training images each, trained as the quick run above. The *target* task: the other five
+# (sandals, shirts, sneakers, bags, ankle boots) from only 5 to 100 images per class. One network
+# starts from the source network's weights (its classifier replaced: five new classes), the other
+# from scratch; everything else is the same: the recipe, the images, the epochs (more for fewer
+# images, so that every run takes about 240 optimiser steps: `transfer.epochs_for`), and a
+# validation split as small as the training split (a user with five images per class has no
+# hundred more to hold back). Both are judged on the same 500 test images per target class. A seed
+# draws the few images, initialises and shuffles, and the gain is paired by seed (same images).
+#
+# **Predict first.** At 5 images per class, how many points of test accuracy will the source
+# network's start be worth? At 100? Write your two guesses down before you run the next cells.
+#
+# The table below was computed by `python scripts/transfer_study.py` (the line under it says at
+# which commit, on which machine and with which seeds); the rule is the course's: *beats* or
+# *loses* when the gain is beyond 2 SE over the seeds, otherwise *ties*.
+
+# %%
+table, made = transfer.load_results()
+print(f"{made['command']}: {made['rows']} runs, seeds {made['seeds']}, trained at commit "
+      f"{', '.join(made['trained_at_commits'])} on {', '.join(made['trained_on'])}")
+gains = transfer.gains(table)
+for r in gains.to_dict("records"):
+    print(f"{r['per_class']:>3} images per class: from scratch {r['from scratch']:.3f}, from the source network "
+          f"{r['from the source network']:.3f}: gain {r['gain'] * 100:+.1f} ± {r['gain_se'] * 100:.1f} points "
+          f"(SE over {r['seeds']} seeds): {r['verdict']}")
+
+# %%
+ax = sns.lineplot(data=table, x="per_class", y="test_acc", hue="start", marker="o", errorbar=("se", 2),
+                  err_style="bars")
+ax.axhline(1 / len(transfer.TARGET), color="grey", ls=":", label="chance (1 in 5)")
+ax.set(xscale="log", xlabel="training images per target class (log scale)",
+       ylabel=f"target test accuracy\n(mean of {table.seed.nunique()} seeds, bars 2 SE)",
+       title="Five new articles from a few images each")
+ax.set_xticks(list(transfer.PER_CLASS), [str(n) for n in transfer.PER_CLASS])
+ax.legend(title="start");
+
+# %% [markdown]
+# TRANSFER_READING
+#
+# **QUICK MODE: one row recomputed here.** The source network of seed 0 and the two target runs at
+# 10 images per class, trained (or read back from `runs/transfer/`) by the same code. On this kind
+# of machine (CPU, one thread per run) the numbers are the committed ones to the last digit; on
+# other hardware they differ a little (sums in another order), not in kind.
+
+# %%
+live = transfer.run(per_class=(10,), seeds=(0,))
+committed = table[(table.per_class == 10) & (table.seed == 0)].set_index("start").test_acc
+for r in live.itertuples():
+    print(f"{r.start}: {r.test_acc:.4f} here, {committed[r.start]:.4f} committed")
+
+# %% [markdown]
+# ## Transfer learning from ImageNet weights
 #
 # `--pretrained FILE` (or `TrainConfig(pretrained=...)`) starts from a torchvision EfficientNet
 # weights file; the classifier is replaced when the number of classes differs, and

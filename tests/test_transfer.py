@@ -69,6 +69,9 @@ def test_a_small_study_runs_end_to_end_and_resumes(tmp_path):
     assert (table.per_class == 5).all() and table.test_acc.between(0, 1).all()
     assert table.epochs.iloc[0] == transfer.epochs_for(5) and table.prov_commit.notna().all()
     assert table.key.nunique() == 2  # the two starts are two configs
+    assert table.lr.isin(transfer.LRS).all() and all(len(v.split()) == len(transfer.LRS) for v in table.val_accs)
+    for r in table.itertuples():  # the rate kept is the one the validation split liked best
+        assert r.val_acc == max(float(v) for v in r.val_accs.split())
     trained = sorted((tmp_path / "cache" / "runs").iterdir())
     again = transfer.run(per_class=(5,), seeds=(0,), cache=tmp_path / "cache", root=root)
     assert sorted((tmp_path / "cache" / "runs").iterdir()) == trained
