@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test test-fast lab explorer table notebooks expected clean browser scaling-full site
+.PHONY: demo test test-fast lab explorer assignments table notebooks expected clean browser scaling-full site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ lab: $(STAMP)  ## JupyterLab on notebooks/ (127.0.0.1:8888 or the next free port
 
 explorer: $(STAMP)  ## notebook 05 as a Voila app: the error explorer without the code (127.0.0.1:8866; EXPLORER_IP, EXPLORER_PORT change them)
 	BIN=$(BIN) scripts/explorer.sh
+
+assignments: $(STAMP)  ## nbgrader's teacher and student versions of every notebook -> build/assignments (source/, release/)
+	$(BIN)/python scripts/make_assignments.py
 
 table: $(STAMP)  ## the B0-B7 table
 	$(BIN)/python -m effnet_lib table

@@ -95,3 +95,13 @@ def test_readme_demo_and_scaling_figures_are_the_recorded_ones():
     how = json.loads((ROOT / "data/results/scaling_full.json").read_text())
     m = re.search(r"trained (\d+) networks .*? for ([\d,]+) network-seconds", readme)
     assert m and (int(m[1]), int(m[2].replace(",", ""))) == (how["trained_configs"], round(how["total_train_seconds"]))
+
+
+def test_teaching_times_are_the_measured_ones():
+    """TEACHING.md's table of seconds per notebook is benchmarks/notebook_times.json, row for row."""
+    times = json.loads((ROOT / "benchmarks" / "notebook_times.json").read_text())["notebooks"]
+    rows = re.findall(r"^\| (\d\d) [^|]+\| ([\d.]+) s \| ([\d.]+) s \|$", (ROOT / "TEACHING.md").read_text(), re.M)
+    assert len(rows) == len(times) == 6
+    for number, cold, warm in rows:
+        record = next(v for k, v in times.items() if k.startswith(number))
+        assert (float(cold), float(warm)) == (round(record["cold_s"], 1), round(record["warm_s"], 1)), number
