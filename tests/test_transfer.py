@@ -76,3 +76,19 @@ def test_a_small_study_runs_end_to_end_and_resumes(tmp_path):
     again = transfer.run(per_class=(5,), seeds=(0,), cache=tmp_path / "cache", root=root)
     assert sorted((tmp_path / "cache" / "runs").iterdir()) == trained
     pd.testing.assert_frame_equal(table, again)
+
+
+def test_notebook_03_reads_the_committed_table_as_it_is():
+    """The sentences of notebook 03 on the transfer study hold on data/results/transfer.csv."""
+    from pathlib import Path
+    table, made = transfer.load_results()
+    g = transfer.gains(table).set_index("per_class")
+    assert made["seeds"] == list(transfer.SEEDS) and (g.seeds == len(transfer.SEEDS)).all()
+    text = " ".join((Path(__file__).parents[1] / "notebooks" / "03_training.py").read_text().replace("# ", " ").split())
+    assert "With 5, 10 and 25 images per class the two starts *tie*" in text
+    assert list(g.verdict[[5, 10, 25]]) == ["ties"] * 3
+    assert "With 50 and 100 images per class the source network's start *beats* scratch, by a few points" in text
+    assert list(g.verdict[[50, 100]]) == ["beats"] * 2 and (g.gain[[50, 100]] < 0.05).all()
+    assert "where the two starts move together, as they do with many images" in text
+    assert (g.gain_se[[50, 100]] < g.gain_se[[5, 10, 25]].min()).all()
+    assert set(table.lr) <= set(transfer.LRS) and table.lr.nunique() > 1  # the starts chose different rates
