@@ -367,8 +367,10 @@ def count_parameters(model: nn.Module) -> int:
 def load_pretrained(model: EfficientNet, path: str | Path) -> EfficientNet:
     """Load a torchvision-format EfficientNet weights file from a local path.
 
-    When only the number of classes differs, the features are kept and the classifier stays
-    freshly initialised (transfer learning). Any other mismatch is one error listing the keys.
+    When only the number of classes differs, or the file holds no classifier (the features of
+    another network, to start a new task from with a fresh classifier even where the class counts
+    agree), the features are kept and the classifier stays freshly initialised (transfer learning).
+    Any other mismatch is one error listing the keys.
     Nothing is downloaded: fetch the file first (e.g. torchvision's weight URL) and pass its path.
     """
     path = Path(path)
@@ -385,12 +387,12 @@ def load_pretrained(model: EfficientNet, path: str | Path) -> EfficientNet:
     unexpected = sorted(set(state) - set(own))
     wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     head = {"classifier.1.weight", "classifier.1.bias"}
-    if missing or unexpected or set(wrong) - head:
+    if set(missing) - head or unexpected or set(wrong) - head:
         raise ValueError(
             f"{path}: weights do not fit this model (width {model.width}, depth {model.depth}); "
             f"missing {missing[:8]}, unexpected {unexpected[:8]}, "
             f"shape mismatch {[(k, tuple(state[k].shape), tuple(own[k].shape)) for k in wrong][:8]}")
-    if wrong:  # another class count: keep the new classifier
+    if wrong or missing:  # another class count, or no classifier given: keep the new one
         state = {k: v for k, v in state.items() if k not in head}
-    model.load_state_dict(state, strict=not wrong)
+    model.load_state_dict(state, strict=not (wrong or missing))
     return model

@@ -19,6 +19,7 @@ stopped study resumes.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -30,14 +31,14 @@ import pandas as pd
 
 from .config import TrainConfig, config_key
 from .datasets import resolve
-from .files import atomic_write_text
+from .files import atomic_write_bytes, atomic_write_text
 from .presets import QUICK, repo_root, runs_dir
 from .provenance import provenance
 from .scaling_analysis import verdict
 from .sweeps import sweep
 
-__all__ = ["SOURCE", "TARGET", "PER_CLASS", "SEEDS", "LRS", "EPOCHS", "PASSES", "epochs_for", "task_folder", "source_config", "target_config",
-           "run", "gains", "RESULTS", "save_results", "load_results"]
+__all__ = ["SOURCE", "TARGET", "PER_CLASS", "SEEDS", "LRS", "EPOCHS", "PASSES", "epochs_for", "task_folder",
+           "features_only", "source_config", "target_config", "run", "gains", "RESULTS", "save_results", "load_results"]
 
 SOURCE = ("tshirt_top", "trouser", "pullover", "dress", "coat")
 TARGET = ("sandal", "shirt", "sneaker", "bag", "ankle_boot")
@@ -96,9 +97,24 @@ def source_config(seed: int = 0, root=None) -> TrainConfig:
 
 def target_config(per_class: int, seed: int, pretrained: Path | None, root=None, lr: float | None = None) -> TrainConfig:
     """The same network on the target articles from `per_class` images each, from the source
-    network's weights (`pretrained`, its classifier replaced) or from scratch (None)."""
+    network's features (`pretrained`: `features_only`, a fresh classifier) or from scratch (None)."""
     return replace(QUICK, data=str(task_folder(TARGET, per_class, seed, root)), seed=seed, epochs=epochs_for(per_class),
                    batch_size=None, pretrained=None if pretrained is None else str(pretrained), lr=lr)
+
+
+def features_only(checkpoint: Path) -> Path:
+    """The source network's weights without its classifier, beside its checkpoint: a target run
+    starts from them with a fresh classifier. (Source and target both have five classes, so the
+    whole state would fit, and the source's T-shirt row would start as the sandal's.)"""
+    import torch
+    out = Path(checkpoint).with_name("features-only.pt")
+    if not out.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        state = state.get("model", state)
+        buf = io.BytesIO()
+        torch.save({k: v for k, v in state.items() if not k.startswith("classifier.")}, buf)
+        atomic_write_bytes(out, buf.getvalue())
+    return out
 
 
 def run(per_class=PER_CLASS, seeds=SEEDS, lrs=LRS, cache=None, progress: bool = False, root=None) -> pd.DataFrame:
@@ -108,7 +124,7 @@ def run(per_class=PER_CLASS, seeds=SEEDS, lrs=LRS, cache=None, progress: bool = 
     sources = sweep([source_config(s, root) for s in seeds], cache, progress=progress)
     rows = []
     for seed, src in zip(seeds, sources.itertuples()):
-        checkpoint = cache / "runs" / src.key / "best.pt"
+        checkpoint = features_only(cache / "runs" / src.key / "best.pt")
         todo = [(target_config(n, seed, start, root, lr), n, label) for n in per_class
                 for start, label in ((checkpoint, "from the source network"), (None, "from scratch")) for lr in lrs]
         done = sweep([c for c, _, _ in todo], cache, progress=progress)

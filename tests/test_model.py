@@ -136,6 +136,12 @@ def test_load_pretrained_transfer_and_mismatch(tmp_path):
     assert model.classifier[1].out_features == 5
     same = load_pretrained(build_model("b0"), path)
     assert torch.equal(same.classifier[1].weight, tv.classifier[1].weight)
+    features = tmp_path / "features.pth"  # the features alone: a fresh classifier, though 1000 = 1000
+    torch.save({k: v for k, v in tv.state_dict().items() if not k.startswith("classifier.")}, features)
+    torch.manual_seed(1)
+    fresh = load_pretrained(build_model("b0"), features)
+    assert torch.equal(fresh.features[3][1].block[1][0].weight, tv.features[3][1].block[1][0].weight)
+    assert not torch.equal(fresh.classifier[1].weight, tv.classifier[1].weight)
     with pytest.raises(ValueError, match=r"b0\.pth.*missing"):
         load_pretrained(build_model("b1"), path)
     with pytest.raises(FileNotFoundError, match="no such weights file"):

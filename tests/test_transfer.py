@@ -33,6 +33,22 @@ def test_task_folders_hold_what_they_say(tmp_path):
     assert not (tmp_path / "e.partial").exists() and set(_count(e, "train").values()) == {500}
 
 
+def test_a_target_run_starts_from_the_source_features_with_a_fresh_classifier(tmp_path):
+    """Source and target both have five classes: the whole source state would fit, and its
+    classifier's rows would start as the new classes'. The target starts from the features only."""
+    import torch
+
+    from effnet_lib.config import make_model
+    source = make_model(transfer.source_config(0), num_classes=5)
+    checkpoint = tmp_path / "best.pt"
+    torch.save({"model": source.state_dict(), "epoch": 3}, checkpoint)
+    features = transfer.features_only(checkpoint)
+    assert features.exists() and not [k for k in torch.load(features, weights_only=True) if k.startswith("classifier")]
+    target = make_model(transfer.target_config(5, 0, features), num_classes=5)
+    assert torch.equal(target.features[1][0].block[0][0].weight, source.features[1][0].block[0][0].weight)
+    assert not torch.equal(target.classifier[1].weight, source.classifier[1].weight)
+
+
 def test_epochs_give_every_run_enough_images():
     assert transfer.epochs_for(5) == 60 and transfer.epochs_for(100) == transfer.EPOCHS
     assert all(transfer.epochs_for(n) * 5 * n >= transfer.PASSES for n in transfer.PER_CLASS)
