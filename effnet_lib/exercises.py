@@ -304,15 +304,16 @@ EXERCISES: dict[str, Exercise] = {
                        "cam / cam.max() if cam.max() > 0 else cam (effnet_lib.gradcam.cam_from). A map with no "
                        "positive evidence stays zero instead of dividing by zero.",
                verify=verify_cam),
-    "05.4": _e("Two networks on the same 500 images of a class: 16 images are right with the bigger network only, "
-               "9 with the base only; of the other 475, both get 400 right and 75 wrong. What is the exact McNemar "
-               "p-value (two-sided, three decimals)? Would it change if both got 450 right and 25 wrong?",
-               lambda: round(mcnemar_exact(16, 9), 3),
+    "05.4": _e("Two networks on the same 500 images of a class: 17 images are right with the bigger network only, "
+               "8 with the base only; of the other 475, both get 400 right and 75 wrong. What is the exact McNemar "
+               "p-value (two-sided, three decimals)?",
+               lambda: round(mcnemar_exact(17, 8), 3),
                "If the networks were equally good, each image that only one gets right favours either with "
                "probability 1/2. How many such images are there, and what do the agreeing images add?",
-               lambda: f"25 discordant images, 16 for the bigger network: two-sided binomial test with p = 1/2 gives "
-                       f"{mcnemar_exact(16, 9):.3f} (class_changes.mcnemar_exact). The agreeing images carry no "
-                       f"information on which network is better, so 400 or 450 changes nothing.", 0.0, absolute=0.0005),
+               lambda: f"25 discordant images, 17 for the bigger network: two-sided binomial test with p = 1/2 gives "
+                       f"{mcnemar_exact(17, 8):.3f} (class_changes.mcnemar_exact). The agreeing images carry no "
+                       f"information on which network is better: had both got 450 right and 25 wrong, p would be "
+                       f"the same.", 0.0, absolute=0.0005),
 }
 
 

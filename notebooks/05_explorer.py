@@ -197,7 +197,7 @@ PredictionGallery.from_predictions(issues.rename(columns={"suggested": "pred_1",
 # To decide one candidate in one look: the image, then the training images nearest to it in the
 # network's features among its *given* class and among the class the model *believes* (cosine
 # distance `d` of the pooled features in the titles). Measured in the network's own features, the
-# believed class is always nearer (that is why the network believes it), so the distances cannot
+# believed class is nearer as a rule (that is why the network believes it), so the distances cannot
 # decide the label: they show what the network matched the image with. You decide by looking: does
 # the image show what its given class's images show? If it does, the label is right and the model
 # is wrong.
