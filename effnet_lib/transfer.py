@@ -38,7 +38,8 @@ from .scaling_analysis import verdict
 from .sweeps import sweep
 
 __all__ = ["SOURCE", "TARGET", "PER_CLASS", "SEEDS", "LRS", "EPOCHS", "PASSES", "epochs_for", "task_folder",
-           "features_only", "source_config", "target_config", "run", "gains", "RESULTS", "save_results", "load_results"]
+           "features_only", "source_config", "target_config", "run", "seed_gains", "gains", "RESULTS", "save_results",
+           "load_results"]
 
 SOURCE = ("tshirt_top", "trouser", "pullover", "dress", "coat")
 TARGET = ("sandal", "shirt", "sneaker", "bag", "ankle_boot")
@@ -164,11 +165,18 @@ def load_results(path: Path = RESULTS) -> tuple[pd.DataFrame, dict]:
     return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
 
 
+def seed_gains(table: pd.DataFrame) -> pd.Series:
+    """The gain of starting from the source network, seed by seed (the same images for both starts),
+    indexed by (per_class, seed)."""
+    wide = table.pivot_table(index=["per_class", "seed"], columns="start", values="test_acc")
+    return (wide["from the source network"] - wide["from scratch"]).rename("gain")
+
+
 def gains(table: pd.DataFrame) -> pd.DataFrame:
     """Per images-per-class: each start's mean test accuracy, the gain of starting from the source
     network (paired by seed: the same images), its SE over seeds and the verdict (None with one seed)."""
     wide = table.pivot_table(index=["per_class", "seed"], columns="start", values="test_acc")
-    diff = wide["from the source network"] - wide["from scratch"]
+    diff = seed_gains(table)
     out = []
     for n, d in diff.groupby(level="per_class"):
         se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")

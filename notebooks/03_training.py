@@ -294,8 +294,7 @@ left.axhline(1 / len(transfer.TARGET), color="grey", ls=":", label="chance (1 in
 left.set(xscale="log", xlabel="training images per target class (log scale)",
          ylabel=f"target test accuracy (mean of {table.seed.nunique()} seeds)", title="Each start")
 left.legend(title="start", fontsize=8)
-paired = table.pivot_table(index=["per_class", "seed"], columns="start", values="test_acc")
-seed_gain = ((paired["from the source network"] - paired["from scratch"]) * 100).rename("gain").reset_index()
+seed_gain = (transfer.seed_gains(table) * 100).reset_index()
 sns.stripplot(data=seed_gain, x="per_class", y="gain", color="0.6", size=5, ax=right, label="one seed")
 right.errorbar(range(len(gains)), gains.gain * 100, yerr=2 * gains.gain_se * 100, fmt="o", color="C3", capsize=4,
                label="mean, 2 SE (paired)")
