@@ -43,10 +43,11 @@ table: $(STAMP)  ## the B0-B7 table
 scaling-full: $(STAMP)  ## the scaling experiments in full mode (2 configs at a time on 2 cores) -> data/results/scaling_full.csv
 	$(BIN)/python -m effnet_lib scaling --mode full --jobs 2
 
-site: $(STAMP)  ## a static HTML site of the executed notebooks (quick mode) in build/site; open build/site/index.html
+site: $(STAMP)  ## a static HTML site of the executed notebooks (quick mode) and a teacher's page with the student versions, in build/site; open build/site/index.html
 	$(BIN)/python scripts/build_site.py build/site
 
-notebooks: $(STAMP)  ## rewrite the .ipynb pairs from the .py sources (output-free)
+notebooks: $(STAMP)  ## write each notebook's questionnaire from teaching/questionnaires.toml, then the .ipynb pairs from the .py sources (output-free)
+	$(BIN)/python scripts/questionnaires.py --write
 	$(BIN)/jupytext --update --to ipynb notebooks/*.py
 
 expected: $(STAMP)  ## re-record the expected output of the notebooks' NBVAL_CHECK_OUTPUT cells

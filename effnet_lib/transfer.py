@@ -141,7 +141,7 @@ def run(per_class=PER_CLASS, seeds=SEEDS, lrs=LRS, cache=None, progress: bool = 
     return pd.DataFrame(rows)
 
 
-# The committed study (scripts/transfer_study.py): every point, 3 seeds, with how it was made.
+# The committed study (scripts/transfer_study.py): every point, 5 seeds (SEEDS), with how it was made.
 RESULTS = repo_root() / "data" / "results" / "transfer.csv"
 
 

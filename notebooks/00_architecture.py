@@ -52,10 +52,12 @@ print(quick_mode_timing("00_architecture"))
 #
 # B0 came out of a neural architecture search with the MnasNet objective
 # $\mathrm{ACC}(m)\cdot\left(\mathrm{FLOPS}(m)/T\right)^{w}$ with $w=-0.07$ and a target of
-# $T = 400$M FLOPs. The reward prefers a bigger model only when its accuracy grows enough:
+# $T = 400$M FLOPs (the paper's FLOPs are multiply-adds, as everywhere in this notebook). The reward prefers a bigger model only when its accuracy grows enough:
 # doubling the FLOPs must buy about 5% *relative* accuracy. Below, the reward of the published
 # models (their ImageNet top-1 from paper Table 2, their multiply-adds measured here) with
-# $T = 400$M: the search's trade-off favours B0 even though B1–B3 are more accurate.
+# $T = 400$M. The search itself compared candidate networks of about B0's size; B1–B7 were scaled
+# from B0 afterwards. Scored by the same reward, B0 still comes out ahead of B1–B3, although they
+# are more accurate.
 
 # %%
 table = pd.DataFrame(scaling.variant_table())  # B0-B7: params and MACs measured (used again below)
@@ -146,8 +148,10 @@ print(b0.features[3][0])
 # through a bottleneck a quarter of the block's *input* width, and rescales every channel by a
 # sigmoid weight: one number per channel, in (0, 1), computed from the whole image. Below, the
 # weights of an *untrained* B0's block for two photos. They sit at about 0.5 for every channel and
-# both photos: at initialisation the values SE pools are near zero (small initial weights, and
-# BatchNorm's fresh running statistics in evaluation mode), and sigmoid(0) = 0.5. An untrained
+# both photos: at initialisation the activations SE pools are tiny (torchvision's initialisation,
+# which the library follows, scales a depthwise kernel by all k·k·C of its outputs, and BatchNorm's
+# fresh running statistics in evaluation mode do not scale them back up), so the sigmoid's input
+# is near zero, and sigmoid(0) = 0.5. An untrained
 # block starts neutral, halving every channel alike; training makes the weights differ from image
 # to image, so that the channels a given image needs are kept. (Exercise 00.4: write the block.)
 
@@ -183,8 +187,8 @@ anatomy.separable_vs_ordinary(cin=40, cout=80, kernel=3, size=28)
 # tenth of the multiply-adds but moves more activation memory per multiply-add, and a depthwise
 # convolution does only k² multiply-adds per value it reads, too few to keep the arithmetic units
 # busy. A processor's speed is bounded by memory traffic as well as by arithmetic, so B0's
-# advantage in time is much smaller than in FLOPs (column `macs_per_s_G`: the arithmetic rate each
-# network actually reaches). Training keeps the activations for the backward pass, which costs more
+# advantage in time falls far short of its advantage in FLOPs, and on some machines and runs it
+# vanishes (column `macs_per_s_G`: the arithmetic rate each network actually reaches). Training keeps the activations for the backward pass, which costs more
 # still. (Numbers differ between machines; the cell measures the one it runs on.)
 
 # %%
@@ -363,7 +367,9 @@ anatomy.stage_maps(0.25, 0.34)
 # torchvision publishes them, trained by torchvision or ported from other code (its EfficientNet
 # B0–B7 weights are ports), evaluated at torchvision's own crop sizes; weights pretrained on billions of extra
 # images are left out) and the paper's Table 2 for B0–B7. torchvision's B0 scores higher than the
-# paper's: same network, different weights. Log scales: each tick is ten times the one before.
+# paper's: same network, different weights. Its B2 is evaluated at a 288 px crop, not the paper's
+# 260 px that section 5 uses, so its GFLOPS there exceed section 5's MACs for B2.
+# The x-axes are logarithmic (each labelled tick ten times the one before); the y-axis is linear.
 # Lines join the EfficientNets only; every other family is one marker per model.
 
 # %%
@@ -412,3 +418,68 @@ def my_se(x, w1, b1, w2, b2):
 my_answers = {"00.1": None, "00.2": None, "00.3": None, "00.4": None}  # fill in (00.4: my_se)
 for key, value in my_answers.items():
     exercises.check(key, value)
+
+# %% [markdown]
+# ## Questionnaire
+#
+# Answer each question in a few sentences from what this notebook shows. The teacher's version
+# (`make assignments`) holds model answers.
+#
+# 1. What reward did the architecture search that found B0 maximise, and how would the ranking of
+#    B0–B3 in the section 1 table change if its exponent w were 0 instead of −0.07?
+# 2. Follow the coffee photo through B0 in section 3. How do the spatial size and the number of
+#    channels change from the input to the classifier, and which layers change the spatial size?
+# 3. What are the layers of an MBConv6 block, in order, and why does the first block of every stage
+#    have no residual connection?
+# 4. What does squeeze-and-excitation compute, and why are all its weights about 0.5, for both
+#    photos, in the section 4 figure of the untrained B0?
+# 5. How does section 5 check that the library's B0–B7 are the published networks, and what does its
+#    table show?
+# 6. Why should a network's FLOPs grow as d·w²·r², and why do B0's measured multiply-adds in the
+#    table under “Why FLOPs grow as d·w²·r²” (section 6) not follow the rule exactly?
+# 7. Compound scaling with α = 1.2, β = 1.1, γ = 1.15 should roughly double the cost per step of φ.
+#    What does section 6 show for the published B1–B7, and what does section 7 find about their
+#    coefficients?
+# 8. Why does a depthwise separable convolution need far fewer multiply-adds than an ordinary one,
+#    and why is B0 nevertheless not proportionally faster than ResNet-50 in section 4b?
+# 9. What is a stage's receptive field, what does the section 8 table show for the small base at 32
+#    px compared with B0 at 224 px, and how does this support scaling resolution together with depth
+#    and width?
+# 10. In the two panels of section 9, where does the EfficientNet line lie relative to the other
+#    ImageNet families, and why does torchvision's B0 sit above the paper's B0?
+
+# %% [markdown]
+# ## Further research
+#
+# Open questions for a discussion in class or a short essay: no single answer is right.
+#
+# 1. Both the search that found B0 and the compound-scaling rule count FLOPs, yet section 4b
+#    measures that B0's speed advantage over ResNet-50 is far smaller than its advantage in
+#    multiply-adds, and can vanish. If you had to scale a network for a GPU or TPU rather than for
+#    FLOPs, what would you measure, and would you still grow depth, width and resolution together as
+#    α^φ, β^φ, γ^φ? Compare the alternatives proposed two years after the paper: scaling mostly the
+#    width to keep activations small, replacing early depthwise convolutions, and growing the
+#    resolution more slowly.
+#    *Reading:* [Fast and Accurate Model Scaling](https://arxiv.org/abs/2103.06877) (Dollár, Singh &
+#    Girshick, 2021); [EfficientNetV2: Smaller Models and Faster
+#    Training](https://arxiv.org/abs/2104.00298) (Tan & Le, 2021); [Revisiting ResNets: Improved
+#    Training and Scaling Strategies](https://arxiv.org/abs/2103.07579) (Bello et al., 2021)
+# 2. The section 9 figure sets side by side networks trained with different recipes and evaluated at
+#    different crop sizes, and torchvision's B0 already beats the paper's B0 with the same
+#    architecture. How much of the gap between EfficientNet and the ResNets in that figure would you
+#    attribute to the architecture and its scaling rule, and how much to training? What experiment
+#    would separate the two?
+#    *Reading:* [Revisiting ResNets: Improved Training and Scaling
+#    Strategies](https://arxiv.org/abs/2103.07579) (Bello et al., 2021); [ResNet strikes back: An
+#    improved training procedure in timm](https://arxiv.org/abs/2110.00476) (Wightman et al., 2021);
+#    [EfficientNet: Rethinking Model Scaling for Convolutional Neural
+#    Networks](https://arxiv.org/abs/1905.11946) (Tan & Le, 2019)
+# 3. B0 was found by one search at one cost target (FLOPs, where MnasNet's reward counted latency
+#    measured on a phone), and every larger model was then derived from it by a single rule, whose
+#    published coefficients section 7 shows to leave the formula. Is a baseline searched at one size
+#    a good starting point for every size, or should each size, or each target device, get its own
+#    search or its own design rule?
+#    *Reading:* [MnasNet: Platform-Aware Neural Architecture Search for
+#    Mobile](https://arxiv.org/abs/1807.11626) (Tan et al., 2019); [EfficientNet: Rethinking Model
+#    Scaling for Convolutional Neural Networks](https://arxiv.org/abs/1905.11946) (Tan & Le, 2019);
+#    [Designing Network Design Spaces](https://arxiv.org/abs/2003.13678) (Radosavovic et al., 2020)

@@ -82,8 +82,8 @@ table3.round(2)
 # On ImageNet every single dimension gains at about four times the FLOPs (MobileNetV1 has no
 # depth row), and compound scaling gains more than any one of them for every network; that second
 # part is notebook 02's subject. These are single runs: the paper gives no spread, so this
-# notebook's rule (below) cannot be applied to them, and a gain of a point could be noise. ImageNet models see 224 px photos of a thousand classes, trained for
-# hundreds of epochs. Does the first part hold for a network small enough to train here?
+# notebook's rule (below) cannot be applied to them, and a gain of a point could be noise.
+# ImageNet models see 224 px photos of a thousand classes, trained for hundreds of epochs. Does the first part hold for a network small enough to train here?
 #
 # ## 3. Your prediction
 #
@@ -181,8 +181,8 @@ for row in first_steps.itertuples():
 #
 # ## 6. Why? Testing one explanation: room in the last stages
 #
-# A 32 px input leaves the last two stages of the base a 2x2 and a 1x1 map (the stage table
-# above). A 3x3 depthwise filter on a 1x1 map sees one position, so extra channels or extra blocks
+# A 32 px input leaves the base's last stages on tiny maps: stages 6 and 7 take a 2x2 map, stage 8
+# and the head a 1x1 one (the stage table above; its `resolution` is each stage's input). A 3x3 depthwise filter on a 1x1 map sees one position, so extra channels or extra blocks
 # there have no spatial pattern to work on. That is an explanation, not yet a measurement. If it is
 # the cause, a first width step and a first depth step should start to pay when the last stage has
 # room, with nothing else changed. Fashion-MNIST's photos are 28 px, so a 64 or 128 px input
@@ -276,3 +276,63 @@ print(exercises.listing(["01.1", "01.2", "01.3"]))
 my_answers = {"01.1": None, "01.2": None, "01.3": None}  # fill in
 for key, value in my_answers.items():
     exercises.check(key, value)
+
+# %% [markdown]
+# ## Questionnaire
+#
+# Answer each question in a few sentences from what this notebook shows. The teacher's version
+# (`make assignments`) holds model answers.
+#
+# 1. What is the paper's *Observation 1* about scaling a single dimension, and what intuition does
+#    the paper give for each of width, depth and resolution?
+# 2. What does the bar chart of the paper's Table 3 in section 2 show, and why can this notebook's
+#    rule not be applied to it?
+# 3. Why does the study choose each single-dimension point by its *measured* MACs rather than by a
+#    nominal scaling factor?
+# 4. In the costs table printed in section 4, compare each point's nominal factor with its measured
+#    one. For which dimension does the measured cost come out *higher* than the rule of thumb
+#    predicts, and which reason given in the notebook explains it?
+# 5. State the rule that decides every verdict in this notebook. Why can the quick-mode run in
+#    section 7 decide nothing?
+# 6. What does the Fig. 3 reproduction (the three panels in section 4, read with the verdicts in
+#    section 5) show for each dimension?
+# 7. Does this notebook confirm the paper's diminishing returns for resolution, whose curve looks
+#    flat after its first step? Why or why not?
+# 8. Section 6 tests the explanation that the last stages have no room. What is the explanation, and
+#    why is enlarging the input from 32 px to 64 or 128 px a test of room alone on Fashion-MNIST?
+#    What would change if the photos were 128 px?
+# 9. What does the figure in section 6 (the first width and depth steps, by the size of the last
+#    stage's map) show, and what does the notebook conclude from it?
+# 10. The base network itself was also trained at 32, 64 and 128 px in section 6. What did more room
+#    do for it, and what does that tell you about what resolution buys on this data set?
+
+# %% [markdown]
+# ## Further research
+#
+# Open questions for a discussion in class or a short essay: no single answer is right.
+#
+# 1. On this base, trained on 5,000 images for 6 epochs with one learning rate for every network,
+#    width and depth do not pay while resolution's first step does; the notebook names the small
+#    data, the short training and the recipe as untested candidates. The paper trained on 1.28
+#    million images for far longer. How might the training regime decide which dimension pays, and
+#    what experiment would you run, within a budget of a few CPU hours, to test one of these
+#    candidates?
+#    *Reading:* [EfficientNet: Rethinking Model Scaling for Convolutional Neural
+#    Networks](https://arxiv.org/abs/1905.11946) (Tan & Le, 2019); [Revisiting ResNets: Improved
+#    Training and Scaling Strategies](https://arxiv.org/abs/2103.07579) (Bello et al., 2021);
+#    [ResNet strikes back: An improved training procedure in timm](https://arxiv.org/abs/2110.00476)
+#    (Wightman et al., 2021)
+# 2. This notebook compares networks at equal measured MACs. Resolution raises MACs without adding a
+#    parameter, while a block on a 1x1 map adds parameters but costs few MACs. Is MACs the right
+#    axis on which to call two networks equally costly? How might the verdicts change if cost were
+#    measured by parameters, by activations (memory) or by training time on a real accelerator?
+#    *Reading:* [Fast and Accurate Model Scaling](https://arxiv.org/abs/2103.06877) (Dollár, Singh &
+#    Girshick, 2021); [EfficientNetV2: Smaller Models and Faster
+#    Training](https://arxiv.org/abs/2104.00298) (Tan & Le, 2021)
+# 3. Here, a larger input pays only because it gives every stage a larger feature map: the 28 px
+#    photos have no finer detail to show. On ImageNet a larger input gives both more detail and
+#    larger maps, and also changes the apparent size of objects. How could you separate these
+#    effects on real photographs, and what would it mean for how resolution should be scaled?
+#    *Reading:* [Fixing the train-test resolution discrepancy](https://arxiv.org/abs/1906.06423)
+#    (Touvron et al., 2019); [EfficientNet: Rethinking Model Scaling for Convolutional Neural
+#    Networks](https://arxiv.org/abs/1905.11946) (Tan & Le, 2019)

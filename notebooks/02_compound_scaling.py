@@ -15,7 +15,7 @@
 #
 # **Learning goals.** After this notebook you can
 # 1. explain why the paper scales the three dimensions together (Fig. 4: width pays off more when
-#    the network is also deeper and sees more pixels),
+#    the network is also deeper and sees more pixels), and why this data cannot judge that claim,
 # 2. say why the method has two steps, and what its second step assumes,
 # 3. run the two steps yourself: a grid search of alpha, beta, gamma at phi = 1 *at equal cost*,
 #    then scaling the base with phi,
@@ -60,8 +60,9 @@ print(f"full mode: {how['rows']} rows ({how['trained_configs']} networks trained
 # Compound scaling needs three numbers, alpha, beta and gamma, the factors by which one step of
 # phi multiplies depth, width and resolution. The paper finds them in two steps:
 # 1. **Step 1**: fix phi = 1 (twice the cost) and grid-search alpha, beta, gamma under
-#    alpha·beta²·gamma² ≈ 2 on the *small* base network. Every grid point is a training run, which
-#    is affordable only while the network is small.
+#    alpha·beta²·gamma² ≈ 2 on the *small* base network (this notebook holds the *measured* cost
+#    equal instead; step 1 below says why). Every grid point is a training run, which is affordable
+#    only while the network is small.
 # 2. **Step 2**: keep alpha, beta, gamma and raise phi to get B1–B7, without searching again.
 #
 # Step 2 *assumes* that the balance found at twice the base's cost is still the right one at 2^7
@@ -96,7 +97,8 @@ ScalingCurves(analysis.width_line_curves(full), label="width", chance=CHANCE).pl
 # standard error (empty with one seed: no verdict).
 #
 # Few pairs survive. Resolution moves in whole pixels, and the first pixel above 32 already costs
-# about twice the base's MACs (see "What the found triple buys" below), so a pair whose width and
+# about twice the base's MACs (see **What the found triple buys is a pixel**, under "What the data
+# shows, and why" below), so a pair whose width and
 # depth spend much of the budget finds no resolution that lands within the band; and some pairs
 # round to the same network as another (depth 0.34 and 0.408 build the same 10 blocks). Read the
 # `resolution` and `macs_ratio` columns: the grid compares a handful of resolutions, and its
@@ -222,7 +224,7 @@ Markdown(analysis.headline(full))
 # each other's cost, so the claims table gives this row no verdict (`None`).
 #
 # **Step 1 cannot choose a triple.** At equal measured cost all four triples of the grid are within
-# two standard errors of the best, so the grid's pick, (1.5, 1.0, 1.03), wins by a difference the
+# two standard errors of the best, so the grid's pick, (1.5, 1.0, 1.03) to two decimals, wins by a difference the
 # seeds cannot resolve, and the paper's triple ties with it. The claims table therefore gives this
 # row no verdict either: the claim needs the grid to pick the paper's triple, and a tie picks nothing.
 #
@@ -314,3 +316,70 @@ print(exercises.listing(["02.1", "02.2", "02.3"]))
 my_answers = {"02.1": None, "02.2": None, "02.3": None}  # fill in
 for key, value in my_answers.items():
     exercises.check(key, value)
+
+# %% [markdown]
+# ## Questionnaire
+#
+# Answer each question in a few sentences from what this notebook shows. The teacher's version
+# (`make assignments`) holds model answers.
+#
+# 1. In the paper's Fig. 4, what does each line show, and what conclusion does the paper draw from
+#    the figure?
+# 2. What does this notebook's full-mode version of Fig. 4 (the plot in section "Fig. 4: width at
+#    another depth and resolution") let you conclude about the paper's claim, and why?
+# 3. Why does the method find α, β and γ in two steps, searching only at φ = 1 on the small base,
+#    instead of searching directly at the size of B7?
+# 4. What does step 2 assume, why can step 1 not check that assumption, and how does this notebook
+#    check it instead?
+# 5. What would go wrong if this notebook's grid search used only the nominal constraint α·β²·γ² ≈ 2
+#    to hold the cost fixed? And why is the triple chosen by validation accuracy, not test accuracy?
+# 6. Read the grid table in section "Step 1" (its `tied_with_best` and `macs_ratio` columns). What
+#    did the grid search decide, and how did the paper's triple fare?
+# 7. The found triple's φ = 1 network is the base with depth 0.51 at 33 px. Why does one extra pixel
+#    cost so much, and what does the network gain by it?
+# 8. What does the table in "What one phi step costs" show, and why does the notebook make every
+#    comparison at measured cost rather than at equal φ?
+# 9. In the step 2 table, each compound network is set against the single-dimension network of
+#    nearest measured MACs. Taking both triples together, at which φ does compound scaling beat each
+#    single dimension?
+# 10. The figure in "Beside the paper and torchvision" plots the accuracy gain over each base
+#    against the cost relative to that base. What does it show, and why is it no test of the paper's
+#    ImageNet result?
+
+# %% [markdown]
+# ## Further research
+#
+# Open questions for a discussion in class or a short essay: no single answer is right.
+#
+# 1. Step 2 carries a triple found at φ = 1 up to networks many times larger. On this notebook's
+#    small base, the grid could not separate its four triples, and resolution was the one dimension
+#    that paid on its own. Later work proposes different scaling rules: Bello et al. recommend
+#    scaling depth where overfitting can occur (and width otherwise) and raising resolution more
+#    slowly than EfficientNet does, while Dollár et al. scale mainly width, with smaller increases
+#    in depth and resolution. Should a scaling rule be found once on a small model and then trusted
+#    at every size, or should it depend on the size of the model, the amount of data and the length
+#    of training? What evidence would convince you either way?
+#    *Reading:* [EfficientNet: Rethinking Model Scaling for Convolutional Neural
+#    Networks](https://arxiv.org/abs/1905.11946) (Tan & Le, 2019); [Revisiting ResNets: Improved
+#    Training and Scaling Strategies](https://arxiv.org/abs/2103.07579) (Bello et al., 2021); [Fast
+#    and Accurate Model Scaling](https://arxiv.org/abs/2103.06877) (Dollár, Singh & Girshick, 2021)
+# 2. This notebook measures cost in multiply-adds (MACs), as the paper measures it in FLOPs.
+#    EfficientNetV2 reports that EfficientNets can be slow to train despite their few FLOPs, for
+#    example because large images take a lot of memory and depthwise convolutions run poorly on
+#    accelerators. Dollár et al. use a network's activations as a better predictor of its runtime
+#    than its FLOPs. If the cost axis of this notebook's comparisons were training time, memory or
+#    activations instead of MACs, which verdicts might change, and why? Think in particular about
+#    resolution, the dimension that pays here.
+#    *Reading:* [EfficientNetV2: Smaller Models and Faster
+#    Training](https://arxiv.org/abs/2104.00298) (Tan & Le, 2021); [Fast and Accurate Model
+#    Scaling](https://arxiv.org/abs/2103.06877) (Dollár, Singh & Girshick, 2021)
+# 3. One untested reason the notebook gives for why width and depth do not pay here is the recipe:
+#    every network, large or small, trains with the same learning rate for a few epochs on 5,000
+#    images. Bello et al. and Wightman et al. argue that training methods can matter as much as the
+#    architecture, and that a comparison of architectures depends on the recipe behind it. How would
+#    you change this study so that a bigger network is not held back by a recipe shared with the
+#    base, while keeping the comparison fair (equal tuning effort for every network) and affordable
+#    on a CPU?
+#    *Reading:* [Revisiting ResNets: Improved Training and Scaling
+#    Strategies](https://arxiv.org/abs/2103.07579) (Bello et al., 2021); [ResNet strikes back: An
+#    improved training procedure in timm](https://arxiv.org/abs/2110.00476) (Wightman et al., 2021)

@@ -141,7 +141,8 @@ pd.DataFrame(PAPER_SOURCES, index=["value", "source"]).T
 
 # %% [markdown]
 # **PyTorch's RMSprop is not the paper's.** TensorFlow adds epsilon *inside* the square root,
-# starts the running mean square at 1 and folds the learning rate into the momentum buffer
+# starts the running mean square at 1 (PyTorch at 0, so PyTorch's first steps divide by a small
+# number and are large) and folds the learning rate into the momentum buffer
 # (`effnet_lib.optim`). With the paper's optimiser settings (decay 0.9, momentum 0.9, eps 1e-3,
 # lr 0.016 per 256 images) on one small network (width 0.25, depth 0.34, 32 px, the built-in
 # data, one seed; no warm-up, weight decay or label smoothing, so that only the optimiser
@@ -281,10 +282,10 @@ for r in gains.to_dict("records"):
           f"(SE over {r['seeds']} seeds): {r['verdict']}")
 
 # %% [markdown]
-# Left: each start's accuracy (bars: 2 SE of that start over the seeds). Right: what the verdicts
-# use, the gain of each seed (the same images for both starts) and its mean with 2 SE of the
-# paired gain; a verdict other than *ties* needs the bar clear of zero. The bars on the left are
-# each start's mean ± 2 SE on its own (unpaired), so they can overlap where the paired gain is clear.
+# Left: each start's accuracy, its mean ± 2 SE over the seeds on its own (unpaired). Right: what the
+# verdicts use, the gain of each seed (the same images for both starts) and its mean with 2 SE of
+# the paired gain; a verdict other than *ties* needs the bar clear of zero. So the left panel's bars
+# can overlap where the paired gain is clear.
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -312,8 +313,8 @@ for ax in (left,):
 # unpaired SE. At 5, 10 and 100 images per class the study cannot tell the two starts apart (*ties*:
 # the mean gain is within 2 SE; at 10 images the gain could be anything from well below to well
 # above zero). At 25 images the source network's start is *behind* (loses, -2.9 ± 0.9 points, SE)
-# and at 50 it is *ahead* (beats, +4.8 ± 2.0 points, SE): two verdicts of opposite sign, each just
-# past the line, among five points tested with 5 seeds, where one chance verdict is not unlikely.
+# and at 50 it is *ahead* (beats, +4.8 ± 2.0 points, SE, just past the line): two verdicts of
+# opposite sign among five points tested with 5 seeds, where one chance verdict is not unlikely.
 # Read together: on this pair of tasks, starting from the source network is worth a few points at
 # most, either way, and it did not buy what transfer is known for, learning from a handful of
 # images.
@@ -332,7 +333,9 @@ for ax in (left,):
 # images per class (each start at each of the three learning rates), trained (or read back from
 # `runs/transfer/`) by the same code. On this kind
 # of machine (CPU, one thread per run) the numbers are the committed ones to the last digit; on
-# other hardware they differ a little (sums in another order), not in kind.
+# other hardware they differ a little (sums in another order), not in kind. One seed is one point
+# of the right panel's scatter, not its mean: at 10 images per class the seeds' gains spread widely
+# (the ± above), so a single seed's gain may well have the other sign.
 
 # %%
 live = transfer.run(per_class=(10,), seeds=(0,))
@@ -348,7 +351,9 @@ for r in live.itertuples():
 # weights file; the classifier is replaced when the number of classes differs, and
 # `--freeze-features` trains only the classifier. Nothing is downloaded at run time: fetch the
 # file once (the URL comes from torchvision's own metadata below) and point `WEIGHTS` at it.
-# The network must be the file's variant (B0 for the B0 file) at its resolution.
+# Every layer but the classifier must have the file's shapes, so the network needs the file's width
+# and depth (B0 for the B0 file); a mismatch is refused with the layers named. The resolution is not
+# checked: train at the file's own (224 px for B0).
 
 # %%
 from torchvision.models import EfficientNet_B0_Weights
@@ -376,3 +381,64 @@ print(exercises.listing(["03.1", "03.2", "03.3", "03.4"]))
 my_answers = {"03.1": None, "03.2": None, "03.3": None, "03.4": None}  # fill in
 for key, value in my_answers.items():
     exercises.check(key, value)
+
+# %% [markdown]
+# ## Questionnaire
+#
+# Answer each question in a few sentences from what this notebook shows. The teacher's version
+# (`make assignments`) holds model answers.
+#
+# 1. In which two layouts can a folder of images be given to the workbook, and what does it do with
+#    the second kind so that later runs train and validate on the same images?
+# 2. What is the *seed* recipe, and how does quick mode use it?
+# 3. Name four ways in which the *paper* recipe differs from the seed recipe, and say how a student
+#    can check where each of its values comes from.
+# 4. Why does the library implement its own RMSprop for the paper recipe instead of using
+#    `torch.optim.RMSprop` with the same numbers, and what did the measured comparison show?
+# 5. In the quick run's training curves, validation accuracy lies above training accuracy in most
+#    epochs. Why is that not a bug, and which epoch does `best.pt` keep?
+# 6. A folder already holds a run. What happens if you train into it again with `fit` or `python -m
+#    effnet_lib train` without any option, and what would you use to (a) finish it after an
+#    interruption, (b) give it more epochs, (c) retrain it with a different width?
+# 7. Describe the three steps of the reference experiment. Why does it still need a validation split
+#    when the bird set comes with its own `test/` folder (the practitioner did not use the
+#    download's `valid/` folder)?
+# 8. In the offline transfer study, what are the source and target tasks, and why is each of the two
+#    starts trained at three learning rates instead of one?
+# 9. What does the transfer study conclude by the course's rule, and what does the right-hand panel
+#    of its figure show that the left-hand panel does not?
+# 10. What do you need in order to start training from ImageNet weights, and what must match between
+#    your network and the weights file?
+
+# %% [markdown]
+# ## Further research
+#
+# Open questions for a discussion in class or a short essay: no single answer is right.
+#
+# 1. Most rows of the recipe table differ between the seed recipe and the paper recipe: optimiser,
+#    schedule, warm-up, weight decay, label smoothing, AutoAugment, weight averaging. When a paper
+#    reports that a new architecture beats an older one, how much of the gap could belong to the
+#    training recipe rather than to the network? What would you hold fixed to tell the two apart,
+#    and what would it cost to do so fairly for both networks?
+#    *Reading:* [EfficientNet: Rethinking Model Scaling for Convolutional Neural
+#    Networks](https://arxiv.org/abs/1905.11946) (Tan & Le, 2019); [Revisiting ResNets: Improved
+#    Training and Scaling Strategies](https://arxiv.org/abs/2103.07579) (Bello et al., 2021);
+#    [ResNet strikes back: An improved training procedure in timm](https://arxiv.org/abs/2110.00476)
+#    (Wightman et al., 2021)
+# 2. On this pair of Fashion-MNIST tasks, starting from a source network was worth a few points at
+#    most, either way, while ImageNet weights are known to help far more. The notebook lists
+#    candidate reasons without testing them: a small source set, a small network trained for
+#    minutes, and clothes that may share little with shoes and bags. Which of these does the
+#    literature support, and how would you design a run with this workbook that tests one of them?
+#    *Reading:* [How transferable are features in deep neural
+#    networks?](https://arxiv.org/abs/1411.1792) (Yosinski et al., 2014); [Do Better ImageNet Models
+#    Transfer Better?](https://arxiv.org/abs/1805.08974) (Kornblith et al., 2019)
+# 3. The network trains on random views of each image and is evaluated on one deterministic centre
+#    view, and the full settings (B0, 224 px, 30 epochs) call for a GPU where quick mode runs at 32
+#    px on a CPU. Would you train at the same resolution you test at, at a lower one, or grow it
+#    during training? What would you measure to decide: accuracy, images per second, memory, or all
+#    three?
+#    *Reading:* [Fixing the train-test resolution discrepancy](https://arxiv.org/abs/1906.06423)
+#    (Touvron et al., 2019); [EfficientNetV2: Smaller Models and Faster
+#    Training](https://arxiv.org/abs/2104.00298) (Tan & Le, 2021); [Fast and Accurate Model
+#    Scaling](https://arxiv.org/abs/2103.06877) (Dollár, Singh & Girshick, 2021)

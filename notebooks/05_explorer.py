@@ -153,9 +153,9 @@ analysis.top_pairs(5)
 # Grad-CAM for the most confident mistake of the most confused pair, as the explorer's *Grad-CAM*
 # button draws it: where the evidence for the predicted class lies, and where the evidence for the
 # true class does. Each map is scaled to its own maximum, so the colours say *where* within one
-# map, not how strong one class's evidence is against the other's. The map is computed on a 4×4
-# grid and smoothly (bilinearly) upsampled to the image, so its blobs are 16 cells blurred
-# together, and each cell sees a wide patch: heat on the background means the evidence lies in
+# map, not how strong one class's evidence is against the other's. The map is computed on the grid
+# of the layer chosen above (4×4 at the quick mode's 32 px, 7×7 at 224 px) and smoothly (bilinearly) upsampled to
+# the image, so its blobs are a few cells blurred together, and each cell sees a wide patch: heat on the background means the evidence lies in
 # that cell's wide view, not in the background itself.
 
 # %%
@@ -261,8 +261,8 @@ print(f"{above:.0%} of the images are in bins above the diagonal (right more oft
 ReliabilityDiagram(calib).plot();
 
 # %% [markdown]
-# Per class (the images predicted as each), the ECE is computed from a few hundred images at most,
-# so its floor is higher: the table gives each of the five least calibrated classes its floor, and
+# Per class, the ECE is computed from the images predicted as that class alone (the table's
+# `images`), far fewer than all, so its floor is higher: the table gives each of the five least calibrated classes its floor, and
 # `beyond_floor` says whether its ECE clears the 95th percentile. Below, the diagrams of the two
 # least calibrated.
 
@@ -302,7 +302,7 @@ if predictor is not None and run.folder.test:
 
 # %% [markdown]
 # Read the lines above before you conclude: when the ECE was already within the floor, a change
-# smaller than the floor's spread is noise, and a T close to 1 says the model needed little. Where
+# smaller than the gap between the floor's mean and its 95th percentile is noise, and a T close to 1 says the model needed little. Where
 # a model *is* over-confident (deep networks trained long often are; Guo et al. found it on
 # ImageNet), T above 1 is the fix, and it costs nothing in accuracy.
 
@@ -310,7 +310,7 @@ if predictor is not None and run.folder.test:
 # ## Which classes does scaling help?
 #
 # The base network of the scaling study and its compound-scaled version at phi = 2, evaluated on
-# the same test images (a is the base, b the bigger one). **QUICK MODE**: each is one seed trained
+# the same test images, notebook 03's test split (a is the base, b the bigger one). **QUICK MODE**: each is one seed trained
 # 3 epochs on 200 images per class (notebook 02); notebook 03's run is wider (width 0.5 against the
 # base's 0.25), trained 10 epochs on 500 images per class, hence its higher accuracy.
 #
@@ -388,3 +388,71 @@ def my_cam(activations, gradients):
 my_answers = {"05.1": None, "05.2": None, "05.3": None, "05.4": None}  # fill in (05.3: my_cam)
 for key, value in my_answers.items():
     exercises.check(key, value)
+
+# %% [markdown]
+# ## Questionnaire
+#
+# Answer each question in a few sentences from what this notebook shows. The teacher's version
+# (`make assignments`) holds model answers.
+#
+# 1. Under *The same answers without the widget*, the first table lists the five weakest classes by
+#    F1 and the next lists the five most confused pairs. Which class is weakest, and what do the two
+#    tables together suggest about why the weak classes are weak?
+# 2. Why does the explorer show a class's confusion-matrix row among its most-confused neighbours,
+#    and order the whole matrix by confusion clusters, instead of drawing the full matrix in the
+#    classes' own order (think of notebook 04's 400-class case)?
+# 3. Grad-CAM is usually computed on the last feature map before pooling. Why does this notebook use
+#    an earlier stage in quick mode, and what does it give up by doing so?
+# 4. The Grad-CAM figure for the most confident mistake of the most confused pair shows one map for
+#    the predicted class and one for the true class. Why can you not conclude from the colours that
+#    one class's evidence is stronger than the other's, and how should you read heat that falls on
+#    the black background?
+# 5. What is the difference between a model error and a label error, and how does confident
+#    learning's *normalised margin* rank the images to check? On Fashion-MNIST, what should you
+#    expect to find at the top of that list?
+# 6. For the first label-issue candidate, the notebook shows its nearest training images in the
+#    given class and in the believed class, with the cosine distance `d` of the pooled features. Why
+#    can these distances not decide whether the label is wrong, and what does decide it?
+# 7. The overlapping-classes table and the top-pairs table both count images of one class assigned
+#    to another, but their counts differ. How is the overlapping-classes table counted, and what
+#    does a pair that is large in both directions suggest?
+# 8. What is the expected calibration error (ECE), why is it never exactly zero even for a perfectly
+#    calibrated model, and what did the printed line under *Can its confidence be trusted?* conclude
+#    about this model overall?
+# 9. What does temperature scaling do, why does it leave the accuracy unchanged, and why should you
+#    not read much into the before/after lines it prints for this quick-mode model?
+# 10. The last table compares the base network with its compound-scaled version at φ = 2, class by
+#    class. Did scaling help every class? What does the verdict "no change shown" mean, and what
+#    question can neither the verdicts nor the F1 intervals answer?
+
+# %% [markdown]
+# ## Further research
+#
+# Open questions for a discussion in class or a short essay: no single answer is right.
+#
+# 1. Tan & Le judge compound scaling by one number, top-1 accuracy against FLOPs, averaged over all
+#    classes. This notebook's comparison shows a bigger network that gains on some classes and loses
+#    on others. Should a scaling strategy also be judged class by class, and what could a per-class
+#    view add to the choice of which dimension to grow (width, depth or resolution), next to the
+#    cost measures, such as activations and run time, that Dollár et al. argue for?
+#    *Reading:* [EfficientNet: Rethinking Model Scaling for Convolutional Neural
+#    Networks](https://arxiv.org/abs/1905.11946) (Tan & Le, 2019); [Fast and Accurate Model
+#    Scaling](https://arxiv.org/abs/2103.06877) (Dollár, Singh & Girshick, 2021)
+# 2. Both networks compared here share one short recipe, whatever their size and input resolution,
+#    and each is a single seed. Bello et al. argue that much of what is credited to architecture
+#    comes from training and scaling strategies, and EfficientNetV2 adapts the regularisation to the
+#    image size. How would you design the comparison so that a per-class verdict says something
+#    about scaling itself rather than about the recipe or the seed, and what would it cost?
+#    *Reading:* [Revisiting ResNets: Improved Training and Scaling
+#    Strategies](https://arxiv.org/abs/2103.07579) (Bello et al., 2021); [EfficientNetV2: Smaller
+#    Models and Faster Training](https://arxiv.org/abs/2104.00298) (Tan & Le, 2021)
+# 3. Confident learning flags label errors from the model's own probabilities, through class
+#    thresholds and margins, and Northcutt et al. found label errors in the test sets of widely used
+#    benchmarks. How far should a label-error hunt trust a model whose calibration has not been
+#    checked, would temperature scaling change which images get flagged, and when, if ever, is it
+#    acceptable to relabel a test set?
+#    *Reading:* [Confident Learning: Estimating Uncertainty in Dataset
+#    Labels](https://arxiv.org/abs/1911.00068) (Northcutt et al., 2021); [Pervasive Label Errors in
+#    Test Sets Destabilize Machine Learning Benchmarks](https://arxiv.org/abs/2103.14749) (Northcutt
+#    et al., 2021); [On Calibration of Modern Neural Networks](https://arxiv.org/abs/1706.04599)
+#    (Guo et al., 2017)

@@ -18,6 +18,10 @@ the student's version the answers are None and every check fails with its hint; 
 changes, so the notebook still runs top to bottom. A teacher who grades with nbgrader copies
 `build/assignments` into the course's folder (or points `CourseDirectory.root` at it) and
 collects, autogrades and gives feedback as usual.
+
+The questionnaire at the end of each notebook (`teaching/questionnaires.toml`) becomes one
+read-only cell per question followed by a *manually graded answer* cell, worth one point: the
+model answer in the teacher's version, nbgrader's "YOUR ANSWER HERE" in the student's.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from effnet_lib import exercises  # noqa: E402
+
+sys.path.insert(0, str(REPO / "scripts"))
+import questionnaires  # noqa: E402
 
 ASSIGNMENT = "workbook"
 # The worked code of the exercises that ask for a function, with tensor operations only.
@@ -96,6 +103,17 @@ def exercise_cells(source: str, stem: str) -> list:
     return cells
 
 
+def questionnaire_cells(entry: dict, stem: str) -> list:
+    """The questionnaire as nbgrader cells: each question read-only, each answer graded by hand."""
+    intro = "Answer each question in the cell below it, in a few sentences, from what this notebook shows."
+    cells = [nbformat.v4.new_markdown_cell(f"{questionnaires.QUESTIONNAIRE}\n\n{intro}",
+                                           metadata=_meta(f"questionnaire-{stem}"))]
+    for i, (ask, answer) in enumerate(entry["questions"], 1):
+        cells.append(nbformat.v4.new_markdown_cell(f"**{i}.** {ask}", metadata=_meta(f"question-{stem}-{i}")))
+        cells.append(nbformat.v4.new_markdown_cell(answer, metadata=_meta(f"answer-{stem}-{i}", solution=True, points=1)))
+    return cells
+
+
 def teacher_version(path: Path) -> nbformat.NotebookNode:
     nb = jupytext.read(path)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -105,14 +123,19 @@ def teacher_version(path: Path) -> nbformat.NotebookNode:
         raise SystemExit(f"{path}: expected one exercise cell (with 'my_answers = {{'), found {len(at)}")
     i = at[0]
     nb.cells[i:i + 1] = exercise_cells(nb.cells[i].source, path.stem[:2])
+    at = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+          and c.source.startswith(questionnaires.QUESTIONNAIRE)]
+    if len(at) != 1:
+        raise SystemExit(f"{path}: expected one questionnaire cell, found {len(at)}; run `make notebooks`")
+    entry = questionnaires.load()["notebooks"][path.stem]
+    nb.cells[at[0]:at[0] + 1] = questionnaire_cells(entry, path.stem[:2])
     return nb
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO / "build" / "assignments")
-    args = parser.parse_args()
-    root = args.out.resolve()
+def build(out: Path) -> Path:
+    """The course folder in `out` (replaced); returns it. Both versions are under it, `source/` and
+    `release/`, one folder `workbook` each."""
+    root = out.resolve()
     shutil.rmtree(root, ignore_errors=True)
     source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True)
@@ -123,6 +146,13 @@ def main():
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"],
                    cwd=root, env=env, check=True)
+    return root
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "build" / "assignments")
+    root = build(parser.parse_args().out)
     for which in ("source", "release"):
         print(f"{which}: {root / which / ASSIGNMENT}")
 

@@ -17,6 +17,7 @@ from effnet_lib import exercises
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
+import questionnaires  # noqa: E402
 from make_assignments import ASSIGNMENT, WRITTEN  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -41,6 +42,11 @@ def _graded(nb):
             c.metadata.get("nbgrader", {}).get("solution")]
 
 
+def _nbgrader(nb):
+    """The cells nbgrader knows: the graded ones and the questionnaire's read-only questions."""
+    return [c for c in nb.cells if "nbgrader" in c.metadata]
+
+
 def _keys(nb) -> list[str]:
     return [re.search(r'check\("(\d\d\.\d)"', c.source).group(1) for c in _graded(nb) if "exercises.check" in c.source]
 
@@ -61,16 +67,27 @@ def test_the_student_files_hold_no_solution(course):
         assert filled not in text and '"%s": None' % keys[0] in text  # the student starts from None
         for line in (line for body in WRITTEN.values() for line in body):
             assert line not in text
+        questions = questionnaires.load()["notebooks"][name]["questions"]
+        answers = [c.source for c in _graded(teacher) if c.cell_type == "markdown"]
+        assert answers == [answer for _, answer in questions], name  # the teacher's: every model answer
+        assert [c.source for c in _graded(student) if c.cell_type == "markdown"] == ["YOUR ANSWER HERE"] * len(questions)
+        for _, answer in questions:  # (an answer may quote a sentence of the notebook, not be one)
+            assert answer not in text, (name, answer)
 
 
 def test_every_other_cell_is_the_notebooks_own(course):
     for name in NAMES:
-        own = [c.source for c in jupytext.read(REPO / "notebooks" / f"{name}.py").cells if "my_answers = {" not in c.source]
+        own = [c.source for c in jupytext.read(REPO / "notebooks" / f"{name}.py").cells
+               if "my_answers = {" not in c.source and not c.source.startswith(questionnaires.QUESTIONNAIRE)]
+        questions = questionnaires.load()["notebooks"][name]["questions"]
         for which in ("source", "release"):
             nb = _read(course, which, name)
-            rest = [c.source for c in nb.cells if c not in _graded(nb)]
+            rest = [c.source for c in nb.cells if c not in _nbgrader(nb)]
             assert rest == own, (name, which)
             assert all(c.metadata["nbgrader"]["points"] == 1 for c in _graded(nb) if c.metadata["nbgrader"]["grade"])
+            read_only = [c.source for c in _nbgrader(nb) if c not in _graded(nb)]
+            assert read_only[1:] == [f"**{i}.** {ask}" for i, (ask, _) in enumerate(questions, 1)], (name, which)
+            assert all(c.metadata["nbgrader"]["locked"] for c in _nbgrader(nb) if c not in _graded(nb))
 
 
 def _exercise_part(nb) -> nbformat.NotebookNode:

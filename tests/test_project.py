@@ -36,7 +36,9 @@ def test_notebooks_open_with_goals_and_close_with_checked_exercises():
     for source in SOURCES:
         text = source.read_text()
         assert "**Learning goals.**" in text.split("# %%")[1], source.name
-        assert "exercises.check(" in text.split("# %%")[-1], source.name
+        cells = text.split("# %%")
+        assert "exercises.check(" in cells[-3], source.name  # then the questionnaire and further research
+        assert [c.split("\n")[1] for c in cells[-2:]] == ["# ## Questionnaire", "# ## Further research"], source.name
 
 
 def _requirement_names(specs):

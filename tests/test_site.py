@@ -37,6 +37,12 @@ def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
         assert "data:image/png;base64," in page, s.stem  # its figures, embedded
         assert "Traceback" not in page and 'class="jp-OutputArea-output" data-mime-type="application/vnd.jupyter.stderr"' not in page
     assert "explorer" in (out / "05_explorer.html").read_text().lower()
+    assert "href='teaching.html'" in index
+    teaching = (out / "teaching.html").read_text()
+    for s in sources:  # each student version, downloadable, beside its page
+        assert f"href='student/{s.stem}.ipynb' download" in teaching and f"href='{s.stem}.html'" in teaching
+        student = (out / "student" / f"{s.stem}.ipynb").read_text()
+        assert "BEGIN SOLUTION" not in student and "YOUR ANSWER HERE" in student, s.stem
     with serve_folder(out) as url, chromium_page() as page:
         page.goto(f"{url}/index.html")
         assert page.locator("h1").inner_text() == "EfficientNet Workbook"
@@ -44,6 +50,12 @@ def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
         page.locator("li a").first.click()
         page.wait_for_load_state()
         assert page.locator("img").count() > 0
+        page.goto(f"{url}/index.html")
+        page.locator("p.teachers a").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Teaching with the workbook"
+        assert page.locator("a[download]").count() == len(sources)
+        assert page.locator("table").count() >= 3  # TEACHING.md's tables, rendered
 
 
 @pytest.mark.slow

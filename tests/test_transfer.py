@@ -105,7 +105,8 @@ def test_notebook_03_reads_the_committed_table_as_it_is():
     assert list(g.verdict[[5, 10, 100]]) == ["ties"] * 3
     assert g.gain_se[10] > g.gain[10] / 2 and g.gain[10] - 2 * g.gain_se[10] < -0.05 < 0.05 < g.gain[10] + 2 * g.gain_se[10]
     loses = f"*behind* (loses, {g.gain[25] * 100:.1f} ± {g.gain_se[25] * 100:.1f} points, SE)".replace("-", "-")
-    beats = f"*ahead* (beats, {g.gain[50] * 100:+.1f} ± {g.gain_se[50] * 100:.1f} points, SE)"
+    beats = f"*ahead* (beats, {g.gain[50] * 100:+.1f} ± {g.gain_se[50] * 100:.1f} points, SE, just past the line)"
+    assert 2 < g.gain[50] / g.gain_se[50] < 2.5 < -g.gain[25] / g.gain_se[25]  # only the gain at 50 is near the line
     assert loses in text and g.verdict[25] == "loses" and beats in text and g.verdict[50] == "beats"
     assert (g.gain.abs() < 0.06).all()  # "a few points at most, either way"
     assert "it trains 55 networks" in text and len(transfer.SEEDS) * (1 + 2 * len(transfer.PER_CLASS)) == 55
