@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ExistsError, ParameterError
+
 __all__ = ["CLASSES", "SOURCES", "SPLITS", "RECIPE_VERSION", "default_root", "build", "ensure"]
 
 # Bump whenever the recipe changes in a way that changes the output files, so
@@ -345,12 +347,12 @@ def build(root=None, *, patch_size: int = 96, counts=(160, 40, 40), seed: int = 
     root = Path(root if root is not None else default_root()).expanduser()
     counts = tuple(int(c) for c in counts)
     if len(counts) != 3 or min(counts) < 1 or patch_size < 1:
-        raise ValueError("counts must be three positive ints (train, val, test); patch_size > 0")
+        raise ParameterError("counts must be three positive ints (train, val, test); patch_size > 0")
     recipe = _recipe(patch_size, counts, seed)
     if not force and _read_recipe(root) == recipe:
         return root
     if root.exists() and not (root / _MANIFEST).is_file() and any(root.iterdir()):
-        raise FileExistsError(f"{root} exists and is not a built-in dataset; refusing to replace it")
+        raise ExistsError(f"{root} exists and is not a built-in dataset; refusing to replace it")
 
     root.parent.mkdir(parents=True, exist_ok=True)
     # Sibling of root, so the final rename stays on one filesystem (atomic).

@@ -18,18 +18,19 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .errors import WorkbookError
 from .files import atomic_write_bytes, atomic_write_many
 from .model import from_arch
 
 __all__ = ["CheckpointError", "RunExistsError", "RUN_FILES", "RUN_OUTPUTS", "prepare_run_folder", "load_checkpoint",
-           "save_epoch", "repair_best", "check_writable", "model_from_checkpoint", "resolve_device", "check_finite"]
+           "RunFolderError", "save_epoch", "repair_best", "check_writable", "model_from_checkpoint", "resolve_device", "check_finite"]
 
 # What a run folder holds; a fresh run replaces these, and resume reads last.pt.
 RUN_FILES = ("last.pt", "best.pt", "history.csv", "classes.txt", "split.json")
 RUN_OUTPUTS = ("eval-val", "eval-test", "batch_test.csv", "batch_test.png", "demo.json")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(WorkbookError, ValueError):
     """A checkpoint that cannot be used; the message names the file and what to do."""
 
 
@@ -50,7 +51,7 @@ def load_checkpoint(path) -> dict:
                               f"PyTorch file: use the best.pt or last.pt of a run") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise CheckpointError(f"{path}: not a training checkpoint of this library "
-                              f"(for plain torchvision weights use --pretrained)")
+                              f"(for plain torchvision weights use `pretrained`)")
     return ckpt
 
 
@@ -85,7 +86,7 @@ def check_finite(ckpt: dict, path) -> dict:
     weights = ckpt.get("model_for_inference") or ckpt["model"]
     if not all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point()):
         raise CheckpointError(f"{path}: holds NaN or infinite weights (the run diverged); use an earlier "
-                              f"checkpoint, or train again with a lower --lr")
+                              f"checkpoint, or train again with a lower `lr`")
     return weights
 
 
@@ -102,8 +103,12 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-class RunExistsError(FileExistsError):
+class RunExistsError(WorkbookError, FileExistsError):
     """A fresh run was asked for in a folder that already holds one."""
+
+
+class RunFolderError(WorkbookError, PermissionError):
+    """The run folder cannot be written."""
 
 
 def prepare_run_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
@@ -115,10 +120,10 @@ def prepare_run_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
     existing = [out / n for n in RUN_FILES + RUN_OUTPUTS if (out / n).exists()]
     held = [p for p in existing if p.name in ("last.pt", "best.pt", "history.csv")]
     if resume and not (out / "last.pt").exists():
-        raise CheckpointError(f"{out / 'last.pt'}: no run to resume here; start one without --resume")
+        raise CheckpointError(f"{out / 'last.pt'}: no run to resume here; start one without `resume=True`")
     if held and not resume and not overwrite:
-        raise RunExistsError(f"{out}: holds a run ({', '.join(p.name for p in held)}); continue it with --resume, "
-                             f"replace it with --overwrite, or choose another --out")
+        raise RunExistsError(f"{out}: holds a run ({', '.join(p.name for p in held)}); continue it with `resume=True`, "
+                             f"replace it with `overwrite=True`, or choose another `out`")
     check_writable(out)
     return [] if resume else existing
 
@@ -130,5 +135,5 @@ def check_writable(out: Path):
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise PermissionError(f"{out}: cannot write the run folder here ({e.strerror}); "
-                              f"choose another --out") from None
+        raise RunFolderError(f"{out}: cannot write the run folder here ({e.strerror}); "
+                             f"choose another `out`") from None

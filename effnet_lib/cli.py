@@ -14,6 +14,8 @@ import warnings
 from dataclasses import fields, replace
 from pathlib import Path
 
+from .errors import ExistsError, ParameterError, as_flags, failed, flags_of
+
 SHOWN = 20  # predictions printed by `predict`; all of them go to --out
 
 __all__ = ["main", "build_parser"]
@@ -161,9 +163,9 @@ def cmd_predict(args):
     from .predict import Predictor
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".json"):
-        raise ValueError(f"--out {out}: write .csv or .json (other formats are not written)")
+        raise ParameterError(f"--out {out}: write .csv or .json (other formats are not written)")
     if args.topk < 1 or args.batch_size < 1:
-        raise ValueError(f"--topk {args.topk} --batch-size {args.batch_size}: both must be at least 1")
+        raise ParameterError(f"--topk {args.topk} --batch-size {args.batch_size}: both must be at least 1")
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     table, bad = predictor.predict(args.paths, args.topk, args.batch_size, progress=not args.no_progress)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -234,9 +236,9 @@ def cmd_demo(args):
     from .files import replace_folder, scratch_folder
     final = Path(args.out)
     if args.epochs is not None and args.epochs < 1:
-        raise ValueError(f"--epochs {args.epochs}: must be at least 1")
+        raise ParameterError(f"--epochs {args.epochs}: must be at least 1")
     if final.exists() and any(final.iterdir()) and not (final / "demo.json").exists():
-        raise FileExistsError(f"{final}: holds something other than a demo run; the demo replaces only its own "
+        raise ExistsError(f"{final}: holds something other than a demo run; the demo replaces only its own "
                               f"earlier run: choose another --out")
     print("EfficientNet B0-B7 as built by effnet_lib (params and MACs measured):")
     print(variant_table_text(), "\n")
@@ -287,7 +289,7 @@ def _demo(args, out: Path, final: Path):
 def cmd_report(args):
     from .report import build_report
     if Path(args.out).suffix.lower() not in (".html", ".htm"):
-        raise ValueError(f"--out {args.out}: the report is one HTML file; name it .html")
+        raise ParameterError(f"--out {args.out}: the report is one HTML file; name it .html")
     print(f"wrote {build_report(args.eval_dir, args.out, compare=args.compare, val=args.val, train=args.train)}")
 
 
@@ -374,7 +376,10 @@ def build_parser():
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, flags = parser.parse_args(argv), flags_of(parser)
+    show = warnings.showwarning  # the library's warnings name parameters: show their flags
+    warnings.showwarning = lambda msg, *a, **k: show(as_flags(str(msg), flags), *a, **k)
     handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "data": cmd_data,
                "table": cmd_table, "demo": cmd_demo, "report": cmd_report,
                "scaling": cmd_scaling, "relabel": cmd_relabel}[args.command]
@@ -382,12 +387,13 @@ def main(argv=None) -> int:
     try:
         handler(args)
     except TrainingStopped as e:
-        print(f"stopped: {e}", file=sys.stderr)
+        print(f"stopped: {as_flags(str(e), flags)}", file=sys.stderr)
         return 130 if e.args and str(e).startswith(("SIGINT", "SIGTERM")) else 3
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, RuntimeError) as e:
-        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
-        return 2
+    except Exception as e:
+        return failed(e, flags)
+    finally:
+        warnings.showwarning = show
     return 0

@@ -21,6 +21,7 @@ from . import data as D
 from . import transforms as T
 from .checkpoint import CheckpointError
 from .datasets import resolve, transform_settings
+from .errors import ParameterError
 from .model import VARIANTS, build_model, load_pretrained
 from .recipes import RECIPES, Recipe
 
@@ -79,45 +80,45 @@ class TrainConfig:
 
     def recipe_(self) -> Recipe:
         if self.recipe not in RECIPES:
-            raise ValueError(f"unknown recipe {self.recipe!r}; choose one of {sorted(RECIPES)}")
+            raise ParameterError(f"`recipe={self.recipe}`: choose one of {', '.join(sorted(RECIPES))}")
         r = RECIPES[self.recipe]
         overrides = {k: getattr(self, k) for k in ("lr", "warmup_epochs", "label_smoothing", "ema", "dropout",
                                                    "stochastic_depth") if getattr(self, k) is not None}
         return replace(r, **overrides)
 
 
-# (field, the command-line option, test, what it must be)
+# (field, test, what it must be)
 _RULES = (
-    ("width", "--width", lambda v: v is None or v > 0, "above 0 (e.g. 0.25 for a tiny model)"),
-    ("depth", "--depth", lambda v: v is None or v > 0, "above 0 (e.g. 0.34)"),
-    ("image_size", "--image-size", lambda v: v is None or v >= 1, "a positive number of pixels (e.g. 64)"),
-    ("epochs", "--epochs", lambda v: v >= 1, "at least 1"),
-    ("batch_size", "--batch-size", lambda v: v is None or v >= 1, "at least 1"),
-    ("lr", "--lr", lambda v: v is None or 0 < v < math.inf, "a positive number"),
-    ("warmup_epochs", "--warmup-epochs", lambda v: v is None or v >= 0, "0 or more"),
-    ("label_smoothing", "--label-smoothing", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
-    ("ema", "--ema", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1 (0 turns it off)"),
-    ("dropout", "--dropout", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
-    ("stochastic_depth", "--stochastic-depth", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
-    ("val_fraction", "--val-fraction", lambda v: 0 <= v < 1, "at least 0 and below 1 (e.g. 0.2)"),
-    ("workers", "--workers", lambda v: v >= 0, "0 or more"),
-    ("cache_mb", "--cache-mb", lambda v: v >= 0, "0 or more"),
-    ("max_steps_per_epoch", "--max-steps-per-epoch", lambda v: v is None or v >= 1, "at least 1"),
+    ("width", lambda v: v is None or v > 0, "above 0 (e.g. 0.25 for a tiny model)"),
+    ("depth", lambda v: v is None or v > 0, "above 0 (e.g. 0.34)"),
+    ("image_size", lambda v: v is None or v >= 1, "a positive number of pixels (e.g. 64)"),
+    ("epochs", lambda v: v >= 1, "at least 1"),
+    ("batch_size", lambda v: v is None or v >= 1, "at least 1"),
+    ("lr", lambda v: v is None or 0 < v < math.inf, "a positive number"),
+    ("warmup_epochs", lambda v: v is None or v >= 0, "0 or more"),
+    ("label_smoothing", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("ema", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1 (0 turns it off)"),
+    ("dropout", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("stochastic_depth", lambda v: v is None or 0 <= v < 1, "at least 0 and below 1"),
+    ("val_fraction", lambda v: 0 <= v < 1, "at least 0 and below 1 (e.g. 0.2)"),
+    ("workers", lambda v: v >= 0, "0 or more"),
+    ("cache_mb", lambda v: v >= 0, "0 or more"),
+    ("max_steps_per_epoch", lambda v: v is None or v >= 1, "at least 1"),
 )
 
 
 def _validate(cfg: "TrainConfig"):
     """Refuse a setting that cannot be meant, before anything runs (no silent defaults)."""
-    for name, option, ok, what in _RULES:
+    for name, ok, what in _RULES:
         value = getattr(cfg, name)
         if isinstance(value, float) and math.isnan(value) or not ok(value):
-            raise ValueError(f"{option} {value}: must be {what}")
+            raise ParameterError(f"`{name}={value}`: must be {what}")
     if cfg.model is not None and cfg.model not in VARIANTS:
-        raise ValueError(f"--model {cfg.model}: choose one of {', '.join(VARIANTS)} (or give --width/--depth)")
+        raise ParameterError(f"`model={cfg.model}`: choose one of {', '.join(VARIANTS)} (or give `width` and `depth`)")
     if cfg.recipe not in RECIPES:
-        raise ValueError(f"--recipe {cfg.recipe}: choose one of {', '.join(sorted(RECIPES))}")
+        raise ParameterError(f"`recipe={cfg.recipe}`: choose one of {', '.join(sorted(RECIPES))}")
     if cfg.augment_on not in ("auto", "loader", "device"):
-        raise ValueError(f"augment_on={cfg.augment_on!r}: choose auto, loader or device")
+        raise ParameterError(f"`augment_on={cfg.augment_on}`: choose auto, loader or device")
 
 
 # Settings a resume may change: where and how fast it runs, and how far it goes.
@@ -135,7 +136,7 @@ def resume_config(cfg: TrainConfig, saved: dict, last: Path) -> TrainConfig:
             and not (k == "batch_size" and cfg.batch_size is None)]  # not given: the run's own
     if diff:
         raise CheckpointError(f"{last}: the run was trained with other settings: {'; '.join(diff)}; resume without "
-                              f"changing them, or train a new run into another --out")
+                              f"changing them, or train a new run into another `out`")
     return replace(TrainConfig(**saved), **{k: getattr(cfg, k) for k in RESUMABLE})
 
 
@@ -193,7 +194,7 @@ def dataset_for(cfg: TrainConfig, *, split: Path | None = None, write: bool = Tr
 def open_data(cfg: TrainConfig, resumed: bool, rank: int = 0) -> tuple[D.ImageFolder, T.Transforms, TrainConfig]:
     """The data of a run about to train, and its config settled on it: a resumed run keeps its own
     split (its split.json); a new split's manifest waits for the run's first epoch; the batch size,
-    when not given, comes from the training set's size (`auto_batch_size`); an --out inside the
+    when not given, comes from the training set's size (`auto_batch_size`); an `out` inside the
     data folder, where the run's files would be read as data, is refused."""
     own = Path(cfg.out) / "split.json"
     folder, tf = dataset_for(cfg, split=own if resumed and own.is_file() else None, write=False)
@@ -203,8 +204,8 @@ def open_data(cfg: TrainConfig, resumed: bool, rank: int = 0) -> tuple[D.ImageFo
             warnings.warn(f"{folder.root}: the data changed since the run began ({changed}); the resumed run trains "
                           f"and validates on the folders as they are now", stacklevel=4)
     if Path(cfg.out).resolve().is_relative_to(folder.root.resolve()):
-        raise D.DataError(f"--out {cfg.out}: inside the data folder {folder.root}, where the run's files would be "
-                          f"read as data; choose an --out outside it")
+        raise D.DataError(f"`out={cfg.out}`: inside the data folder {folder.root}, where the run's files would be "
+                          f"read as data; choose an `out` outside it")
     n = len(folder.train)
     if cfg.batch_size is None:  # recorded in the checkpoint as chosen, so a resume takes the same
         cfg = replace(cfg, batch_size=auto_batch_size(n))
@@ -212,5 +213,5 @@ def open_data(cfg: TrainConfig, resumed: bool, rank: int = 0) -> tuple[D.ImageFo
     if rank == 0 and steps < MIN_STEPS and cfg.batch_size > auto_batch_size(n):
         warnings.warn(f"{folder.root}: {n} training images in batches of {cfg.batch_size} give {steps} optimiser "
                       f"step(s) per epoch; so few steps can leave a network that predicts one class for every "
-                      f"image: use --batch-size {auto_batch_size(n)} or less", stacklevel=4)
+                      f"image: use `batch_size={auto_batch_size(n)}` or less", stacklevel=4)
     return folder, tf, cfg

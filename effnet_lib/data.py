@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from .errors import WorkbookError
 from .files import atomic_write_text
 from .layout import check_distinct, find_splits, is_run_folder, match_names
 
@@ -40,7 +41,7 @@ if os.environ.get("EFFNET_MAX_IMAGE_PIXELS"):  # a trusted folder of huge scans:
     Image.MAX_IMAGE_PIXELS = int(os.environ["EFFNET_MAX_IMAGE_PIXELS"])
 
 
-class DataError(ValueError):
+class DataError(WorkbookError, ValueError):
     """A folder that cannot be trained on; the message names the path and the fix."""
 
 
@@ -186,7 +187,7 @@ def _existing_folder(root) -> Path:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DataError(f"{root}: no such folder; pass a folder of class subfolders "
-                        f"(or with train/ and val/ inside), or --data builtin")
+                        f"(or with train/ and val/ inside), or `data='builtin'`")
     return root
 
 
@@ -256,7 +257,7 @@ def _split_with_manifest(root, classes, samples, val_fraction, seed, manifest, w
             if manifest:  # a run's own split (its split.json): deleting anything would mix the splits
                 raise DataError(f"{path}: the run's split does not match the files under {root}: {changes}; a "
                                 f"resumed run keeps the split it trained on: resume on the same data (put the files "
-                                f"back), or train a new run (another --out, or --overwrite) on the changed folder")
+                                f"back), or train a new run (another `out`, or `overwrite=True`) on the changed folder")
             raise DataError(f"{path}: split manifest does not match the files under {root}: {changes}; put the "
                             f"files back, or delete the manifest to draw a new split for new runs (a run "
                             f"already trained keeps its own split.json and must not be resumed on the new one)")

@@ -27,6 +27,7 @@ from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
 from scipy.spatial.distance import squareform
 
 from .class_changes import class_changes
+from .errors import InputError
 from .metrics import per_class_table
 
 __all__ = ["paired", "label_issues", "nearest_of_classes", "class_calibration", "ece_floor", "calibration_by_class",
@@ -232,7 +233,7 @@ def paired(a, b) -> tuple:
     missing = [p for p in a.paths if p not in where]
     if missing or len(a.paths) != len(b.paths):
         first = missing[0] if missing else next(p for p in b.paths if p not in set(a.paths))
-        raise ValueError(f"the two evaluations hold different images ({len(a.paths)} and {len(b.paths)}; first "
+        raise InputError(f"the two evaluations hold different images ({len(a.paths)} and {len(b.paths)}; first "
                          f"not in both: {first}); evaluate both on the same data")
     rows = np.array([where[p] for p in a.paths], dtype=np.int64)
     in_a = set(a.classes)
@@ -242,7 +243,7 @@ def paired(a, b) -> tuple:
     differ = np.flatnonzero(true_b != np.asarray(a.y_true))
     if len(differ):
         i = differ[0]
-        raise ValueError(f"the two evaluations label {len(differ)} image(s) differently (first: {a.paths[i]} is "
+        raise InputError(f"the two evaluations label {len(differ)} image(s) differently (first: {a.paths[i]} is "
                          f"{classes[a.y_true[i]]!r} in one, {classes[true_b[i]]!r} in the other); compare "
                          f"evaluations of the same labelled images")
     return np.asarray(a.y_true), np.asarray(a.y_pred), to_union[np.asarray(b.y_pred)[rows]], classes, list(a.paths)

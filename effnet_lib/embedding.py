@@ -20,6 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.neighbors import NearestNeighbors
 
+from .errors import ParameterError
 from .files import atomic_write_bytes
 
 __all__ = ["METHODS", "project", "projection", "nearest", "NeighbourIndex", "neighbourhood_kept"]
@@ -31,7 +32,7 @@ def project(features: np.ndarray, method: str = "tsne", seed: int = 0) -> np.nda
     """features (n x d) -> 2-D coordinates (n x 2), float32. t-SNE starts from PCA to 50 dimensions."""
     x = np.asarray(features, dtype=np.float32)
     if method not in METHODS:
-        raise ValueError(f"projection {method!r}: choose one of {', '.join(METHODS)}")
+        raise ParameterError(f"projection {method!r}: choose one of {', '.join(METHODS)}")
     if len(x) < 4:
         return np.zeros((len(x), 2), np.float32)
     reduced = PCA(n_components=min(50, x.shape[1], len(x)), random_state=seed).fit_transform(x)

@@ -32,7 +32,7 @@ def verdict(rep: Report, what: str = "accuracy") -> str:
     if only is None:
         return f"{what} {rep.summary['accuracy']:.3f}"
     return (f"{what} {rep.summary['accuracy']:.3f}, but the network predicts '{only}' for all {rep.summary['n']} "
-            f"images: it does not tell the classes apart (give it more steps: a smaller --batch-size or more epochs)")
+            f"images: it does not tell the classes apart (give it more steps: a smaller `batch_size` or more `epochs`)")
 
 
 def batch_test(predictor: Predictor, paths, true_class: str, out_dir, topk: int = 3) -> pd.DataFrame:

@@ -21,6 +21,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+from .errors import MissingPackageError, ParameterError
+
 __all__ = ["Slurm", "LocalPool", "open_executor", "resubmitting", "EXECUTORS"]
 
 EXECUTORS = ("local", "dask", "slurm")
@@ -72,10 +74,10 @@ def open_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
     - ``slurm``: a Dask cluster whose workers are SLURM jobs with the `Slurm` options.
     """
     if kind not in EXECUTORS:
-        raise ValueError(f"--executor {kind}: choose one of {', '.join(EXECUTORS)}")
+        raise ParameterError(f"`executor={kind}`: choose one of {', '.join(EXECUTORS)}")
     if kind == "local":
         if jobs < 1:
-            raise ValueError(f"--jobs {jobs}: must be at least 1")
+            raise ParameterError(f"`jobs={jobs}`: must be at least 1")
         if jobs == 1:
             yield None
             return
@@ -88,7 +90,7 @@ def open_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
     distributed = _import("distributed", "dask")
     if kind == "dask":
         if not scheduler:
-            raise ValueError("--executor dask needs --scheduler tcp://HOST:8786 (start it with `dask scheduler`)")
+            raise ParameterError("`executor=dask` needs `scheduler=tcp://HOST:8786` (start it with the command dask scheduler)")
         with distributed.Client(scheduler) as client:
             yield client.get_executor(pure=False)
         return
@@ -106,7 +108,7 @@ def _import(module: str, extra: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError(f"--executor {extra} needs the package {module}: pip install -e '.[cluster]'") from None
+        raise MissingPackageError(f"`executor={extra}` needs the package {module}: pip install -e '.[cluster]'") from None
 
 
 def resubmitting(executor, fn, configs, *args, attempts: int = 3):

@@ -40,6 +40,7 @@ from .diagnostics import (
 )
 from .embedding import projection
 from .error_analysis import ErrorAnalysis
+from .errors import InputError
 from .explorer_views import (
     CalibrationView,
     CompareView,
@@ -50,8 +51,8 @@ from .explorer_views import (
     png,
 )
 from .files import atomic_savefig
-from .gradcam import grad_cam, overlay
-from .plots import ConfusionHeatmap
+from .gradcam import grad_cam
+from .plots import ConfusionHeatmap, overlay
 from .predict import EvalResult
 
 __all__ = ["SORTS", "NORMALISE", "TABS", "ConfusionExplorer", "cam_maps", "cam_figure"]
@@ -200,7 +201,7 @@ class ConfusionExplorer:
         try:
             return compare_results(self.analysis.result, self.other, tested=True, n_boot=500)
         except ValueError as e:
-            raise ValueError(f"compare: {e}") from None
+            raise InputError(f"compare: {e}") from None
 
     def comparison(self):
         return self._comparison

@@ -17,11 +17,10 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw, ImageFont
-
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import Container
 from matplotlib.figure import Figure
+from PIL import Image, ImageDraw, ImageFont
 
 from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
 from .diagnostics import calibration_by_class, class_calibration, nearest_of_classes

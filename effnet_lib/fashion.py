@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ExistsError, InputError, MissingInputError, ParameterError
+
 __all__ = ["CLASSES", "FILES", "SUBSET_COUNTS", "DEFAULT_COUNTS", "default_root", "read_idx", "load_source", "build",
            "ensure", "vendor_subset"]
 
@@ -75,12 +77,12 @@ def read_idx(path: Path) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
-        raise ValueError(f"{path}: not an IDX file of unsigned bytes; expected the Fashion-MNIST files")
+        raise InputError(f"{path}: not an IDX file of unsigned bytes; expected the Fashion-MNIST files")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: IDX header says {shape}, the file holds {data.size} values; the file is cut short")
+        raise InputError(f"{path}: IDX header says {shape}, the file holds {data.size} values; the file is cut short")
     return data.reshape(shape)
 
 
@@ -105,12 +107,12 @@ def load_source(source=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         images, labels = folder / f"{prefix}-images-idx3-ubyte.gz", folder / f"{prefix}-labels-idx1-ubyte.gz"
         for f in (images, labels):
             if not f.is_file():
-                raise FileNotFoundError(f"{f}: Fashion-MNIST file missing; pass a folder with the four IDX files, "
+                raise MissingInputError(f"{f}: Fashion-MNIST file missing; pass a folder with the four IDX files, "
                                         f"install Debian's dataset-fashion-mnist or run `python -m effnet_lib data "
                                         f"fetch fashion-mnist`")
         x, y = read_idx(images), read_idx(labels)
         if len(x) != len(y):
-            raise ValueError(f"{folder}: {len(x)} {split} images but {len(y)} labels")
+            raise InputError(f"{folder}: {len(x)} {split} images but {len(y)} labels")
         out[split] = (x, y)
     return out
 
@@ -124,7 +126,7 @@ def _draw(labels: np.ndarray, per_class: list[int], seed: int) -> list[np.ndarra
         idx = np.flatnonzero(labels == c)
         order = idx[rng.permutation(len(idx))]
         if sum(per_class) > len(order):
-            raise ValueError(f"class {CLASSES[c]!r} has {len(order)} images, {sum(per_class)} asked for; "
+            raise ParameterError(f"class {CLASSES[c]!r} has {len(order)} images, {sum(per_class)} asked for; "
                              f"use smaller counts or the full Fashion-MNIST files")
         start = 0
         for j, n in enumerate(per_class):
@@ -153,7 +155,7 @@ def build(root=None, *, counts=DEFAULT_COUNTS, seed: int = 0, source=None, force
     """
     counts = tuple(int(c) for c in counts)
     if len(counts) != 3 or min(counts) < 1:
-        raise ValueError(f"counts must be three positive ints (train, val, test per class), got {counts}")
+        raise ParameterError(f"counts must be three positive ints (train, val, test per class), got {counts}")
     root = Path(root if root is not None else default_root(counts)).expanduser()
     src = _source_dir(source)
     recipe = _recipe(counts, seed, src)
@@ -163,7 +165,7 @@ def build(root=None, *, counts=DEFAULT_COUNTS, seed: int = 0, source=None, force
     except (OSError, ValueError, KeyError):
         pass
     if root.exists() and not (root / _MANIFEST).is_file() and any(root.iterdir()):
-        raise FileExistsError(f"{root}: exists and is not a Fashion-MNIST build; refusing to replace it")
+        raise ExistsError(f"{root}: exists and is not a Fashion-MNIST build; refusing to replace it")
     data = load_source(src)
     (x_tr, y_tr), (x_te, y_te) = data["train"], data["test"]
     train_idx, val_idx = _draw(y_tr, [counts[0], counts[1]], seed)
@@ -209,7 +211,7 @@ def vendor_subset(source, out=VENDORED, counts=SUBSET_COUNTS, seed: int = 0) -> 
     source, out = Path(source), Path(out)
     for name, digest in FILES.items():
         if _sha256(source / name) != digest:
-            raise ValueError(f"{source / name}: sha256 differs from the published file; use the original files")
+            raise InputError(f"{source / name}: sha256 differs from the published file; use the original files")
     data = load_source(source)
     out.mkdir(parents=True, exist_ok=True)
     written = {}

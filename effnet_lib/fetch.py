@@ -50,6 +50,8 @@ from pathlib import Path
 import pooch
 import requests
 
+from .errors import ParameterError, WorkbookError
+
 __all__ = [
     "DATASETS",
     "MANUAL_DATASETS",
@@ -66,7 +68,7 @@ __all__ = [
 ]
 
 
-class DownloadError(RuntimeError):
+class DownloadError(WorkbookError, RuntimeError):
     """A dataset could not be downloaded, verified or unpacked. The message says what to do."""
 
 
@@ -145,7 +147,7 @@ MANUAL_DATASETS: dict[str, ManualDataset] = {
             "BIRDS-400/525 is on Kaggle and needs a (free) Kaggle account, so it is not "
             "downloaded automatically. Sign in, download the archive from "
             "https://www.kaggle.com/datasets/gpiosenka/100-bird-species, unzip it, and pass the "
-            "folder that holds train/ valid/ test/ with --data PATH."
+            "folder that holds train/ valid/ test/ as `data`."
         ),
     ),
 }
@@ -223,7 +225,7 @@ def download(
             f"Checksum mismatch for {dest.name} from {url}: expected sha256 {sha256.lower()}, got "
             f"{_hash_in(str(err), sha256)}. The file was corrupted in transit or changed upstream; it was not "
             "kept. Try again; if it fails the same way, download it by hand, check it, and pass the unpacked "
-            "folder with --data PATH.") from None
+            "folder as `data`.") from None
     return dest
 
 
@@ -242,7 +244,7 @@ def _unreachable(url: str, reason: str, dest: Path) -> DownloadError:
     return DownloadError(
         f"Could not download {url}: {reason}. Check your internet connection and try again, "
         f"or download it by hand and save it as {dest}, or unpack it yourself and pass the "
-        "folder with --data PATH."
+        "folder as `data`."
     )
 
 
@@ -287,7 +289,7 @@ def fetch(
         if not (tmp / spec.root).is_dir():
             raise DownloadError(
                 f"{archive} has no folder {spec.root!r} inside; the archive's layout changed. "
-                "Unpack it yourself and pass the image folder with --data PATH."
+                "Unpack it yourself and pass the image folder as `data`."
             )
         (tmp / _MARKER).write_text(spec.sha256.lower() + "\n")
         if target.exists():  # stale: an older version of the dataset, or a damaged folder
@@ -325,8 +327,8 @@ def _lookup(dataset: str | RemoteDataset) -> RemoteDataset:
     if dataset in DATASETS:
         return DATASETS[dataset]
     if dataset in MANUAL_DATASETS:
-        raise ValueError(MANUAL_DATASETS[dataset].instructions)
-    raise ValueError(
+        raise ParameterError(MANUAL_DATASETS[dataset].instructions)
+    raise ParameterError(
         f"Unknown dataset {dataset!r}. Downloadable: {', '.join(sorted(DATASETS) + sorted(FILE_SETS))}; "
         f"by hand: {', '.join(sorted(MANUAL_DATASETS))}."
     )
@@ -389,5 +391,5 @@ def _safe_extract(archive: Path, dest: Path) -> None:
     except (tarfile.TarError, EOFError) as err:
         raise DownloadError(
             f"Could not unpack {archive}: {err}. Delete it and run again, or unpack it yourself "
-            "and pass the folder with --data PATH."
+            "and pass the folder as `data`."
         ) from None

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from .errors import WorkbookError
+
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_many", "atomic_save", "atomic_savefig",
            "scratch_folder", "replace_folder", "folder_lock", "FolderLocked"]
 
@@ -118,7 +120,7 @@ def replace_folder(new, final):
     shutil.rmtree(old, ignore_errors=True)
 
 
-class FolderLocked(RuntimeError):
+class FolderLocked(WorkbookError, RuntimeError):
     """Another process holds the folder (`folder_lock`)."""
 
 

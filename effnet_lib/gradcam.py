@@ -9,7 +9,8 @@ where. So by default the map comes from the last stage whose output is still at 
 `MIN_SIDE` x `MIN_SIDE` (`cam_layer`): the head at 224 px, an earlier, less class-specific
 stage at 32 px.
 
-A short hook-based implementation: two hooks, one backward pass, no extra dependency.
+A short hook-based implementation: two hooks, one backward pass, no extra dependency. It computes
+the map only; `plots.overlay` draws it over the image.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MIN_SIDE", "cam_layer", "cam_from", "grad_cam", "overlay"]
+__all__ = ["MIN_SIDE", "cam_layer", "cam_from", "grad_cam"]
 
 MIN_SIDE = 4  # the smallest map a Grad-CAM can show a place on
 
@@ -81,16 +82,3 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None,
     cam = F.interpolate(cam[None, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     top = cam.max()
     return (cam / top if top > 0 else cam), target
-
-
-def overlay(image_hwc, cam, ax=None, alpha=0.45, title=None):
-    """Draw the map over the image (HWC in [0, 1])."""
-    import matplotlib.pyplot as plt
-    if ax is None:
-        _, ax = plt.subplots(figsize=(3.5, 3.5))
-    ax.imshow(image_hwc)
-    ax.imshow(cam, cmap="jet", alpha=alpha, vmin=0, vmax=1)
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax

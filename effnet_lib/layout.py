@@ -20,6 +20,8 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+from .errors import WorkbookError
+
 __all__ = ["SPLIT_NAMES", "RUN_MARKERS", "LayoutError", "name_key", "is_run_folder", "find_splits", "match_names",
            "check_distinct"]
 
@@ -29,7 +31,7 @@ RUN_MARKERS = ("last.pt", "best.pt", "history.csv")
 _ALIAS = {alias: split for split, aliases in SPLIT_NAMES.items() for alias in aliases}
 
 
-class LayoutError(ValueError):
+class LayoutError(WorkbookError, ValueError):
     """A folder whose layout cannot be read one way only; the message names what was found."""
 
 

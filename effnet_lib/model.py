@@ -21,6 +21,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .errors import InputError, MissingInputError, ParameterError
+
 __all__ = ["Stage", "B0_STAGES", "STEM_CHANNELS", "HEAD_CHANNELS", "VARIANTS", "BATCHNORM",
            "torchvision_batchnorm", "round_filters", "round_repeats", "scaled_stages", "stage_table", "ConvBNAct",
            "SqueezeExcitation", "MBConv", "EfficientNet", "efficientnet", "build_model", "arch_of", "from_arch",
@@ -283,7 +285,7 @@ class EfficientNet(nn.Module):
 def _bn(bn: str | tuple[float, float], eps: float | None, momentum: float | None):
     if isinstance(bn, str):
         if bn not in BATCHNORM:
-            raise ValueError(f"unknown BatchNorm setting {bn!r}; choose one of {sorted(BATCHNORM)}")
+            raise ParameterError(f"unknown BatchNorm setting {bn!r}; choose one of {sorted(BATCHNORM)}")
         bn = BATCHNORM[bn]
     return (bn[0] if eps is None else eps, bn[1] if momentum is None else momentum)
 
@@ -297,9 +299,9 @@ def efficientnet(width=1.0, depth=1.0, *, num_classes=1000, dropout=0.2, stochas
     `bn_eps`/`bn_momentum` override one of its values.
     """
     if width <= 0 or depth <= 0:
-        raise ValueError(f"width and depth must be positive, got width={width}, depth={depth}")
+        raise ParameterError(f"width and depth must be positive, got width={width}, depth={depth}")
     if init not in ("torchvision", "official"):
-        raise ValueError(f"init={init!r}: choose 'torchvision' or 'official'")
+        raise ParameterError(f"init={init!r}: choose 'torchvision' or 'official'")
     return EfficientNet(width, depth, num_classes, dropout, stochastic_depth_prob,
                         _bn(bn, bn_eps, bn_momentum), in_channels, zero_init_residual, init)
 
@@ -337,7 +339,7 @@ def build_model(variant: str | None = None, *, width=None, depth=None, **kwargs)
     """A named variant ('b0'..'b7') or, with `width`/`depth`, any coefficients."""
     if variant is not None and width is None and depth is None:
         if variant not in VARIANTS:
-            raise ValueError(f"unknown model {variant!r}; choose one of b0..b7 or give --width/--depth")
+            raise ParameterError(f"`model={variant}`: choose one of b0..b7, or give `width` and `depth`")
         return _variant_builder(variant)(**kwargs)
     return efficientnet(width or 1.0, depth or 1.0, **kwargs)
 
@@ -377,9 +379,9 @@ def load_pretrained(model: EfficientNet, path: str | Path) -> EfficientNet:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such weights file; pass the path of a .pth file") from None
+        raise MissingInputError(f"{path}: no such weights file; pass the path of a .pth file") from None
     except Exception as e:
-        raise ValueError(f"{path}: not a loadable weights file ({type(e).__name__}: {e})") from None
+        raise InputError(f"{path}: not a loadable weights file ({type(e).__name__}: {e})") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]  # a training checkpoint of this library
     own = model.state_dict()
@@ -388,7 +390,7 @@ def load_pretrained(model: EfficientNet, path: str | Path) -> EfficientNet:
     wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
     head = {"classifier.1.weight", "classifier.1.bias"}
     if set(missing) - head or unexpected or set(wrong) - head:
-        raise ValueError(
+        raise InputError(
             f"{path}: weights do not fit this model (width {model.width}, depth {model.depth}); "
             f"missing {missing[:8]}, unexpected {unexpected[:8]}, "
             f"shape mismatch {[(k, tuple(state[k].shape), tuple(own[k].shape)) for k in wrong][:8]}")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import ParameterError
+
 __all__ = ["RMSpropTF"]
 
 
@@ -31,7 +33,7 @@ class RMSpropTF(torch.optim.Optimizer):
     def __init__(self, params, lr: float, decay: float = 0.9, momentum: float = 0.9, eps: float = 1e-3,
                  weight_decay: float = 0.0):
         if lr < 0 or eps < 0 or not 0 <= decay < 1 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"RMSpropTF: invalid lr={lr}, decay={decay}, momentum={momentum}, eps={eps}, "
+            raise ParameterError(f"RMSpropTF: invalid lr={lr}, decay={decay}, momentum={momentum}, eps={eps}, "
                              f"weight_decay={weight_decay}")
         super().__init__(params, dict(lr=lr, decay=decay, momentum=momentum, eps=eps, weight_decay=weight_decay))
 

@@ -17,7 +17,7 @@ from .files import atomic_savefig
 from .metrics import most_confused_classes, normalise
 
 __all__ = ["TrainingCurves", "ConfusionHeatmap", "PredictionGallery", "DIMENSION_COLOURS", "ScalingCurves",
-           "GainOverBase"]
+           "GainOverBase", "overlay"]
 
 
 def _axes(ax, ncols=1, figsize=(6, 4)):
@@ -255,3 +255,16 @@ class GainOverBase(_Display):
         if title:
             self.ax_.set_title(title, fontsize=10)
         return self
+
+
+def overlay(image_hwc, cam, ax=None, alpha=0.45, title=None):
+    """Draw a Grad-CAM map (`gradcam.grad_cam`) over the image (HWC in [0, 1])."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.5, 3.5))
+    ax.imshow(image_hwc)
+    ax.imshow(cam, cmap="jet", alpha=alpha, vmin=0, vmax=1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax

@@ -32,9 +32,11 @@ from .checkpoint import (
     model_from_checkpoint,
     resolve_device,
 )
+from .errors import InputError, MissingInputError, ParameterError
 from .files import atomic_write_bytes, atomic_write_text
 from .layout import match_names
 from .metrics import Report, report
+from .provenance import provenance
 
 __all__ = ["Predictor", "SPLITS", "evaluation_samples", "seen_in_training", "expand_paths", "topk_table", "EvalResult"]
 
@@ -42,11 +44,13 @@ __all__ = ["Predictor", "SPLITS", "evaluation_samples", "seen_in_training", "exp
 class Predictor:
     """A trained network with its class names and preprocessing, ready for images on disk."""
 
-    def __init__(self, model, classes, transforms: T.Transforms, device="cpu", config: dict | None = None):
+    def __init__(self, model, classes, transforms: T.Transforms, device="cpu", config: dict | None = None,
+                 source: str | None = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.classes, self.transforms = list(classes), transforms
         self.config = config or {}  # the training config, e.g. to reopen the same split
+        self.source = source  # the checkpoint it was read from, for the provenance of what it computes
 
     @classmethod
     def from_checkpoint(cls, path, device="auto") -> "Predictor":
@@ -59,7 +63,8 @@ class Predictor:
         tf = ckpt["transforms"]
         tf = T.Transforms(**{**tf, "crop_scale": tuple(tf["crop_scale"]), "mean": tuple(tf["mean"]),
                              "std": tuple(tf["std"])})
-        return cls(model_from_checkpoint(ckpt), ckpt["classes"], tf, resolve_device(device), ckpt["config"])
+        return cls(model_from_checkpoint(ckpt), ckpt["classes"], tf, resolve_device(device), ckpt["config"],
+                   source=str(Path(path).resolve()))
 
     @torch.no_grad()
     def probabilities(self, samples, batch_size=64, workers=0, features: bool = False, progress: bool = False):
@@ -95,9 +100,11 @@ class Predictor:
 
     def evaluate(self, samples, batch_size=64, workers=0, progress: bool = False) -> "EvalResult":
         """Predictions and pooled features of every readable sample (unreadable ones are reported)."""
-        probs, kept, _, feats = self.probabilities(samples, batch_size, workers, features=True, progress=progress)
+        probs, kept, bad, feats = self.probabilities(samples, batch_size, workers, features=True, progress=progress)
+        made = {"checkpoint": self.source, "images": len(kept), "unreadable": len(bad),
+                **provenance(str(self.device))}
         return EvalResult(self.classes, [samples[i][0] for i in kept],
-                          np.array([samples[i][1] for i in kept], dtype=int), probs, feats)
+                          np.array([samples[i][1] for i in kept], dtype=int), probs, feats, made)
 
 
 SPLITS = ("train", "val", "test", "all")
@@ -131,7 +138,7 @@ def evaluation_samples(data, classes: list[str], split: str | None = None, *, va
     from .datasets import resolve
     root = resolve(data)
     if split is not None and split not in SPLITS:
-        raise ValueError(f"--split {split}: choose one of {', '.join(SPLITS)}")
+        raise ParameterError(f"`split={split}`: choose one of {', '.join(SPLITS)}")
     if D.has_split(root, val_fraction, seed):
         folder = D.open_image_folder(root, val_fraction=val_fraction, seed=seed, write=False)
         split = split or ("test" if folder.test else "val")
@@ -146,7 +153,7 @@ def evaluation_samples(data, classes: list[str], split: str | None = None, *, va
         what = f"{'every image' if split == 'all' else f'the {split} split'} of {root}" + \
                (" (a folder without a split of its own)" if split == "all" else "")
     if not samples:
-        raise D.DataError(f"{root}: the {split} split holds no images; choose another --split")
+        raise D.DataError(f"{root}: the {split} split holds no images; choose another `split`")
     index = {c: i for i, c in enumerate(classes)}
     matched, unknown, loose = match_names(classes, names)  # as a person reads the names
     if unknown:
@@ -166,7 +173,7 @@ def expand_paths(paths) -> list[Path]:
         elif p.exists():
             files.append(p)
         else:
-            raise FileNotFoundError(f"{p}: no such file or folder; pass image files or folders")
+            raise MissingInputError(f"{p}: no such file or folder; pass image files or folders")
     if not files:
         instead = "; ".join(f"{p}: {D.other_files(p)}" for p in map(Path, paths) if p.is_dir() and D.other_files(p))
         raise D.DataError(f"no image file in {', '.join(map(str, paths))}" + (f" ({instead})" if instead else
@@ -193,6 +200,7 @@ class EvalResult:
     y_true: np.ndarray
     probs: np.ndarray  # n x classes; for results read from a CSV only the top-k are known
     features: np.ndarray | None = None  # n x d pooled features (the penultimate layer), when known
+    made: dict | None = None  # how it was made (checkpoint, commit, device, date), when known
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -211,11 +219,13 @@ class EvalResult:
         return t
 
     def save(self, out_dir) -> Path:
-        """predictions.csv, probabilities.npy, features.npy (float16), classes.json and paths.json
-        (the image of each row of the arrays, so they are read back by path, not by position)."""
+        """predictions.csv, probabilities.npy, features.npy (float16), classes.json, paths.json
+        (the image of each row of the arrays, so they are read back by path, not by position) and
+        provenance.json (how the predictions were made, when known)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "paths.json").unlink(missing_ok=True)  # arrays without their key are never read as keyed
+        (out / "provenance.json").unlink(missing_ok=True)  # nor an earlier evaluation's record as theirs
         _save_array(out / "probabilities.npy", self.probs.astype(np.float32))
         if self.features is not None:
             _save_array(out / "features.npy", self.features.astype(np.float16))
@@ -224,6 +234,8 @@ class EvalResult:
         atomic_write_text(out / "classes.json", json.dumps(self.classes))
         atomic_write_text(out / "paths.json", json.dumps(list(map(str, self.paths))))
         atomic_write_text(out / "predictions.csv", self.table().to_csv(index=False))
+        if self.made is not None:
+            atomic_write_text(out / "provenance.json", json.dumps(self.made, indent=1))
         return out
 
     @classmethod
@@ -244,7 +256,7 @@ class EvalResult:
         index = {c: i for i, c in enumerate(classes)}
         unknown = sorted(set(table["true"]) - set(index))
         if unknown:
-            raise ValueError(f"{csv}: true labels {unknown[:5]} are not among the classes of {folder / 'classes.json'}")
+            raise InputError(f"{csv}: true labels {unknown[:5]} are not among the classes of {folder / 'classes.json'}")
         rows = _array_rows(folder, table, csv)
         full = rows is not None
         if full:
@@ -260,7 +272,9 @@ class EvalResult:
                 probs[rows, table[f"pred_{j}"][given].map(index).to_numpy()] = np.nan_to_num(p[rows])
         feats = folder / "features.npy"
         features = (np.load(feats, allow_pickle=False).astype(np.float32)[rows] if full and feats.is_file() else None)
-        return cls(classes, table["path"].tolist(), table["true"].map(index).to_numpy(), probs, features)
+        made = folder / "provenance.json"
+        made = json.loads(made.read_text()) if full and made.is_file() else None
+        return cls(classes, table["path"].tolist(), table["true"].map(index).to_numpy(), probs, features, made)
 
 
 def _array_rows(folder: Path, table: pd.DataFrame, csv: Path) -> np.ndarray | None:
@@ -274,13 +288,13 @@ def _array_rows(folder: Path, table: pd.DataFrame, csv: Path) -> np.ndarray | No
             return None
         n = len(np.load(folder / "probabilities.npy", mmap_mode="r", allow_pickle=False))
         if n != len(table):
-            raise ValueError(f"{csv}: {len(table)} rows, but {folder / 'probabilities.npy'} holds {n}; the CSV was "
+            raise InputError(f"{csv}: {len(table)} rows, but {folder / 'probabilities.npy'} holds {n}; the CSV was "
                              f"changed after the evaluation: evaluate again, or pass a copy of the CSV kept elsewhere")
         return np.arange(n)
     where = {p: i for i, p in enumerate(json.loads(keyed.read_text()))}
     missing = [p for p in table["path"] if p not in where]
     if missing:
-        raise ValueError(f"{csv}: {len(missing)} image(s) are not in this evaluation's {keyed.name} (first: "
+        raise InputError(f"{csv}: {len(missing)} image(s) are not in this evaluation's {keyed.name} (first: "
                          f"{missing[0]}); evaluate again, or pass a copy of the CSV kept elsewhere")
     return np.array([where[p] for p in table["path"]], dtype=np.int64)
 
@@ -290,13 +304,13 @@ def _check_agrees(csv: Path, table: pd.DataFrame, probs: np.ndarray, classes: li
     index = {c: i for i, c in enumerate(classes)}
     named = table["pred_1"].map(index)
     if named.isna().any():
-        raise ValueError(f"{csv}: predicted class {table['pred_1'][named.isna()].iloc[0]!r} is not among the classes "
+        raise InputError(f"{csv}: predicted class {table['pred_1'][named.isna()].iloc[0]!r} is not among the classes "
                          f"of {csv.parent / 'classes.json'}")
     given = probs[np.arange(len(probs)), named.to_numpy(dtype=np.int64)]
     wrong = np.flatnonzero(given < probs.max(1) - 1e-6)
     if len(wrong):
         i = wrong[0]
-        raise ValueError(f"{csv}: {len(wrong)} row(s) disagree with {csv.parent / 'probabilities.npy'} (first: "
+        raise InputError(f"{csv}: {len(wrong)} row(s) disagree with {csv.parent / 'probabilities.npy'} (first: "
                          f"{table['path'].iloc[i]} is {table['pred_1'].iloc[i]!r} in the CSV, "
                          f"{classes[int(probs[i].argmax())]!r} in the probabilities); the files were changed apart: "
                          f"evaluate again")
@@ -310,18 +324,18 @@ def _save_array(path: Path, array: np.ndarray):
 
 def _read_predictions(csv: Path) -> pd.DataFrame:
     if not csv.is_file():
-        raise FileNotFoundError(f"{csv}: no such predictions file; pass an evaluation folder or a predictions CSV")
+        raise MissingInputError(f"{csv}: no such predictions file; pass an evaluation folder or a predictions CSV")
     try:
         table = pd.read_csv(csv, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
-        raise ValueError(f"{csv}: the file is empty; expected a header path, true, pred_1, prob_1, ... "
+        raise InputError(f"{csv}: the file is empty; expected a header path, true, pred_1, prob_1, ... "
                          f"and one row per image") from None
     missing = {"path", "true", "pred_1"} - set(table.columns)
     if missing:
-        raise ValueError(f"{csv}: predictions CSV lacks columns {sorted(missing)}; "
+        raise InputError(f"{csv}: predictions CSV lacks columns {sorted(missing)}; "
                          f"expected path, true, pred_1, prob_1, ...")
     if table.empty:
-        raise ValueError(f"{csv}: holds a header but no predictions; evaluate again or pass another file")
+        raise InputError(f"{csv}: holds a header but no predictions; evaluate again or pass another file")
     unpredicted = table["pred_1"] == ""
     if unpredicted.any():
         warnings.warn(f"{csv}: {int(unpredicted.sum())} row(s) without a prediction left out "

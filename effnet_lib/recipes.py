@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .errors import ParameterError
 from .optim import RMSpropTF
 
 __all__ = ["Recipe", "RECIPES", "PAPER_SOURCES", "Schedule", "make_optimizer", "EmaRamp"]
@@ -114,7 +115,7 @@ def make_optimizer(cfg, model: nn.Module, steps_per_epoch: int):
     elif r.optimizer == "rmsprop_tf":
         opt = RMSpropTF(params, lr=lr, decay=0.9, momentum=r.momentum, eps=1e-3)
     else:
-        raise ValueError(f"recipe optimizer {r.optimizer!r}: choose sgd or rmsprop_tf")
+        raise ParameterError(f"recipe optimizer {r.optimizer!r}: choose sgd or rmsprop_tf")
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, Schedule(r.schedule, steps_per_epoch, cfg.epochs, r.warmup_epochs, r.decay, r.decay_epochs))
     return opt, sched

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import InputError
 from .files import atomic_write_text
 
 __all__ = ["COLUMNS", "write_relabel_file", "Move", "plan", "apply"]
@@ -46,10 +47,10 @@ def _read(path: Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not a readable CSV ({e})") from None
+        raise InputError(f"{path}: not a readable CSV ({e})") from None
     missing = [c for c in ("path", "given", "new_label") if c not in table.columns]
     if missing:
-        raise ValueError(f"{path}: no column {', '.join(missing)}; start from the label_issues.csv that evaluate "
+        raise InputError(f"{path}: no column {', '.join(missing)}; start from the label_issues.csv that evaluate "
                          f"writes")
     return table
 
@@ -66,19 +67,19 @@ def plan(path) -> list[Move]:
         where = f"{path}, line {line}"
         source = Path(row.path)
         if not source.is_file():
-            raise ValueError(f"{where}: {source} is not there (moved already, or another folder?); fix or "
+            raise InputError(f"{where}: {source} is not there (moved already, or another folder?); fix or "
                              f"clear the row")
         if source.parent.name != row.given:
-            raise ValueError(f"{where}: {source} lies in folder {source.parent.name!r}, the row says "
+            raise InputError(f"{where}: {source} lies in folder {source.parent.name!r}, the row says "
                              f"{row.given!r}; relabel files from the evaluation of this folder")
         target_dir = source.parent.parent / new
         if not target_dir.is_dir():
             known = sorted(p.name for p in source.parent.parent.iterdir() if p.is_dir())
-            raise ValueError(f"{where}: no class {new!r} beside {row.given!r} in {source.parent.parent} (classes: "
+            raise InputError(f"{where}: no class {new!r} beside {row.given!r} in {source.parent.parent} (classes: "
                              f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''}); check the spelling")
         target = target_dir / source.name
         if target.exists() or target in seen:
-            raise ValueError(f"{where}: {target} exists already; rename one of the two files first")
+            raise InputError(f"{where}: {target} exists already; rename one of the two files first")
         seen.add(target)
         moves.append(Move(source, target, row.given, new))
     return moves

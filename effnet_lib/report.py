@@ -38,6 +38,7 @@ from .diagnostics import (
 )
 from .embedding import projection
 from .error_analysis import ErrorAnalysis
+from .errors import InputError
 from .files import atomic_write_text
 from .predict import EvalResult
 from .temperature import temperature_report
@@ -109,7 +110,7 @@ def _label_issues(result: EvalResult, n: int, train: EvalResult | None, beside: 
 def _beside_neighbours(result: EvalResult, issues: pd.DataFrame, train: EvalResult | None) -> str:
     """Each candidate beside the training images nearest to it of its given and its suggested class."""
     if train is None or train.features is None or result.features is None:
-        return ("<p>(Evaluate the training split too and pass it as <code>--train</code> to see each "
+        return ("<p>(Evaluate the training split too and pass it as <code>train</code> (<code>--train</code>) to see each "
                 "candidate beside its nearest training images of both classes.)</p>")
     rows = []
     for r in issues.itertuples():
@@ -133,7 +134,7 @@ def _calibration(result: EvalResult, cal: dict, val: EvalResult | None, worst: i
         parts.append(f"<h3>The images predicted as {html.escape(name)} ({n}; ECE {mine['ece']:.3f})</h3>"
                      + _figure(ReliabilityDiagram(mine).plot(title=f"predicted as {name}")))
     if val is None:
-        parts.append("<p>(Pass an evaluation of the validation split as <code>--val</code> to fit temperature "
+        parts.append("<p>(Pass an evaluation of the validation split as <code>val</code> (<code>--val</code>) to fit temperature "
                      "scaling there and see this split's calibration before and after.)</p>")
         return "".join(parts)
     t = temperature_report(val, result)
@@ -150,7 +151,7 @@ def _comparison(a: EvalResult, b: EvalResult, per_kind: int) -> str:
     try:
         c = compare_results(a, b, tested=True)
     except ValueError as e:
-        raise ValueError(f"--compare: {e}") from None
+        raise InputError(f"`compare`: {e}") from None
     parts = [f"<p>Accuracy {c['accuracy_a']:.3f} (this run) against {c['accuracy_b']:.3f} (the other): "
              f"{len(c['wrong_to_right'])} images become right, {len(c['right_to_wrong'])} become wrong.</p>"
              "<p>Per class: the images right in one run only, the exact McNemar test on them, its "

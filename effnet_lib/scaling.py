@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .model import B0_STAGES, VARIANTS, build_model, count_parameters, round_filters, round_repeats
+from .model import (
+    B0_STAGES,
+    VARIANTS,
+    build_model,
+    count_parameters,
+    round_filters,
+    round_repeats,
+)
 
 __all__ = [
     "round_filters", "round_repeats", "count_blocks", "compound_coefficients", "constraint", "distance_from_2",

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .config import TrainConfig, config_key
+from .errors import MissingInputError
 from .files import atomic_write_text
 from .model import efficientnet, round_filters, scaled_stages
 from .provenance import provenance
@@ -307,7 +308,7 @@ def save_results(table: pd.DataFrame, command: str, path: Path = RESULTS) -> Pat
 def load_results(path: Path = RESULTS) -> tuple[pd.DataFrame, dict]:
     """The committed full-mode table and how it was made (command, commit, device, seeds)."""
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no full-mode results; make them with `python -m effnet_lib scaling --mode full`")
+        raise MissingInputError(f"{path}: no full-mode results; make them with `python -m effnet_lib scaling --mode full`")
     return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
 
 
@@ -325,7 +326,7 @@ def load_room(folder: Path = RESULTS.parent / "pilots") -> pd.DataFrame:
     and `last_map` (the side of the last stage's feature map)."""
     files = [folder / name for name in ROOM_FILES if (folder / name).is_file()]
     if not files:
-        raise FileNotFoundError(f"{folder}: none of {', '.join(ROOM_FILES)}; make them with "
+        raise MissingInputError(f"{folder}: none of {', '.join(ROOM_FILES)}; make them with "
                                 f"`python scripts/regime_pilot.py fm32-cause fm64-study fm128-cause --seeds 0 1 2`")
     t = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
     step = pd.Series(pd.NA, index=t.index, dtype="object")

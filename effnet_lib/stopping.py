@@ -7,10 +7,12 @@ from __future__ import annotations
 import signal
 import threading
 
+from .errors import WorkbookError
+
 __all__ = ["TrainingStopped", "Interrupted", "StopOnSignal"]
 
 
-class TrainingStopped(RuntimeError):
+class TrainingStopped(WorkbookError, RuntimeError):
     """Training ended early (interrupt or numerical fault); the message says what is kept."""
 
 

@@ -29,6 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import TrainConfig, config_key
+from .errors import WorkbookError
 from .executors import resubmitting
 from .files import atomic_write_text
 from .predict import Predictor
@@ -44,7 +45,7 @@ __all__ = ["ROW_SETTINGS", "SweepError", "default_cache", "train_config", "sweep
 ROW_SETTINGS = ("width", "depth", "resolution", "epochs", "seed", "recipe", "data", "batch_size", "lr", "quick")
 
 
-class SweepError(RuntimeError):
+class SweepError(WorkbookError, RuntimeError):
     """Some configs failed; the others are cached. The message names each with its error."""
 
 

@@ -48,6 +48,7 @@ from .checkpoint import (
     save_epoch,
 )
 from .config import TrainConfig, config_key, make_model, open_data, resume_config
+from .errors import ParameterError
 from .files import folder_lock
 from .model import arch_of
 from .provenance import provenance
@@ -126,8 +127,8 @@ def _open_run(cfg: TrainConfig, resume: bool, overwrite: bool, rank: int) -> tup
     ckpt = load_checkpoint(out / "last.pt")
     cfg = resume_config(cfg, ckpt["config"], out / "last.pt")
     if cfg.epochs < len(ckpt["history"]):
-        raise ValueError(f"{out / 'last.pt'}: the run has already trained {len(ckpt['history'])} epochs; "
-                         f"--epochs {cfg.epochs} would undo them (give {len(ckpt['history'])} or more)")
+        raise ParameterError(f"{out / 'last.pt'}: the run has already trained {len(ckpt['history'])} epochs; "
+                             f"`epochs={cfg.epochs}` would undo them (give {len(ckpt['history'])} or more)")
     return cfg, ckpt, stale
 
 
@@ -257,7 +258,7 @@ def _train_epoch(s: _Session, epoch: int, stop: StopOnSignal, progress: bool) ->
         if dist.agree(stop.signal is not None, s.world, step % sync_every == 0):
             raise Interrupted(f"{stop.signal or 'stop request'} at epoch {epoch + 1} step {step + 1}: "
                                   f"{s.out / 'last.pt'} holds the last finished epoch ({len(s.history)} of "
-                                  f"{cfg.epochs}); continue with --resume")
+                                  f"{cfg.epochs}); continue with `resume=True`")
     bar.close()
     seconds = time.perf_counter() - t0
     return dist.all_reduce(torch.stack([loss_sum.double(), correct.double(), seen.double()]), s.world), seconds, epoch_lr
@@ -317,9 +318,9 @@ def _save(s: _Session, epoch: int, improved: bool):
         save_epoch(s.out, ckpt, s.history, improved, extra)
     except OSError as e:
         s.history.pop()
-        kept = (f"{s.out / 'last.pt'} holds epoch {s.history[-1]['epoch']}; free space and continue with --resume"
+        kept = (f"{s.out / 'last.pt'} holds epoch {s.history[-1]['epoch']}; free space and continue with `resume=True`"
                 if s.history and not first else
-                f"the folder's earlier run is kept as it was; free space and run again with --overwrite" if s.stale
+                "the folder's earlier run is kept as it was; free space and run again with --overwrite" if s.stale
                 else "no epoch was saved; free space and run again")
         raise TrainingStopped(f"{e.filename or s.out}: could not write epoch {epoch + 1} ({e.strerror}); nothing of "
                               f"that epoch was saved: {kept}") from None
@@ -351,7 +352,7 @@ def _diverged(s: _Session, epoch: int, where: str) -> str:
     kept = (f"{s.out / 'last.pt'} holds epoch {s.history[-1]['epoch']}, the last with finite weights" if s.history
             else "no checkpoint was written")
     return (f"loss became NaN or infinite in epoch {epoch + 1} ({where}); stopped without saving it. {kept}; "
-            f"try a lower --lr (this run: {s.base_lr:g}) or check the data")
+            f"try a lower `lr` (this run: {s.base_lr:g}) or check the data")
 
 
 @torch.no_grad()

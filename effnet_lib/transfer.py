@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import TrainConfig, config_key
+from .config import TrainConfig
 from .datasets import resolve
+from .errors import MissingInputError
 from .files import atomic_write_bytes, atomic_write_text
 from .presets import QUICK, repo_root, runs_dir
 from .provenance import provenance
@@ -161,7 +162,7 @@ def save_results(table: pd.DataFrame, command: str, path: Path = RESULTS) -> Pat
 def load_results(path: Path = RESULTS) -> tuple[pd.DataFrame, dict]:
     """The committed study and how it was made (command, commit, device, seeds)."""
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no transfer results; make them with `python scripts/transfer_study.py`")
+        raise MissingInputError(f"{path}: no transfer results; make them with `python scripts/transfer_study.py`")
     return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
 
 

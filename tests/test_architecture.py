@@ -46,8 +46,9 @@ def _reachable(start: str) -> set[str]:
     ("error_analysis", {"train", "recipes", "sweeps"}),
     ("explorer", {"train", "recipes", "sweeps", "scaling_study"}),
     ("checkpoint", {"train", "data", "predict"}),
-    ("layout", set(MODULES) - {"layout"}),  # names and folders only
-    ("stopping", set(MODULES) - {"stopping"}),
+    ("layout", set(MODULES) - {"layout", "errors"}),  # names and folders only
+    ("stopping", set(MODULES) - {"stopping", "errors"}),
+    ("errors", set(MODULES) - {"errors"}),  # imported by every module: it imports none
 ])
 def test_dependencies_point_one_way(module, forbidden):
     assert not (_reachable(module) & forbidden), f"{module} reaches {sorted(_reachable(module) & forbidden)}"
@@ -76,3 +77,27 @@ def test_modules_small_documented_and_exporting(name):
 def test_no_module_shadows_the_standard_library():
     import sys
     assert not set(MODULES) & set(sys.stdlib_module_names) - {"__init__", "__main__"}
+
+
+DRAWING = {"plots", "diagnostic_plots", "explorer", "explorer_views", "report", "evaluation"}
+
+
+def test_compute_apart_from_draw():
+    """Only the modules ARCHITECTURE.md names as drawing import matplotlib (or seaborn); every other
+    module returns numbers or tables. `evaluation` draws only through `plots`, to save the figures
+    an evaluation leaves."""
+    drawing = set()
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("matplotlib", "seaborn") for n in names):
+                drawing.add(name)
+    assert drawing == DRAWING
+    documented = (PACKAGE.parent / "ARCHITECTURE.md").read_text()
+    assert "only " + ", ".join(f"`{m}`" for m in sorted(DRAWING)) + " draw" in documented
+
+
+def test_architecture_names_every_module():
+    documented = (PACKAGE.parent / "ARCHITECTURE.md").read_text()
+    assert [m for m in MODULES if m not in ("__init__", "__main__") and f"`{m}.py`" not in documented] == []

@@ -197,7 +197,7 @@ def test_http_error_names_url_and_status(tmp_path, server):
     with pytest.raises(DownloadError) as info:
         download(url, tmp_path / "missing.tgz", progress=False)
     msg = str(info.value)
-    assert url in msg and "404" in msg and "--data PATH" in msg and "\n" not in msg
+    assert url in msg and "404" in msg and "as `data`" in msg and "\n" not in msg
     assert list(tmp_path.iterdir()) == []
 
 
@@ -209,7 +209,7 @@ def test_unreachable_server_fails_fast_and_clearly(tmp_path):
     assert time.monotonic() - start < 5
     msg = str(info.value)
     assert msg.startswith(f"Could not download {url}: ")
-    assert "--data PATH" in msg and "\n" not in msg
+    assert "as `data`" in msg and "\n" not in msg
     assert list(tmp_path.iterdir()) == []
 
 
@@ -257,7 +257,7 @@ def test_archive_escaping_its_folder_is_refused(tmp_path, server, evil):
 def test_unknown_and_manual_names():
     with pytest.raises(ValueError, match="flowers"):
         fetch("no-such-dataset")
-    with pytest.raises(ValueError, match="--data PATH"):
+    with pytest.raises(ValueError, match="as `data`"):
         fetch("birds")
     assert "kaggle.com" in MANUAL_DATASETS["birds"].homepage
 
@@ -272,9 +272,9 @@ def test_cache_dir_from_environment(monkeypatch, tmp_path):
 def test_import_has_no_side_effects(monkeypatch, tmp_path):
     monkeypatch.setenv("EFFNET_CACHE", str(tmp_path / "never-created"))
     # A fresh copy under another name, so the module the other tests use is left alone.
-    spec = importlib.util.spec_from_file_location("_fetch_copy", fetch_mod.__file__)
+    spec = importlib.util.spec_from_file_location("effnet_lib._fetch_copy", fetch_mod.__file__)
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "_fetch_copy", module)  # dataclasses look it up there
+    monkeypatch.setitem(sys.modules, "effnet_lib._fetch_copy", module)  # dataclasses look it up there
     spec.loader.exec_module(module)
     assert not (tmp_path / "never-created").exists()
 

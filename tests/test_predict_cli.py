@@ -4,6 +4,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,14 @@ def test_evaluate_writes_metrics_and_figures(trained, split_folder, tmp_path):
     bare = tmp_path / "bare.csv"
     pd.read_csv(tmp_path / "ev" / "predictions.csv").to_csv(bare, index=False)
     assert EvalResult.load(bare).report().summary["accuracy"] == pytest.approx(summary["accuracy"])
+    # How it was made: the checkpoint, the images, the commit and the device, read back with it.
+    made = json.loads((tmp_path / "ev" / "provenance.json").read_text())
+    assert made["checkpoint"] == str(Path(trained).resolve()) and made["images"] == 15 and made["unreadable"] == 0
+    assert {"commit", "torch", "device", "date"} <= set(made) and back.made == made
+    assert EvalResult.load(bare).made is None
+    # A result without a record saved over it leaves none behind that would describe other predictions.
+    EvalResult(back.classes, back.paths, back.y_true, back.probs).save(tmp_path / "ev")
+    assert not (tmp_path / "ev" / "provenance.json").exists()
 
 
 def test_cli_help_documents_every_option():

@@ -353,7 +353,7 @@ def test_library_refuses_a_run_folder_without_resume_or_overwrite(birds, finishe
     out = tmp_path / "run"
     shutil.copytree(finished, out)
     cfg = TrainConfig(**{**load_checkpoint(out / "last.pt")["config"], "out": str(out)})
-    with pytest.raises(RunExistsError, match="--resume"):
+    with pytest.raises(RunExistsError, match="`resume=True`"):
         fit(cfg, progress=False)
     with pytest.raises(CheckpointError, match="no run to resume"):
         fit(TrainConfig(data=str(birds / "train"), out=str(tmp_path / "none"), **TINY), resume=True, progress=False)

@@ -94,10 +94,10 @@ def test_a_failing_config_is_named_with_its_traceback_and_the_others_are_cached(
 
 
 def test_executor_options_are_checked():
-    with pytest.raises(ValueError, match="--jobs 0"):
+    with pytest.raises(ValueError, match="`jobs=0`"):
         with open_executor("local", jobs=0):
             pass
-    with pytest.raises(ValueError, match="--scheduler"):
+    with pytest.raises(ValueError, match="`scheduler="):
         with open_executor("dask"):
             pass
     with pytest.raises(ValueError, match="choose one of"):

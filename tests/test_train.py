@@ -124,7 +124,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(split_folder, tmp_path):
     good = TrainConfig(data=str(split_folder), out=str(out), epochs=1, **TINY)
     fit(good, progress=False)
     before = (out / "last.pt").read_bytes()
-    with pytest.raises(TrainingStopped, match="NaN or infinite.*no checkpoint was written.*lower --lr"):
+    with pytest.raises(TrainingStopped, match="NaN or infinite.*no checkpoint was written.*lower `lr`"):
         fit(replace(good, lr=1e12, epochs=3), overwrite=True, progress=False)
     assert (out / "last.pt").read_bytes() == before
     load_checkpoint(out / "last.pt")
