@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ExistsError, ParameterError
+from .files import replace_folder
 
 __all__ = ["CLASSES", "SOURCES", "SPLITS", "RECIPE_VERSION", "default_root", "build", "ensure"]
 
@@ -355,29 +356,20 @@ def build(root=None, *, patch_size: int = 96, counts=(160, 40, 40), seed: int = 
         raise ExistsError(f"{root} exists and is not a built-in dataset; refusing to replace it")
 
     root.parent.mkdir(parents=True, exist_ok=True)
-    # Sibling of root, so the final rename stays on one filesystem (atomic).
+    # A sibling of root, so the final rename stays on one filesystem (atomic); its own name, so a
+    # concurrent build of the same set does not clear it.
     tmp = root.with_name(f".{root.name}.tmp-{uuid.uuid4().hex[:8]}")
-    old = root.with_name(f".{root.name}.old-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
         manifest = _write_tree(tmp, recipe)
         (tmp / _MANIFEST).write_text(_dump_json(manifest) + "\n", encoding="utf-8")
-        # A directory cannot be renamed over a non-empty one: move the old
-        # build aside first, and put it back if the swap fails.
-        if root.exists():
-            os.replace(root, old)
         try:
-            os.replace(tmp, root)
+            replace_folder(tmp, root)
         except OSError:
-            if old.exists() and not root.exists():
-                os.replace(old, root)
-            # A concurrent build may have won the race; fine if it is ours.
-            if _read_recipe(root) != recipe:
+            if _read_recipe(root) != recipe:  # a concurrent build may have won the race: fine if it is ours
                 raise
     finally:
-        for leftover in (tmp, old):
-            if leftover.exists():
-                shutil.rmtree(leftover, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return root
 
 

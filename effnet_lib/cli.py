@@ -114,22 +114,14 @@ def _config(args):
 
 
 def cmd_train(args):
-    from .evaluation import verdict, write_evaluation
-    from .predict import Predictor
-    from .train import fit
-    run = fit(_config(args), resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
-    import torch.distributed as dist
-    if dist.is_initialized():  # torchrun: rank 0 evaluates, the others are done
-        rank = dist.get_rank()
-        dist.destroy_process_group()
-        if rank:
-            return
-    if run.best is None:
-        return
-    result = Predictor.from_checkpoint(run.best).evaluate(run.folder.val)
-    rep = write_evaluation(result, run.out / "eval-val", history=run.history)
-    print(f"best checkpoint: {run.best}\nvalidation {verdict(rep)} (macro F1 {rep.summary['macro_f1']:.3f}); "
-          f"evaluation in {run.out / 'eval-val'}")
+    from .evaluation import verdict
+    from .pipeline import train_and_evaluate
+    done = train_and_evaluate(_config(args), ("val",), resume=args.resume, overwrite=args.overwrite,
+                              progress=not args.no_progress)
+    if "val" in done.reports:
+        rep, run = done.reports["val"], done.run
+        print(f"best checkpoint: {run.best}\nvalidation {verdict(rep)} (macro F1 {rep.summary['macro_f1']:.3f}); "
+              f"evaluation in {run.out / 'eval-val'}")
 
 
 def cmd_evaluate(args):
@@ -137,16 +129,17 @@ def cmd_evaluate(args):
     from .predict import Predictor, evaluation_samples, seen_in_training
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     # The run's own split rule: another seed or fraction would mix training images into "val".
-    samples, what = evaluation_samples(args.data, predictor.classes, args.split,
-                                       val_fraction=predictor.config.get("val_fraction", 0.2),
-                                       seed=predictor.config.get("seed", 0))
-    print(f"evaluating {what}")
+    chosen = evaluation_samples(args.data, predictor.classes, args.split,
+                                val_fraction=predictor.config.get("val_fraction", 0.2),
+                                seed=predictor.config.get("seed", 0))
+    samples = chosen.samples
+    print(f"evaluating {len(samples)} images: {chosen.what}")
     seen = seen_in_training(predictor.config, samples) if args.split != "train" else []
     if seen:
         warnings.warn(f"{len(seen)} of these {len(samples)} images are images the run trained on (first: {seen[0]}); "
                       f"their accuracy is not a test accuracy: evaluate on images the run never saw", stacklevel=2)
     rep = write_evaluation(predictor.evaluate(samples, args.batch_size, progress=not args.no_progress), args.out,
-                           title=what.split(": ", 1)[-1])
+                           title=chosen.what)
     print(rep.per_class.round(3).to_string())
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rep.summary.items()}))
     if "predicts" in verdict(rep):
@@ -252,38 +245,21 @@ def cmd_demo(args):
 
 
 def _demo(args, out: Path, final: Path):
-    from .evaluation import batch_test, verdict, write_evaluation
-    from .files import atomic_write_text
-    from .predict import Predictor
+    from .evaluation import verdict
+    from .pipeline import demo
     from .presets import QUICK
-    from .train import fit
-    cfg = replace(QUICK, out=str(out), epochs=args.epochs if args.epochs is not None else QUICK.epochs)
+    cfg = replace(QUICK, epochs=args.epochs if args.epochs is not None else QUICK.epochs)
     print(f"Training a small EfficientNet (width {cfg.width}, depth {cfg.depth}, {cfg.image_size} px, "
           f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, seed {cfg.seed}) on the built-in "
           f"'{cfg.data}' set; this is the quick demo, not a full run.")
-    run = fit(cfg, progress=not args.no_progress)
-    predictor = Predictor.from_checkpoint(run.best)
-    val = write_evaluation(predictor.evaluate(run.folder.val), out / "eval-val", history=run.history)
-    test = write_evaluation(predictor.evaluate(run.folder.test), out / "eval-test", title="test split")
-    # The reference batch test: five images of one class predicted in one batch, results saved.
-    first = run.classes[0]
-    table = batch_test(predictor, [p for p, y in run.folder.test if y == 0][:5], first, out)
-    chance = 1 / len(run.classes)
-    print(f"\nPer-class metrics on the test split ({len(run.folder.test)} images):")
+    record, done = demo(out, args.epochs, progress=not args.no_progress, recorded_out=final,
+                        command="python -m effnet_lib demo" + (f" --epochs {args.epochs}" if args.epochs else ""))
+    val, test, test_images = done.reports["val"], done.reports["test"], len(done.run.folder.test)
+    print(f"\nPer-class metrics on the test split ({test_images} images):")
     print(test.per_class.round(3).to_string())
-    print(f"\nvalidation {verdict(val)}, test {verdict(test)} "
-          f"(chance {chance:.3f}); batch test of five '{first}' images: "
-          f"{(table['pred_1'] == first).sum()}/5 right")
-    from dataclasses import asdict
-
-    from .provenance import provenance
-    record = {"command": "python -m effnet_lib demo" + (f" --epochs {args.epochs}" if args.epochs else ""),
-              "provenance": provenance(str(predictor.device), seed=cfg.seed, quick=True),
-              "config": {**asdict(cfg), "out": str(final)}, "chance": chance, "train_seconds": sum(r["seconds"] for r in run.history),
-              "val": val.summary, "test": test.summary,
-              "batch_test": {"class": first, "right": int((table["pred_1"] == first).sum()), "of": len(table)},
-              "test_per_class": test.per_class.round(4).reset_index().to_dict(orient="records")}
-    atomic_write_text(out / "demo.json", json.dumps(record, indent=1, default=float))
+    right = record["batch_test"]
+    print(f"\nvalidation {verdict(val)}, test {verdict(test)} (chance {record['chance']:.3f}); batch test of five "
+          f"'{right['class']}' images: {right['right']}/5 right")
 
 
 def cmd_report(args):

@@ -38,7 +38,7 @@ from .layout import match_names
 from .metrics import Report, report
 from .provenance import provenance
 
-__all__ = ["Predictor", "SPLITS", "evaluation_samples", "seen_in_training", "expand_paths", "topk_table", "EvalResult"]
+__all__ = ["Predictor", "SPLITS", "EvaluationSet", "evaluation_samples", "seen_in_training", "expand_paths", "topk_table", "EvalResult"]
 
 
 class Predictor:
@@ -123,9 +123,25 @@ def seen_in_training(config: dict, samples) -> list[str]:
     return [p for p, _ in samples if os.path.realpath(p) in trained]
 
 
+@dataclass(frozen=True)
+class EvaluationSet:
+    """The images `evaluate` scores, labelled with the model's class indices, and where they are from."""
+
+    samples: list  # (path, class index) pairs
+    root: Path
+    split: str  # train, val, test, or all
+    own_split: bool  # whether the folder has a split of its own (split folders, or a run's manifest)
+
+    @property
+    def what(self) -> str:
+        if self.split != "all":
+            return f"the {self.split} split of {self.root}"
+        return f"every image of {self.root}" + ("" if self.own_split else " (a folder without a split of its own)")
+
+
 def evaluation_samples(data, classes: list[str], split: str | None = None, *, val_fraction: float = 0.2,
-                       seed: int = 0) -> tuple[list[tuple[str, int]], str]:
-    """The images `evaluate` scores and what they are, labelled with the model's class indices.
+                       seed: int = 0) -> EvaluationSet:
+    """The images `evaluate` scores and where they are from, labelled with the model's class indices.
 
     - A folder with splits of its own (``train/`` beside ``val/`` or ``test/``): `split`, by
       default ``test`` if there is one, else ``val``.
@@ -139,19 +155,18 @@ def evaluation_samples(data, classes: list[str], split: str | None = None, *, va
     root = resolve(data)
     if split is not None and split not in SPLITS:
         raise ParameterError(f"`split={split}`: choose one of {', '.join(SPLITS)}")
-    if D.has_split(root, val_fraction, seed):
+    own_split = D.has_split(root, val_fraction, seed)
+    if own_split:
         folder = D.open_image_folder(root, val_fraction=val_fraction, seed=seed, write=False)
         split = split or ("test" if folder.test else "val")
         samples = folder.train + folder.val + folder.test if split == "all" else folder.split(split)
-        names, what = folder.classes, f"the {split} split of {root}"
+        names = folder.classes
     else:
         names, samples = D.labelled_images(root)
         if split not in (None, "all"):
             folder = D.open_image_folder(root, val_fraction=val_fraction, seed=seed, write=False)
             samples = folder.split(split)
         split = split or "all"
-        what = f"{'every image' if split == 'all' else f'the {split} split'} of {root}" + \
-               (" (a folder without a split of its own)" if split == "all" else "")
     if not samples:
         raise D.DataError(f"{root}: the {split} split holds no images; choose another `split`")
     index = {c: i for i, c in enumerate(classes)}
@@ -162,7 +177,7 @@ def evaluation_samples(data, classes: list[str], split: str | None = None, *, va
     if loose:
         warnings.warn(f"{root}: {len(loose)} class folder(s) matched to the model's classes except for case, spaces "
                       f"or Unicode form: {'; '.join(f'{a!r} as {b!r}' for a, b in loose[:3])}", stacklevel=2)
-    return [(p, index[matched[names[y]]]) for p, y in samples], f"{len(samples)} images: {what}"
+    return EvaluationSet([(p, index[matched[names[y]]]) for p, y in samples], root, split, own_split)
 
 
 def expand_paths(paths) -> list[Path]:

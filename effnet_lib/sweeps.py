@@ -32,12 +32,11 @@ from .config import TrainConfig, config_key
 from .errors import WorkbookError
 from .executors import resubmitting
 from .files import atomic_write_text
-from .predict import Predictor
+from .pipeline import train_and_evaluate
 from .presets import runs_dir
 from .provenance import provenance
 from .scaling import measure
 from .stopping import Interrupted
-from .train import train_or_load
 
 __all__ = ["ROW_SETTINGS", "SweepError", "default_cache", "train_config", "sweep"]
 
@@ -60,11 +59,12 @@ def train_config(cfg: TrainConfig, runs: str | Path, threads: int = 1, progress:
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        run = train_or_load(replace(cfg, out=str(Path(runs) / key)), progress=progress)
-        predictor = Predictor.from_checkpoint(run.best)
+        done = train_and_evaluate(replace(cfg, out=str(Path(runs) / key)), ("val", "test"), write=False, reuse=True,
+                                  progress=progress)
+        run, predictor = done.run, done.predictor
         cost = measure(predictor.model, cfg.image_size)
-        val = predictor.evaluate(run.folder.val).report().summary["accuracy"]
-        test = predictor.evaluate(run.folder.test).report().summary["accuracy"] if run.folder.test else None
+        val = done.reports["val"].summary["accuracy"]
+        test = done.reports["test"].summary["accuracy"] if "test" in done.reports else None
         prov = provenance(str(predictor.device), seed=cfg.seed, quick=cfg.quick)
     finally:
         torch.set_num_threads(before)

@@ -243,8 +243,8 @@ except FileExistsError as refused:
 # %%
 from effnet_lib.predict import evaluation_samples
 
-samples, what = evaluation_samples(Path(folder.root) / "test", run.classes)
-print(what)
+chosen = evaluation_samples(Path(folder.root) / "test", run.classes)
+print(f"{len(chosen.samples)} images: {chosen.what}")
 
 # %% [markdown]
 # ## Transfer learning, offline
