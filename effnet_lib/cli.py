@@ -94,8 +94,8 @@ classes in another place (a moved dataset)."""
 
 
 def _config(args):
-    """The TrainConfig of the options given; on --resume, the run's own config with them applied."""
-    from .checkpoint import load_checkpoint
+    """The TrainConfig of the options given, and their names (on --resume, `fit` applies only those
+    to the run's own config)."""
     from .config import TrainConfig
     names = {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
@@ -105,19 +105,17 @@ def _config(args):
         given["channels_last"] = False
     if args.width is not None or args.depth is not None:
         given.setdefault("model", None)
-    if args.resume and (Path(args.out) / "last.pt").is_file():
-        saved = {k: v for k, v in load_checkpoint(Path(args.out) / "last.pt")["config"].items() if k in names}
-        return TrainConfig(**{**saved, **given})
     if given.get("model") and (args.width is not None or args.depth is not None):
         given["model"] = None  # --width/--depth build a custom network; the variant's name would mislead
-    return TrainConfig(**given)
+    return TrainConfig(**given), set(given)
 
 
 def cmd_train(args):
     from .evaluation import verdict
     from .pipeline import train_and_evaluate
-    done = train_and_evaluate(_config(args), ("val",), resume=args.resume, overwrite=args.overwrite,
-                              progress=not args.no_progress)
+    cfg, given = _config(args)
+    done = train_and_evaluate(cfg, ("val",), resume=args.resume, overwrite=args.overwrite,
+                              progress=not args.no_progress, given=given if args.resume else None)
     if "val" in done.reports:
         rep, run = done.reports["val"], done.run
         print(f"best checkpoint: {run.best}\nvalidation {verdict(rep)} (macro F1 {rep.summary['macro_f1']:.3f}); "

@@ -126,18 +126,21 @@ RESUMABLE = {"epochs", "out", "device", "workers", "cache_mb", "compile", "amp",
              "quick", "data", "max_steps_per_epoch"}
 
 
-def resume_config(cfg: TrainConfig, saved: dict, last: Path) -> TrainConfig:
+def resume_config(cfg: TrainConfig, saved: dict, last: Path, given=None) -> TrainConfig:
     """`cfg` checked against the run in `last`: settings that change what is trained must agree
-    (the differences are named); `RESUMABLE` ones may differ. Returns the run's config with those."""
+    (the differences are named); `RESUMABLE` ones may differ. Returns the run's config with those.
+    `given` names the settings `cfg` sets (a command's options), the others being the run's own;
+    None: all of them (a config written out whole)."""
     known = {f.name for f in fields(TrainConfig)}
     saved = {k: v for k, v in saved.items() if k in known}
+    chosen = known if given is None else set(given)
     diff = [f"{k} {getattr(cfg, k)!r} (the run: {saved[k]!r})" for k in sorted(saved)
-            if k not in RESUMABLE and _differs(getattr(cfg, k), saved[k])
+            if k in chosen and k not in RESUMABLE and _differs(getattr(cfg, k), saved[k])
             and not (k == "batch_size" and cfg.batch_size is None)]  # not given: the run's own
     if diff:
         raise CheckpointError(f"{last}: the run was trained with other settings: {'; '.join(diff)}; resume without "
                               f"changing them, or train a new run into another `out`")
-    return replace(TrainConfig(**saved), **{k: getattr(cfg, k) for k in RESUMABLE})
+    return replace(TrainConfig(**saved), **{k: getattr(cfg, k) for k in RESUMABLE & chosen})
 
 
 def _differs(a, b) -> bool:

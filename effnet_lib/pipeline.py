@@ -37,12 +37,13 @@ class Evaluated:
 
 
 def train_and_evaluate(cfg: TrainConfig, splits=("val",), *, write: bool = True, reuse: bool = False,
-                       resume: bool = False, overwrite: bool = False, progress: bool = True) -> Evaluated:
+                       resume: bool = False, overwrite: bool = False, progress: bool = True, given=None) -> Evaluated:
     """Train `cfg` (`fit`, with its `resume` and `overwrite`), or with `reuse` read back a finished
     run of the same config (`train_or_load`); then evaluate the best checkpoint on each of `splits`
-    that holds images. With `write`, each evaluation leaves its files in `<out>/eval-<split>/`."""
+    that holds images. With `write`, each evaluation leaves its files in `<out>/eval-<split>/`.
+    `given`: on resume, the settings of `cfg` to apply, as `fit` takes it."""
     run = train_or_load(cfg, progress=progress) if reuse else \
-        fit(cfg, resume=resume, overwrite=overwrite, progress=progress)
+        fit(cfg, resume=resume, overwrite=overwrite, progress=progress, given=given)
     import torch.distributed as dist
     if dist.is_initialized():  # torchrun: the first process evaluates, the others are done
         rank = dist.get_rank()

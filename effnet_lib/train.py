@@ -118,27 +118,28 @@ class _Session:
         return self.scheduler.base_lrs[0]  # the run's rate before warm-up and decay, as --lr gives it
 
 
-def _open_run(cfg: TrainConfig, resume: bool, overwrite: bool, rank: int) -> tuple[TrainConfig, dict | None, list]:
+def _open_run(cfg: TrainConfig, resume: bool, overwrite: bool, rank: int,
+              given=None) -> tuple[TrainConfig, dict | None, list]:
     """Check the run folder and, on resume, the config against the run's; returns (cfg, ckpt, stale)."""
     out = Path(cfg.out)
     stale = prepare_run_folder(out, resume, overwrite) if rank == 0 else []
     if not resume:
         return cfg, None, stale
     ckpt = load_checkpoint(out / "last.pt")
-    cfg = resume_config(cfg, ckpt["config"], out / "last.pt")
+    cfg = resume_config(cfg, ckpt["config"], out / "last.pt", given)
     if cfg.epochs < len(ckpt["history"]):
         raise ParameterError(f"{out / 'last.pt'}: the run has already trained {len(ckpt['history'])} epochs; "
                              f"`epochs={cfg.epochs}` would undo them (give {len(ckpt['history'])} or more)")
     return cfg, ckpt, stale
 
 
-def _setup(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool = True) -> _Session:
+def _setup(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool = True, given=None) -> _Session:
     device = resolve_device(cfg.device)
     if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)  # before the process group, so NCCL sets up on this GPU
     rank, world = dist.init()
-    cfg, ckpt, stale = _open_run(cfg, resume, overwrite, rank)
+    cfg, ckpt, stale = _open_run(cfg, resume, overwrite, rank, given)
     torch.manual_seed(cfg.seed)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -188,11 +189,14 @@ def _restore(s: _Session, ckpt: dict):
 # The loop
 
 
-def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, progress: bool = True) -> Run:
+def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, progress: bool = True,
+        given=None) -> Run:
     """Train as `cfg` says, writing history and checkpoints into `cfg.out`; see the module doc.
 
     A folder that holds a run is refused unless `resume` (continue it to `cfg.epochs`) or
     `overwrite` (replace it: the old files go only once the new run has saved its first epoch).
+    On resume, `given` names the settings of `cfg` to apply (a command's options: the others are
+    the run's own, read from its `last.pt` once); None applies all of them.
     A run that fails leaves its folder as it was (an empty folder it made is removed again)."""
     out = Path(cfg.out)
     made = not out.exists()
@@ -201,7 +205,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, prog
         if writer:
             check_writable(out)  # makes the folder
         with folder_lock(out) if writer else contextlib.nullcontext():
-            s = _setup(cfg, resume, overwrite, progress)
+            s = _setup(cfg, resume, overwrite, progress, given)
             with StopOnSignal() as stop:
                 for epoch in range(s.start, s.cfg.epochs):
                     stats, seconds, lr = _train_epoch(s, epoch, stop, progress)

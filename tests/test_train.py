@@ -36,6 +36,18 @@ def test_one_epoch_writes_history_and_checkpoints(split_folder, tmp_path):
     assert bn == [1e-3, 0.1]  # the seed recipe's BatchNorm
 
 
+def test_resume_applies_only_the_settings_given(split_folder, tmp_path):
+    """A command's options on resume: the settings named in `given` apply, the others are the run's
+    own, read from its last.pt; a config written out whole is checked field by field."""
+    cfg = TrainConfig(data=str(split_folder), out=str(tmp_path / "run"), epochs=1, **TINY)
+    fit(cfg, progress=False)
+    options = TrainConfig(data=str(split_folder), out=cfg.out, epochs=2)  # the defaults: another network
+    with pytest.raises(CheckpointError, match=r"other settings: .*model 'b0' \(the run: None\)"):
+        fit(options, resume=True, progress=False)
+    run = fit(options, resume=True, progress=False, given={"data", "out", "epochs"})
+    assert len(run.history) == 2 and load_checkpoint(run.out / "last.pt")["config"]["width"] == TINY["width"]
+
+
 def test_training_learns_the_patterns(single_folder, tmp_path):
     cfg = TrainConfig(data=str(single_folder), out=str(tmp_path / "run"), epochs=15, **TINY)
     run = fit(cfg, progress=False)
