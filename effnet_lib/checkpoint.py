@@ -23,7 +23,7 @@ from .files import atomic_write_bytes, atomic_write_many
 from .model import from_arch
 
 __all__ = ["CheckpointError", "RunExistsError", "RUN_FILES", "RUN_OUTPUTS", "prepare_run_folder", "load_checkpoint",
-           "RunFolderError", "save_epoch", "repair_best", "check_writable", "model_from_checkpoint", "resolve_device", "check_finite"]
+           "RunFolderError", "save_epoch", "repair_best", "check_writable", "model_from_checkpoint", "check_finite"]
 
 # What a run folder holds; a fresh run replaces these, and resume reads last.pt.
 RUN_FILES = ("last.pt", "best.pt", "history.csv", "classes.txt", "split.json")
@@ -95,12 +95,6 @@ def model_from_checkpoint(ckpt: dict) -> nn.Module:
     model = from_arch(ckpt["arch"])
     model.load_state_dict(ckpt.get("model_for_inference") or ckpt["model"])
     return model.eval()
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 class RunExistsError(WorkbookError, FileExistsError):

@@ -30,8 +30,8 @@ from .checkpoint import (
     check_finite,
     load_checkpoint,
     model_from_checkpoint,
-    resolve_device,
 )
+from .distributed import resolve_device
 from .errors import InputError, MissingInputError, ParameterError
 from .files import atomic_write_bytes, atomic_write_text
 from .layout import match_names

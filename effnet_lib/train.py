@@ -44,7 +44,6 @@ from .checkpoint import (
     load_checkpoint,
     prepare_run_folder,
     repair_best,
-    resolve_device,
     save_epoch,
 )
 from .config import TrainConfig, config_key, make_model, open_data, resume_config
@@ -134,7 +133,7 @@ def _open_run(cfg: TrainConfig, resume: bool, overwrite: bool, rank: int,
 
 
 def _setup(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool = True, given=None) -> _Session:
-    device = resolve_device(cfg.device)
+    device = dist.resolve_device(cfg.device)
     if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)  # before the process group, so NCCL sets up on this GPU

@@ -90,3 +90,15 @@ def test_the_command_line_shows_its_flags(tmp_path):
 def test_errors_module_imports_nothing_of_the_package():
     tree = ast.parse(Path(errors.__file__).read_text())
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+
+
+def test_a_device_that_is_not_here_is_refused_by_name():
+    import torch
+
+    from effnet_lib.distributed import resolve_device
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ParameterError, match=r"^`device=gpu0`: not a device name"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ParameterError, match=r"^`device=cuda:1`: no such device on this machine"):
+            resolve_device("cuda:1")
