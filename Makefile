@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test test-fast lab explorer assignments table notebooks expected clean browser scaling-full site
+.PHONY: demo test lint test-fast lab explorer assignments table notebooks expected clean browser scaling-full site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## the main job: train, evaluate and predict on the built-in data (headless); DEMO_ARGS="--epochs 1" for a shorter one
 	$(BIN)/python -m effnet_lib demo --out runs/demo $(DEMO_ARGS)
 
-test: $(STAMP) browser  ## every test, the notebooks included (each executed twice in quick mode, cold then warm, and checked as nbval checks)
+test: $(STAMP) browser lint  ## the linter, then every test, the notebooks included (each executed twice in quick mode, cold then warm, and checked as nbval checks)
 	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+lint: $(STAMP)  ## ruff on every Python file (its rules are in pyproject.toml; the notebooks' .py sources included)
+	$(BIN)/ruff check --no-cache .
 
 test-fast: $(STAMP)  ## the inner loop: every test but the notebooks, the browser, several processes and whole commands (one pytest-xdist worker per core, a file per worker)
 	$(BIN)/python -m pytest -p no:cacheprovider -n auto --dist loadfile -m "not slow" tests

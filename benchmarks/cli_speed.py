@@ -44,7 +44,9 @@ MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 def typical_train(data: str, out: str):
     import torch
-    from torchvision import datasets, transforms as T
+    from torchvision import datasets
+    from torchvision import transforms as T
+
     from effnet_lib.model import efficientnet
     torch.manual_seed(0)
     train_tf = T.Compose([T.RandomResizedCrop(SIZE), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(MEAN, STD)])
@@ -81,6 +83,7 @@ def typical_predict(checkpoint: str, folder: str, out: str):
     import torch
     from PIL import Image
     from torchvision import transforms as T
+
     from effnet_lib.model import efficientnet
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     classes = ckpt["classes"]
@@ -234,8 +237,10 @@ def main():
     res["targets"] = [
         target("CLI training process vs typical script (5 epochs, 64 px)", d["vs_typical"], 2.5),
         target("CLI epochs (validation included) vs bare model step", d["epoch_img_s"] / d["step_img_s"], 0.9),
-        target("predict vs typical prediction script (images/s, whole process)", res["typical_predict_s"] / res["predict_s"], 2.0),
-        target("evaluate vs typical prediction script (images/s, whole process)", res["typical_predict_s"] / res["evaluate_s"], 2.0),
+        target("predict vs typical prediction script (images/s, whole process)",
+               res["typical_predict_s"] / res["predict_s"], 2.0),
+        target("evaluate vs typical prediction script (images/s, whole process)",
+               res["typical_predict_s"] / res["evaluate_s"], 2.0),
     ]
     for k, v in res["profile"].items():
         print(f"  {k:34s} {v:6.2f} s")
@@ -258,11 +263,15 @@ def markdown(r: dict) -> str:
              f"width {WIDTH}, depth {DEPTH}, {r['size']} px, {r['epochs']} epochs. Defaults at the time: batch "
              f"{r['defaults']['batch_size']}, workers {r['defaults']['workers']}.\n",
              "| target | figure | goal | met |", "|---|---|---|---|"]
-    lines += [f"| {t['target']} | {t['value']:.2f}x | {t['goal']}x | {'yes' if t['met'] else 'no'} |" for t in r["targets"]]
-    lines += ["", f"Typical training script: {r['typical_train_s']:.1f} s. Imports alone (best of 3): {r['imports_s']:.2f} s.",
-              "", "| CLI batch | workers | process s | vs typical | epoch img/s (incl. val) | step img/s | epoch / step | validation s |",
+    lines += [f"| {t['target']} | {t['value']:.2f}x | {t['goal']}x | {'yes' if t['met'] else 'no'} |"
+              for t in r["targets"]]
+    lines += ["", f"Typical training script: {r['typical_train_s']:.1f} s. "
+              f"Imports alone (best of 3): {r['imports_s']:.2f} s.",
+              "", "| CLI batch | workers | process s | vs typical | epoch img/s (incl. val) | step img/s | "
+              "epoch / step | validation s |",
               "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {c['batch']} | {c['workers']} | {c['process_s']:.1f} | {c['vs_typical']:.2f} | {c['epoch_img_s']:.0f} | "
+    lines += [f"| {c['batch']} | {c['workers']} | {c['process_s']:.1f} | {c['vs_typical']:.2f} | "
+              f"{c['epoch_img_s']:.0f} | "
               f"{c['step_img_s']:.0f} | {c['epoch_vs_step']:.2f} | {c['val_seconds']:.1f} |" for c in r["cli"]]
     prof = dict(r["profile"])
     total = prof.pop("everything (profiled process)")

@@ -29,8 +29,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from effnet_lib.explorer import TABS, ConfusionExplorer  # noqa: E402
-from effnet_lib.provenance import provenance  # noqa: E402
 from effnet_lib.predict import EvalResult  # noqa: E402
+from effnet_lib.provenance import provenance  # noqa: E402
 
 OUT = Path(__file__).with_suffix(".md")
 
@@ -100,7 +100,8 @@ def main():
     lines.append(f"worst interaction {worst:.3f} s ({'within' if worst <= 0.5 else 'OVER'} the 0.5 s goal)")
     slowest = max(v["median_s"] for v in report.values())
     lines.append(f"largest median {slowest:.3f} s ({'within' if slowest <= 0.1 else 'OVER'} the 0.1 s goal)")
-    lines += [f"projection {method}: {v['seconds']:.1f} s, {v['neighbours_kept_of_10']:.3f} of 10 nearest neighbours kept"
+    lines += [f"projection {method}: {v['seconds']:.1f} s, "
+              f"{v['neighbours_kept_of_10']:.3f} of 10 nearest neighbours kept"
               for method, v in choice.items()]
     record = {"command": "python benchmarks/explorer_latency.py", "build_s": round(build, 3), "once_s": once,
               "interactions": report, "projection": choice, "provenance": provenance("cpu")}
@@ -157,13 +158,14 @@ def measure(ex, result, repeats) -> dict[str, list[float]]:
             ("normalise by true class", lambda: setattr(ex.normalize, "value", "share of true class")),
             ("normalise: counts", lambda: setattr(ex.normalize, "value", "counts")),
             ("choose a confused pair", lambda: setattr(ex.pairs, "value", ex.pairs.options[-1][1])),
-            ("type in search", lambda: setattr(ex.search, "value", f"{r}{r}")),
+            ("type in search", lambda: setattr(ex.search, "value", f"{r}{r}")),  # noqa: B023 (run in this iteration)
             ("clear search", lambda: setattr(ex.search, "value", "")),
             ("sort by recall", lambda: setattr(ex.sort, "value", "recall, worst first")),
             ("sort by F1", lambda: setattr(ex.sort, "value", "F1, worst first")),
             ("open: ordered confusion matrix", lambda: tab("Confusion matrix")),
-            ("matrix: open a cluster", lambda: setattr(matrix.scope, "value", matrix.scope.options[1 + r % 3][1])),
-            ("matrix: all cells / errors only", lambda: setattr(matrix.errors_only, "value", not matrix.errors_only.value)),
+            ("matrix: open a cluster", lambda: setattr(matrix.scope, "value", matrix.scope.options[1 + r % 3][1])),  # noqa: B023 (run in this iteration)
+            ("matrix: all cells / errors only",
+             lambda: setattr(matrix.errors_only, "value", not matrix.errors_only.value)),
             ("matrix: pick a class", lambda: setattr(ex.class_list, "value", result.classes[rng.integers(400)])),
             ("open: label issues", lambda: tab("Label issues")),
             ("label issues: this class only", lambda: setattr(issues.only_class, "value", not issues.only_class.value)),

@@ -109,7 +109,7 @@ def main(argv=None):
     summary = {"before": {"seconds": before["seconds"], **counts(before), "started": before["timestamp"]},
                "after": {"seconds": after["seconds"], **counts(after), "started": after["timestamp"]},
                "provenance": prov}
-    text = [f"# `make test`: where the time goes, before and after",
+    text = ["# `make test`: where the time goes, before and after",
             "",
             f"Written by `python {' '.join(['benchmarks/test_suite.py'] + shown)}` "
             f"on {prov['device']}, commit {prov['commit']}, {prov['date']}.",
@@ -119,7 +119,8 @@ def main(argv=None):
     if args.fast:
         fast = read(args.fast)
         summary["fast"] = {"seconds": fast["seconds"], **counts(fast)}
-        text.append(f"- **`make test-fast`** (the inner loop): {minutes(fast['seconds'])}, {counts(fast)}. {args.fast_note}")
+        text.append(f"- **`make test-fast`** (the inner loop): {minutes(fast['seconds'])}, "
+                    f"{counts(fast)}. {args.fast_note}")
     text += ["", table(before, after), "", "```json", json.dumps(summary), "```", ""]
     args.out.write_text("\n".join(text))
     print(args.out.read_text())

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
 
 WIDTH, DEPTH = 0.5, 0.34
@@ -47,7 +48,8 @@ def torchvision_model(num_classes):
 
 def run_baseline(data, size, epochs):
     import torch
-    from torchvision import datasets, transforms as T
+    from torchvision import datasets
+    from torchvision import transforms as T
     torch.manual_seed(0)
     tf = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ToTensor(),
                     T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
@@ -80,6 +82,7 @@ def run_ours(data, size, epochs, augment_on="auto"):
 
 def run_step(kind, size, batch, channels_last, steps):
     import torch
+
     from effnet_lib import efficientnet
     torch.manual_seed(0)
     model = torchvision_model(12) if kind == "torchvision" else efficientnet(WIDTH, DEPTH, num_classes=12)
@@ -188,7 +191,7 @@ def main():
             us = [measure("--child", "step", "--kind", "ours", *flags) for _ in range(1)]
             tv += [measure("--child", "step", "--kind", "torchvision", *flags) for _ in range(2)]
             us += [measure("--child", "step", "--kind", "ours", *flags) for _ in range(2)]
-            best = lambda xs: max(xs, key=lambda r: r["img_per_s"])  # noqa: E731
+            best = lambda xs: max(xs, key=itemgetter("img_per_s"))  # noqa: E731
             steps.append({"size": size, "channels_last": cl, "torchvision_img_s": best(tv)["img_per_s"],
                           "ours_img_s": best(us)["img_per_s"],
                           "ratio": best(us)["img_per_s"] / best(tv)["img_per_s"],
@@ -198,11 +201,13 @@ def main():
     print(f"{'case':<30} {'epochs':>6} {'baseline img/s':>15} {'ours img/s':>11} {'ratio':>6} "
           f"{'batched crop img/s':>19} {'ratio':>6} {'peak MB base/ours/batched':>25}")
     for r in rows:
-        print(f"{r['case']:<30} {r['epochs']:>6} {r['baseline_img_s']:>15.1f} {r['ours_img_s']:>11.1f} {r['ratio']:>6.2f} "
+        print(f"{r['case']:<30} {r['epochs']:>6} {r['baseline_img_s']:>15.1f} {r['ours_img_s']:>11.1f} "
+              f"{r['ratio']:>6.2f} "
               f"{r['ours_batched_crop_img_s']:>19.1f} {r['ratio_batched_crop']:>6.2f} "
               f"{r['baseline_peak_mb']:>8.0f}/{r['ours_peak_mb']:.0f}/{r['ours_batched_crop_peak_mb']:.0f}")
     print("\nModel step alone (batch 64, random data, best of 3 processes each):")
-    print(f"{'size':>5} {'channels_last':>14} {'torchvision img/s':>18} {'ours img/s':>11} {'ratio':>6} {'peak memory ratio':>18}")
+    print(f"{'size':>5} {'channels_last':>14} {'torchvision img/s':>18} {'ours img/s':>11} {'ratio':>6} "
+          f"{'peak memory ratio':>18}")
     for r in steps:
         print(f"{r['size']:>5} {str(r['channels_last']):>14} {r['torchvision_img_s']:>18.1f} {r['ours_img_s']:>11.1f} "
               f"{r['ratio']:>6.2f} {r['memory_ratio']:>18.2f}")

@@ -16,6 +16,7 @@ Everything is computed on the models the library builds; nothing here trains.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import pandas as pd
 import torch
@@ -108,6 +109,18 @@ def _activation_bytes(model: nn.Module, size: int) -> int:
     return total
 
 
+def _infer(model, x):
+    with torch.no_grad():
+        model.eval()(x)
+
+
+def _train_step(model, opt, x, y):
+    model.train()
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+
+
 def latency(batch: int = 16, size: int = 224, repeats: int = 5, threads: int | None = None) -> pd.DataFrame:
     """EfficientNet-B0 against ResNet-50 on this machine: parameters, multiply-adds, activation
     memory per image, and the median time of an inference batch and of a training step
@@ -123,19 +136,9 @@ def latency(batch: int = 16, size: int = 224, repeats: int = 5, threads: int | N
         x = torch.randn(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, 1000, (batch,))
         opt = torch.optim.SGD(model.parameters(), lr=0.01)
-
-        def infer():
-            with torch.no_grad():
-                model.eval()(x)
-
-        def train_step():
-            model.train()
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
-
         times = {}
-        for what, fn in (("inference", infer), ("training step", train_step)):
+        for what, fn in (("inference", partial(_infer, model, x)),
+                         ("training step", partial(_train_step, model, opt, x, y))):
             fn()  # warm-up
             runs = []
             for _ in range(repeats):
@@ -167,7 +170,8 @@ def batchnorm_conventions() -> pd.DataFrame:
     for setting, tf_momentum in (("paper (TensorFlow 0.99)", 0.99), ("PyTorch default / reference experiment 0.1",
                                                                        0.9)):
         torch_momentum = 1 - tf_momentum
-        rows.append({"setting": setting, "TensorFlow momentum": tf_momentum, "PyTorch momentum": round(torch_momentum, 4),
+        rows.append({"setting": setting, "TensorFlow momentum": tf_momentum,
+                     "PyTorch momentum": round(torch_momentum, 4),
                      "batches to half-forget": math.log(0.5) / math.log(tf_momentum)})
     return pd.DataFrame(rows).set_index("setting")
 

@@ -91,5 +91,6 @@ def class_changes(y_true, pred_a, pred_b, classes, fdr: float = 0.05, n_boot: in
     table = pd.DataFrame({"support": support, "recall_a": recall_a, "recall_b": recall_b,
                           "recall_change": recall_b - recall_a, "right_b_only": b_only, "right_a_only": a_only,
                           "p_value": p, "q_value": q, "f1_a": f1_a, "f1_b": f1_b, "f1_change": f1_b - f1_a,
-                          "f1_low": low, "f1_high": high, "verdict": verdict}, index=pd.Index(list(classes), name="class"))
+                          "f1_low": low, "f1_high": high, "verdict": verdict},
+                         index=pd.Index(list(classes), name="class"))
     return table.sort_values(["q_value", "f1_change"], kind="stable")

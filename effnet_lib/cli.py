@@ -68,7 +68,8 @@ def _train_parser(sub):
     p.add_argument("--device", help=f"auto, cpu, cuda or cuda:N (default: {d.device})")
     p.add_argument("--no-amp", action="store_true", help="train in fp32 on CUDA")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format")
-    p.add_argument("--cache-mb", type=int, help=f"decoded image cache limit; 0: decode every epoch (default: {d.cache_mb})")
+    p.add_argument("--cache-mb", type=int,
+                   help=f"decoded image cache limit; 0: decode every epoch (default: {d.cache_mb})")
     p.add_argument("--pretrained", help="torchvision-format weights file to start from (transfer learning)")
     p.add_argument("--freeze-features", action="store_true", help="train only the classifier")
     p.add_argument("--max-steps-per-epoch", type=int, help="quick runs: cut each epoch short")
@@ -213,7 +214,8 @@ def cmd_scaling(args):
     with open_executor(args.executor, args.jobs, args.scheduler, slurm) as executor:
         table = scaling_study.run(args.mode, cache=args.cache, progress=not args.no_progress, executor=executor)
     if args.mode == "full":
-        command = "python -m effnet_lib scaling --mode full" + (f" --executor {args.executor}" if args.executor != "local"
+        command = "python -m effnet_lib scaling --mode full" + (f" --executor {args.executor}"
+                                                                 if args.executor != "local"
                                                                  else f" --jobs {args.jobs}" if args.jobs > 1 else "")
         path = scaling_study.save_results(table, command)
         print(f"wrote {path} and {path.with_suffix('.json').name}")
@@ -248,7 +250,8 @@ def _demo(args, out: Path, final: Path):
     from .presets import QUICK
     cfg = replace(QUICK, epochs=args.epochs if args.epochs is not None else QUICK.epochs)
     print(f"Training a small EfficientNet (width {cfg.width}, depth {cfg.depth}, {cfg.image_size} px, "
-          f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, seed {cfg.seed}) on the built-in "
+          f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, "
+          f"seed {cfg.seed}) on the built-in "
           f"'{cfg.data}' set; this is the quick demo, not a full run.")
     record, done = demo(out, args.epochs, progress=not args.no_progress, recorded_out=final,
                         command="python -m effnet_lib demo" + (f" --epochs {args.epochs}" if args.epochs else ""))
@@ -324,15 +327,18 @@ def build_parser():
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     p = sub.add_parser("data", help="build the built-in set, download a public set, or inspect a folder")
     p.add_argument("action", choices=["builtin", "fetch", "info"])
-    p.add_argument("name", nargs="?", default="builtin", help="fetch: flowers|imagenette160|fashion-mnist; info: a folder")
+    p.add_argument("name", nargs="?", default="builtin",
+                   help="fetch: flowers|imagenette160|fashion-mnist; info: a folder")
     p.add_argument("--root", help="builtin: where to write it")
     p.add_argument("--cache", help="fetch: cache folder")
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
     sub.add_parser("table", help="print the B0-B7 table (measured params and MACs against the paper)")
     _add_scaling_parser(sub)
-    p = sub.add_parser("report", help="one self-contained HTML report of an evaluation folder (optionally against another)")
-    p.add_argument("eval_dir", help="an evaluation folder (predictions.csv, probabilities.npy, ...) or a predictions CSV")
+    p = sub.add_parser("report",
+                       help="one self-contained HTML report of an evaluation folder (optionally against another)")
+    p.add_argument("eval_dir",
+                   help="an evaluation folder (predictions.csv, probabilities.npy, ...) or a predictions CSV")
     p.add_argument("--compare", help="a second evaluation of the same images, e.g. another network's")
     p.add_argument("--val", help="the same network's evaluation of the validation split: temperature scaling")
     p.add_argument("--train", help="the same network's evaluation of the training split: label-issue neighbours")

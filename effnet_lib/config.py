@@ -107,7 +107,7 @@ _RULES = (
 )
 
 
-def _validate(cfg: "TrainConfig"):
+def _validate(cfg: TrainConfig):
     """Refuse a setting that cannot be meant, before anything runs (no silent defaults)."""
     for name, ok, what in _RULES:
         value = getattr(cfg, name)
@@ -172,7 +172,8 @@ def make_model(cfg: TrainConfig, num_classes: int, load_weights: bool = True) ->
     return model
 
 
-def dataset_for(cfg: TrainConfig, *, split: Path | None = None, write: bool = True) -> tuple[D.ImageFolder, T.Transforms]:
+def dataset_for(cfg: TrainConfig, *, split: Path | None = None,
+                write: bool = True) -> tuple[D.ImageFolder, T.Transforms]:
     """Open the data folder and choose transforms (a built-in set has its own crop settings).
     `split`: a run's own split.json (a resumed run keeps its split); `write=False` draws a new
     split without writing its manifest yet (`data.save_split` does, once a run has an epoch)."""

@@ -73,7 +73,7 @@ def list_images(folder: Path) -> list[Path]:
 def other_files(folder: Path) -> str:
     """What a folder without images holds instead, in a few words: '5 .heic files', or ''."""
     found: dict[str, int] = {}
-    for dirpath, dirnames, filenames in os.walk(folder):
+    for _, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
             if not name.startswith("."):

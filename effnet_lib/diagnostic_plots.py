@@ -36,7 +36,8 @@ class OrderedConfusion(_Display):
         self.figure_, self.ax_, cax = _matrix_axes(ax, self.classes if labels else [], min(9.0, max(3.5, 0.22 * n)))
         shown = np.where(self.values > 0, self.values, np.nan)
         positive = shown[np.isfinite(shown)]
-        norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if positive.size and positive.max() > positive.min() else None
+        norm = (LogNorm(vmin=positive.min(), vmax=positive.max())
+                if positive.size and positive.max() > positive.min() else None)
         image = self.ax_.imshow(shown, cmap="magma_r", norm=norm, interpolation="nearest")
         self.figure_.colorbar(image, cax=cax, ax=None if cax is not None else self.ax_,
                               label="count" if self.normalize in (None, "counts") else "share")
@@ -90,7 +91,8 @@ class ReliabilityDiagram(_Display):
         bars = ax.bar(t.low, t.accuracy, width=t.high - t.low, align="edge", alpha=0.7, color="C0", edgecolor="k",
                       label="accuracy")
         marks = [bars] + ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-        marks += ax.plot(t.confidence, t.accuracy, "o", color="C3", label="a bin: x its mean confidence, y its accuracy")
+        marks += ax.plot(t.confidence, t.accuracy, "o", color="C3",
+                         label="a bin: x its mean confidence, y its accuracy")
         return marks + [ax.legend(fontsize=8, loc="upper left")]
 
 

@@ -216,10 +216,12 @@ def compare_runs(y_true, pred_a, pred_b, classes, paths=None) -> dict:
 
     def flips(mask):
         return pd.DataFrame({"path": paths[mask], "true": [classes[i] for i in y_true[mask]],
-                             "pred_a": [classes[i] for i in pred_a[mask]], "pred_b": [classes[i] for i in pred_b[mask]]})
+                             "pred_a": [classes[i] for i in pred_a[mask]],
+                             "pred_b": [classes[i] for i in pred_b[mask]]})
 
     right_a, right_b = pred_a == y_true, pred_b == y_true
-    return {"per_class": table, "right_to_wrong": flips(right_a & ~right_b), "wrong_to_right": flips(~right_a & right_b),
+    return {"per_class": table, "right_to_wrong": flips(right_a & ~right_b),
+            "wrong_to_right": flips(~right_a & right_b),
             "accuracy_a": float(right_a.mean()), "accuracy_b": float(right_b.mean())}
 
 

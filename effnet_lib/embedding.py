@@ -39,7 +39,8 @@ def project(features: np.ndarray, method: str = "tsne", seed: int = 0) -> np.nda
     if method == "pca":
         return reduced[:, :2].astype(np.float32)
     perplexity = min(30.0, (len(x) - 1) / 3)
-    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=1).fit_transform(reduced).astype(np.float32)
+    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed,
+                n_jobs=1).fit_transform(reduced).astype(np.float32)
 
 
 def projection(features: np.ndarray, folder: str | Path | None, method: str = "tsne") -> np.ndarray:

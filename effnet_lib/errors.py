@@ -15,7 +15,8 @@ import re
 import sys
 import traceback
 
-__all__ = ["WorkbookError", "ParameterError", "InputError", "MissingInputError", "MissingPackageError", "ExistsError", "as_flags", "flags_of", "failed"]
+__all__ = ["WorkbookError", "ParameterError", "InputError", "MissingInputError", "MissingPackageError", "ExistsError",
+           "as_flags", "flags_of", "failed"]
 
 
 class WorkbookError(Exception):

@@ -56,7 +56,8 @@ def write_evaluation(result: EvalResult, out_dir, history=None, title="") -> Rep
     atomic_write_text(out / "confusion_matrix.csv",
                       pd.DataFrame(rep.confusion, index=rep.classes, columns=rep.classes).to_csv())
     # the labels to check first, ready to edit and feed to `python -m effnet_lib relabel`
-    write_relabel_file(label_issues(result.y_true, result.probs, result.paths, result.classes), out / "label_issues.csv")
+    write_relabel_file(label_issues(result.y_true, result.probs, result.paths, result.classes),
+                       out / "label_issues.csv")
     for norm, name in ((None, "confusion_matrix.png"), ("true", "confusion_matrix_normalised.png")):
         ConfusionHeatmap(rep.confusion, rep.classes, normalize=norm).plot(title=title or None).save(out / name)
         plt.close("all")

@@ -90,7 +90,8 @@ def open_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
     distributed = _import("distributed", "dask")
     if kind == "dask":
         if not scheduler:
-            raise ParameterError("`executor=dask` needs `scheduler=tcp://HOST:8786` (start it with the command dask scheduler)")
+            raise ParameterError("`executor=dask` needs `scheduler=tcp://HOST:8786` "
+                                 "(start it with the command dask scheduler)")
         with distributed.Client(scheduler) as client:
             yield client.get_executor(pure=False)
         return
@@ -108,7 +109,8 @@ def _import(module: str, extra: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingPackageError(f"`executor={extra}` needs the package {module}: pip install -e '.[cluster]'") from None
+        raise MissingPackageError(f"`executor={extra}` needs the package {module}: "
+                                  f"pip install -e '.[cluster]'") from None
 
 
 def resubmitting(executor, fn, configs, *args, attempts: int = 3):

@@ -210,7 +210,8 @@ EXERCISES: dict[str, Exercise] = {
                        "whole image: the block can turn channels down, never up.",
                verify=verify_se),
     "01.1": _e("Count by hand: the base's head is a 1x1 convolution from the last stage's channels to "
-               "round_filters(1280 x width) channels (stage 9's), run on the last stage's map. How many multiply-adds does it "
+               "round_filters(1280 x width) channels (stage 9's), run on the last stage's map. "
+               "How many multiply-adds does it "
                "do for one 32 px image?",
                lambda: _head_macs(32), "A 1x1 convolution does one multiply-add per input channel, output channel "
                "and output position; the stage table above has the channels and the map size.",
@@ -281,7 +282,8 @@ EXERCISES: dict[str, Exercise] = {
                lambda: f"40 / (40 + 10) = {_class_metric('precision')}.", 0.01),
     "04.2": _e("Same class, in a 12-class test set of 50 images per class: what is its specificity? (three "
                "decimals)", lambda: _class_metric("specificity"), "Specificity looks only at the images that are "
-               "not of this class: what share of them did the model leave alone?", lambda: f"540 / 550 = {_class_metric('specificity')}.", 0.001),
+               "not of this class: what share of them did the model leave alone?",
+               lambda: f"540 / 550 = {_class_metric('specificity')}.", 0.001),
     "04.3": _e("A test set holds 90 images of class a, all recognised, and 10 of class b, all taken for a. What is "
                "macro recall minus weighted recall? (two decimals)", _macro_vs_weighted,
                "Macro averages the classes' recalls equally; weighted weighs each by its number of images.",

@@ -106,7 +106,8 @@ class ConfusionExplorer:
         self._refilling, self._shown = False, None
         self._build_class_tab()
         self.views = {"Confusion matrix": MatrixView(), "Label issues": LabelIssuesView(),
-                      "Calibration": CalibrationView(), "Embedding map": EmbeddingView(), "Run against run": CompareView()}
+                      "Calibration": CalibrationView(), "Embedding map": EmbeddingView(),
+                      "Run against run": CompareView()}
         self.tabs = W.Tab(children=[self.class_tab] + [v.box for v in self.views.values()]).add_class("effnet-tabs")
         for i, name in enumerate(TABS):
             self.tabs.set_title(i, name)
@@ -119,7 +120,8 @@ class ConfusionExplorer:
         self._fill_list()
 
     def _build_class_tab(self):
-        self.search = W.Text(placeholder="type to filter classes", description="search").add_class("effnet-class-search")
+        self.search = W.Text(placeholder="type to filter classes",
+                             description="search").add_class("effnet-class-search")
         self.sort = W.Dropdown(options=list(SORTS), value="F1, worst first", description="sort by")
         self.class_list = W.Select(rows=14, layout=W.Layout(width="340px")).add_class("effnet-class-list")
         self.normalize = W.ToggleButtons(options=list(NORMALISE), value="counts").add_class("effnet-normalize")
@@ -222,7 +224,8 @@ class ConfusionExplorer:
             if self.status.value == BUSY:
                 self.status.value = ""
         except Exception as e:  # show it in the widget; a callback's traceback would be lost
-            self.status.value = f"<span style='color:#b00'>{html.escape(type(e).__name__)}: {html.escape(str(e))}</span>"
+            self.status.value = (f"<span style='color:#b00'>{html.escape(type(e).__name__)}: "
+                                 f"{html.escape(str(e))}</span>")
             raise
         finally:
             if collecting:
@@ -281,7 +284,8 @@ class ConfusionExplorer:
         pairs = self.analysis.pairs_of(name)
         self._refilling = True  # setting the options selects the first one: draw it once, below
         try:
-            self.pairs.options = [(f"{t} → predicted {p}  ({n} images)", (t, p)) for t, p, n in pairs] or [("no confusions", None)]
+            self.pairs.options = [(f"{t} → predicted {p}  ({n} images)", (t, p))
+                                  for t, p, n in pairs] or [("no confusions", None)]
             self.pairs.value = self.pairs.options[0][1]
         finally:
             self._refilling = False
@@ -295,7 +299,8 @@ class ConfusionExplorer:
         metrics = "".join(f"<tr><td>{k}</td><td><b>{c[k]:.3f}</b></td></tr>"
                           for k in ("precision", "recall", "specificity", "f1"))
         return (f"<div style='padding:0 12px'><h3 style='margin:4px 0'>{html.escape(name)}</h3>"
-                f"<table>{metrics.replace('>f1<', '>F1<')}<tr><td>support</td><td><b>{c['support']}</b></td></tr></table>"
+                f"<table>{metrics.replace('>f1<', '>F1<')}<tr><td>support</td>"
+                f"<td><b>{c['support']}</b></td></tr></table>"
                 f"<p style='margin:6px 0 2px'>confused with</p><table><tr><th>class</th><th>taken for it</th>"
                 f"<th>it is taken for</th></tr>{rows or '<tr><td colspan=3>no confusions</td></tr>'}</table></div>")
 
@@ -328,7 +333,8 @@ class ConfusionExplorer:
     def _render_gallery(self):
         samples = self.pair_images()
         _set_image(self.gallery, contact_sheet(samples["path"], [
-            f"{p} ({c:.0%})\ntrue: {t}" for p, c, t in zip(samples["predicted"], samples["confidence"], samples["true"])],
+            f"{p} ({c:.0%})\ntrue: {t}"
+            for p, c, t in zip(samples["predicted"], samples["confidence"], samples["true"])],
             [False] * len(samples)) if len(samples) else b"")
 
     def _show_pair(self):

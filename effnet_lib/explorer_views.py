@@ -263,7 +263,8 @@ class EmbeddingView:
     def __init__(self):
         self.highlight = W.ToggleButtons(options=["selected class", "confused pair", "nothing"], value="selected class")
         self.picker = W.Dropdown(description="image", layout=W.Layout(width="520px")).add_class("effnet-embedding-pick")
-        self.map = W.Image(format="png", layout=W.Layout(width="520px", min_width="520px")).add_class("effnet-embedding")
+        self.map = W.Image(format="png",
+                           layout=W.Layout(width="520px", min_width="520px")).add_class("effnet-embedding")
         self.neighbours = W.Image(format="png")
         self.note = W.HTML()
         self.box = W.VBox([self.highlight, self.picker, self.note, W.HBox([self.map]), self.neighbours])
@@ -286,7 +287,8 @@ class EmbeddingView:
             self.picker.value = self.picker.options[0][1]
         picked = self.picker.value
         pair = ex.pair or (name, name)
-        shown = {"selected class": [name], "confused pair": list(dict.fromkeys(pair)), "nothing": []}[self.highlight.value]
+        shown = {"selected class": [name], "confused pair": list(dict.fromkeys(pair)),
+                 "nothing": []}[self.highlight.value]
         display = EmbeddingMap(xy, a.y_true, a.y_pred, a.classes, shown, picked)
         self.map.value = self.canvas.render(bool(shown), display.plot_points, display.plot_marks)
         self._neighbours(ex, picked)
@@ -330,12 +332,15 @@ class CompareView:
         called = tested[tested.verdict != "no change shown"]
         self.table.value = (f"<p>accuracy {c['accuracy_a']:.3f} here (a), {c['accuracy_b']:.3f} there (b); "
                             f"{len(called)} of {len(tested)} classes changed by the test (q &le; 0.05): "
-                            f"{(called.verdict == 'b better').sum()} better there, {(called.verdict == 'a better').sum()} "
+                            f"{(called.verdict == 'b better').sum()} better there, "
+                            f"{(called.verdict == 'a better').sum()} "
                             f"better here</p>"
                             + _html_table(tested[["support", "recall_a", "recall_b", "right_b_only", "right_a_only",
                                                   "q_value", "f1_change", "f1_low", "f1_high", "verdict"]].head(15)))
         name = ex.selected
-        rows = pd.concat([c["wrong_to_right"].assign(kind="becomes right"), c["right_to_wrong"].assign(kind="becomes wrong")])
+        rows = pd.concat([c["wrong_to_right"].assign(kind="becomes right"),
+                          c["right_to_wrong"].assign(kind="becomes wrong")])
         rows = rows[rows.true == name].head(12)
-        self.flips.value = contact_sheet(rows.path, [f"{k}\n{a} -> {b}" for k, a, b in zip(rows.kind, rows.pred_a, rows.pred_b)],
+        self.flips.value = contact_sheet(rows.path,
+                                         [f"{k}\n{a} -> {b}" for k, a, b in zip(rows.kind, rows.pred_a, rows.pred_b)],
                                          [k == "becomes right" for k in rows.kind])

@@ -1,10 +1,11 @@
 """Predictions from a trained checkpoint: for any image files, and for a labelled split.
 
 `Predictor` rebuilds the network and its eval preprocessing from a checkpoint (through
-`checkpoint`, never the training loop) and predicts images in batches; every image is predicted, the last partial batch included, and unreadable files
-are reported and skipped. `EvalResult` is what an evaluation produces (true labels, probabilities,
-paths, class names); it is saved as a predictions CSV (plus the probability matrix) and can be
-read back from such a CSV, so results of any model can be inspected with the same tools.
+`checkpoint`, never the training loop) and predicts images in batches; every image is predicted,
+the last partial batch included, and unreadable files are reported and skipped. `EvalResult` is
+what an evaluation produces (true labels, probabilities, paths, class names); it is saved as a
+predictions CSV (plus the probability matrix) and can be read back from such a CSV, so results of
+any model can be inspected with the same tools.
 Nothing here draws: the figures of an evaluation are `evaluation.write_evaluation`'s.
 """
 
@@ -38,7 +39,8 @@ from .layout import match_names
 from .metrics import Report, report
 from .provenance import provenance
 
-__all__ = ["Predictor", "SPLITS", "EvaluationSet", "evaluation_samples", "seen_in_training", "expand_paths", "topk_table", "EvalResult"]
+__all__ = ["Predictor", "SPLITS", "EvaluationSet", "evaluation_samples", "seen_in_training", "expand_paths",
+           "topk_table", "EvalResult"]
 
 
 class Predictor:
@@ -53,7 +55,7 @@ class Predictor:
         self.source = source  # the checkpoint it was read from, for the provenance of what it computes
 
     @classmethod
-    def from_checkpoint(cls, path, device="auto") -> "Predictor":
+    def from_checkpoint(cls, path, device="auto") -> Predictor:
         ckpt = load_checkpoint(path)
         missing = sorted({"arch", "classes", "transforms"} - set(ckpt))
         if missing:
@@ -98,7 +100,7 @@ class Predictor:
         table = topk_table([str(files[i]) for i in kept], probs, self.classes, topk)
         return table, [str(files[i]) for i in bad]
 
-    def evaluate(self, samples, batch_size=64, workers=0, progress: bool = False) -> "EvalResult":
+    def evaluate(self, samples, batch_size=64, workers=0, progress: bool = False) -> EvalResult:
         """Predictions and pooled features of every readable sample (unreadable ones are reported)."""
         probs, kept, bad, feats = self.probabilities(samples, batch_size, workers, features=True, progress=progress)
         made = {"checkpoint": self.source, "images": len(kept), "unreadable": len(bad),
@@ -254,7 +256,7 @@ class EvalResult:
         return out
 
     @classmethod
-    def load(cls, path) -> "EvalResult":
+    def load(cls, path) -> EvalResult:
         """From a folder written by `save`, or from any predictions CSV (path, true, pred_1, prob_1...).
 
         Labels are read as text, so classes called "0", "001" or "NA" stay what they are; a row

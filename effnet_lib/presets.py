@@ -53,6 +53,7 @@ def quick_mode_timing(notebook: str) -> str:
     if record is None:
         return f"QUICK MODE timing of {notebook}: not measured yet (python scripts/time_notebooks.py {notebook})"
     minutes = lambda s: f"{int(s // 60)} min {s % 60:.0f} s" if s >= 60 else f"{s:.0f} s"  # noqa: E731
-    return (f"QUICK MODE: this notebook ran in {minutes(record['cold_s'])} the first time, opened on its own with nothing cached, "
+    return (f"QUICK MODE: this notebook ran in {minutes(record['cold_s'])} the first time, "
+            f"opened on its own with nothing cached, "
             f"and {minutes(record['warm_s'])} once its runs were cached, on {record['device']} "
             f"(measured by scripts/time_notebooks.py at commit {record['commit']}, {record['date'][:10]})")

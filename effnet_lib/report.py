@@ -1,8 +1,8 @@
 """A static, self-contained HTML report of one evaluation (and optionally its comparison with
 another): what a course can publish and a practitioner can send, readable with no kernel.
 
-``python -m effnet_lib report EVAL_DIR [--compare EVAL_DIR2] [--val DIR] [--train DIR] --out report.html`` writes one file
-with every figure and thumbnail embedded (base64): the summary, the per-class table, the
+``python -m effnet_lib report EVAL_DIR [--compare EVAL_DIR2] [--val DIR] [--train DIR] --out report.html``
+writes one file with every figure and thumbnail embedded (base64): the summary, the per-class table, the
 confusion matrix ordered by confusion clusters, the worst classes with their most confident
 mistakes, the label-issue candidates and overlapping classes, calibration, the embedding map when
 the evaluation saved features, and the per-class comparison with the images that flip.
@@ -110,7 +110,8 @@ def _label_issues(result: EvalResult, n: int, train: EvalResult | None, beside: 
 def _beside_neighbours(result: EvalResult, issues: pd.DataFrame, train: EvalResult | None) -> str:
     """Each candidate beside the training images nearest to it of its given and its suggested class."""
     if train is None or train.features is None or result.features is None:
-        return ("<p>(Evaluate the training split too and pass it as <code>train</code> (<code>--train</code>) to see each "
+        return ("<p>(Evaluate the training split too and pass it as <code>train</code> "
+                "(<code>--train</code>) to see each "
                 "candidate beside its nearest training images of both classes.)</p>")
     rows = []
     for r in issues.itertuples():
@@ -134,7 +135,8 @@ def _calibration(result: EvalResult, cal: dict, val: EvalResult | None, worst: i
         parts.append(f"<h3>The images predicted as {html.escape(name)} ({n}; ECE {mine['ece']:.3f})</h3>"
                      + _figure(ReliabilityDiagram(mine).plot(title=f"predicted as {name}")))
     if val is None:
-        parts.append("<p>(Pass an evaluation of the validation split as <code>val</code> (<code>--val</code>) to fit temperature "
+        parts.append("<p>(Pass an evaluation of the validation split as <code>val</code> "
+                     "(<code>--val</code>) to fit temperature "
                      "scaling there and see this split's calibration before and after.)</p>")
         return "".join(parts)
     t = temperature_report(val, result)

@@ -335,11 +335,13 @@ def headline(table: pd.DataFrame) -> str:
     lines = []
     if "grid" in set(table.experiment):
         g, found = grid_table(table), best_triple(table)
-        lines.append(f"- **Step 1** (triples at equal measured cost, {g.macs_ratio.min():.2f}-{g.macs_ratio.max():.2f}x "
+        lines.append(f"- **Step 1** (triples at equal measured cost, "
+                     f"{g.macs_ratio.min():.2f}-{g.macs_ratio.max():.2f}x "
                      f"the base's MACs) picked alpha, beta, gamma = {found}, mean validation accuracy "
                      f"{g.val_mean.iloc[0]:.3f} (SD {g.val_std.iloc[0]:.3f}); the paper's (1.2, 1.1, 1.15) ranks "
                      f"{_paper_rank(g)} of {len(g)}; "
-                     + (f"{int(g.tied_with_best.sum())} triple(s) within 2 SE of the best." if g.tied_with_best.notna().all()
+                     + (f"{int(g.tied_with_best.sum())} triple(s) within 2 SE of the best."
+                        if g.tied_with_best.notna().all()
                         else "one seed: no verdict on which is best."))
     for exp, name in (("compound_found", "the found triple"), ("compound_paper", "the paper's triple")):
         if exp not in set(table.experiment):
@@ -347,7 +349,8 @@ def headline(table: pd.DataFrame) -> str:
         for r in compound_vs_single(table, exp).itertuples():
             if r.phi < 2:
                 continue
-            lines.append(f"- **Step 2, {name}, phi = {r.phi:g}** ({r.macs_ratio:.2f}x MACs, test {r.compound_mean:.3f}, "
+            lines.append(f"- **Step 2, {name}, phi = {r.phi:g}** ({r.macs_ratio:.2f}x MACs, "
+                         f"test {r.compound_mean:.3f}, "
                          f"SD {r.compound_std:.3f} over {r.seeds} seeds): " + _by_verdict(r) + ".")
     fig3 = claims[claims.claim.str.startswith("Fig. 3: the gain from")]
     if len(fig3):
@@ -382,7 +385,8 @@ def room_base_gains(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (small, a), (large, b) in zip(s.iloc[:-1].iterrows(), s.iloc[1:].iterrows()):
         diff, se, v = compare(b["mean"], b["std"], b["count"], a["mean"], a["std"], a["count"])
-        rows.append({"from": f"{small}x{small} ({int(a.resolution)} px)", "to": f"{large}x{large} ({int(b.resolution)} px)",
+        rows.append({"from": f"{small}x{small} ({int(a.resolution)} px)",
+                     "to": f"{large}x{large} ({int(b.resolution)} px)",
                      "base_from": a["mean"], "base_to": b["mean"], "points": diff * 100, "points_se": se * 100,
                      "seeds": int(min(a["count"], b["count"])), "verdict": v})
     return pd.DataFrame(rows)

@@ -44,7 +44,8 @@ from .scaling_analysis import best_triple
 from .sweeps import default_cache, sweep
 
 __all__ = ["BASE", "PAPER_TRIPLE", "GRID_COST_BAND", "Mode", "QUICK", "FULL", "MODES", "config", "compound",
-           "macs_of", "matched_value", "architecture", "grid_triples", "experiment_configs", "run", "run_folder", "costs",
+           "macs_of", "matched_value", "architecture", "grid_triples", "experiment_configs", "run", "run_folder",
+           "costs",
            "save_results", "load_results", "RESULTS", "ROOM_FILES", "ROOM_STEPS", "load_room"]
 
 BASE = TrainConfig(data="fashion", model=None, width=0.25, depth=0.34, image_size=32, recipe="short", batch_size=64)
@@ -95,7 +96,11 @@ def architecture(cfg: TrainConfig) -> tuple:
     return stages, round_filters(1280, cfg.width), cfg.image_size
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
+def _macs_at(width: float, depth: float, resolution) -> int:
+    return macs_of(width, depth, int(resolution))
+
+
 def macs_of(width: float, depth: float, resolution: int) -> int:
     """Measured multiply-adds of one image through the base's network at these coefficients."""
     return measure(efficientnet(width, depth, num_classes=NUM_CLASSES), int(resolution)).macs
@@ -152,7 +157,7 @@ def grid_triples(mode: Mode) -> list[tuple[float, float, float]]:
     for alpha, beta, gamma in candidates:
         if gamma is None:
             width, depth = round(BASE.width * beta, 4), round(BASE.depth * alpha, 4)
-            res = _nearest(_SEARCH["resolution"](), lambda r: macs_of(width, depth, int(r)), target)
+            res = _nearest(_SEARCH["resolution"](), functools.partial(_macs_at, width, depth), target)
             gamma = round(res / BASE.image_size, 4)
         cfg = compound(mode, alpha, beta, gamma, phi=1)
         if abs(math.log(_macs(cfg) / target)) > math.log(GRID_COST_BAND) or architecture(cfg) in seen:
@@ -173,7 +178,8 @@ def single_dimension(mode: Mode, triples=(PAPER_TRIPLE,)) -> list[TrainConfig]:
     measured MACs of each compound network (phi > 0) of the first triple, and for a further
     triple's networks a point only where no point of that dimension lies within the matched band
     (25%) of their MACs already."""
-    points = {dim: {matched_value(dim, t) for t in _targets(mode, triples[:1])} for dim in ("width", "depth", "resolution")}
+    points = {dim: {matched_value(dim, t) for t in _targets(mode, triples[:1])}
+              for dim in ("width", "depth", "resolution")}
     for target in _targets(mode, triples[1:]):
         for dim, values in points.items():
             if not any(abs(math.log(_cost(dim, v) / target)) <= math.log(MATCHED_BAND) for v in values):
@@ -243,7 +249,8 @@ def run(mode: Mode | str, cache=None, progress: bool = True, only=None, executor
         found = best_triple(_with_ratio(frames))
         later = experiment_configs(mode, found)
         frames = [f for f in frames if f.experiment.iloc[0] != "single_dimension"]
-        frames += [_sweep(name, later[name], cache, progress, executor) for name in ("single_dimension", "compound_found")]
+        frames += [_sweep(name, later[name], cache, progress, executor)
+                   for name in ("single_dimension", "compound_found")]
     return _with_ratio(frames)
 
 
@@ -277,7 +284,8 @@ def costs(mode: Mode = FULL) -> pd.DataFrame:
                 continue
             value = now[dim]
             cost = measure(efficientnet(c.width, c.depth, num_classes=NUM_CLASSES), c.image_size)
-            rows.append({"dimension": dim, "value": value, "blocks": sum(s.layers for s in scaled_stages(c.width, c.depth)),
+            rows.append({"dimension": dim, "value": value,
+                         "blocks": sum(s.layers for s in scaled_stages(c.width, c.depth)),
                          "params": cost.params, "macs": cost.macs,
                          "nominal_factor": (value / _base_value(dim)) ** (1 if dim == "depth" else 2)})
     t = pd.DataFrame(rows)
@@ -308,7 +316,8 @@ def save_results(table: pd.DataFrame, command: str, path: Path = RESULTS) -> Pat
 def load_results(path: Path = RESULTS) -> tuple[pd.DataFrame, dict]:
     """The committed full-mode table and how it was made (command, commit, device, seeds)."""
     if not path.exists():
-        raise MissingInputError(f"{path}: no full-mode results; make them with `python -m effnet_lib scaling --mode full`")
+        raise MissingInputError(f"{path}: no full-mode results; "
+                                f"make them with `python -m effnet_lib scaling --mode full`")
     return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
 
 

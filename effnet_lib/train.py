@@ -264,7 +264,8 @@ def _train_epoch(s: _Session, epoch: int, stop: StopOnSignal, progress: bool) ->
                                   f"{cfg.epochs}); continue with `resume=True`")
     bar.close()
     seconds = time.perf_counter() - t0
-    return dist.all_reduce(torch.stack([loss_sum.double(), correct.double(), seen.double()]), s.world), seconds, epoch_lr
+    return dist.all_reduce(torch.stack([loss_sum.double(), correct.double(), seen.double()]),
+                           s.world), seconds, epoch_lr
 
 
 def _check_step(s: _Session, epoch, step, totals, t0, bar):
@@ -333,7 +334,8 @@ def _save(s: _Session, epoch: int, improved: bool):
         except D.DataError as e:
             warnings.warn(f"{e} (this run keeps its split in {s.out / 'split.json'})", stacklevel=2)
     # An overwritten run's leftovers go once the new run has its first epoch on disk.
-    rewritten = {"last.pt", "best.pt", "history.csv", "classes.txt"} | ({"split.json"} if s.folder.split_record else set())
+    rewritten = {"last.pt", "best.pt", "history.csv", "classes.txt"} | ({"split.json"} if s.folder.split_record
+                                                                        else set())
     for p in (p for p in s.stale if p.name not in rewritten):
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
     s.stale = []

@@ -97,7 +97,8 @@ def source_config(seed: int = 0, root=None) -> TrainConfig:
     return replace(QUICK, data=str(task_folder(SOURCE, None, seed, root)), seed=seed, batch_size=None)
 
 
-def target_config(per_class: int, seed: int, pretrained: Path | None, root=None, lr: float | None = None) -> TrainConfig:
+def target_config(per_class: int, seed: int, pretrained: Path | None, root=None,
+                  lr: float | None = None) -> TrainConfig:
     """The same network on the target articles from `per_class` images each, from the source
     network's features (`pretrained`: `features_only`, a fresh classifier) or from scratch (None)."""
     return replace(QUICK, data=str(task_folder(TARGET, per_class, seed, root)), seed=seed, epochs=epochs_for(per_class),

@@ -173,7 +173,8 @@ class CropParams:
         if box is None:  # fall back to the largest centred box within the ratio range
             ratio = width / height
             lo, hi = math.exp(self.log_ratio[0]), math.exp(self.log_ratio[1])
-            w, h = (width, round(width / lo)) if ratio < lo else (round(height * hi), height) if ratio > hi else (width, height)
+            w, h = ((width, round(width / lo)) if ratio < lo
+                    else (round(height * hi), height) if ratio > hi else (width, height))
             box = ((height - h) // 2, (width - w) // 2, h, w)
         flip = float(self.hflip and torch.rand(1).item() < 0.5)
         return img, torch.tensor([*box, flip])

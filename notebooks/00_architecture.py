@@ -52,7 +52,8 @@ print(quick_mode_timing("00_architecture"))
 #
 # B0 came out of a neural architecture search with the MnasNet objective
 # $\mathrm{ACC}(m)\cdot\left(\mathrm{FLOPS}(m)/T\right)^{w}$ with $w=-0.07$ and a target of
-# $T = 400$M FLOPs (the paper's FLOPs are multiply-adds, as everywhere in this notebook). The reward prefers a bigger model only when its accuracy grows enough:
+# $T = 400$M FLOPs (the paper's FLOPs are multiply-adds, as everywhere in this notebook). The reward prefers a bigger
+# model only when its accuracy grows enough:
 # doubling the FLOPs must buy about 5% *relative* accuracy. Below, the reward of the published
 # models (their ImageNet top-1 from paper Table 2, their multiply-adds measured here) with
 # $T = 400$M. The search itself compared candidate networks of about B0's size; B1–B7 were scaled
@@ -188,7 +189,8 @@ anatomy.separable_vs_ordinary(cin=40, cout=80, kernel=3, size=28)
 # convolution does only k² multiply-adds per value it reads, too few to keep the arithmetic units
 # busy. A processor's speed is bounded by memory traffic as well as by arithmetic, so B0's
 # advantage in time falls far short of its advantage in FLOPs, and on some machines and runs it
-# vanishes (column `macs_per_s_G`: the arithmetic rate each network actually reaches). Training keeps the activations for the backward pass, which costs more
+# vanishes (column `macs_per_s_G`: the arithmetic rate each network actually reaches). Training keeps the activations
+# for the backward pass, which costs more
 # still. (Numbers differ between machines; the cell measures the one it runs on.)
 
 # %%
@@ -277,7 +279,8 @@ ax.set_ylabel("MACs relative to B0")
 ax.legend()
 ax.grid(alpha=0.3)
 steps = growth["step ratio"].dropna()
-print(f"B7 measures {growth['MACs / B0 (measured)'].iloc[-1]:.1f}x B0 against 1.92^7 = {growth['1.92^phi'].iloc[-1]:.1f}; "
+print(f"B7 measures {growth['MACs / B0 (measured)'].iloc[-1]:.1f}x B0 against 1.92^7 = "
+      f"{growth['1.92^phi'].iloc[-1]:.1f}; "
       f"single steps range from {steps.min():.2f}x to {steps.max():.2f}x")
 
 # %% [markdown]
@@ -306,7 +309,8 @@ anatomy.flops_rule().round(3)
 rule = anatomy.flops_rule().set_index(["depth x", "width x", "resolution x"]).measured
 singles = rule.loc[(1.2, 1.0, 1.0)] * rule.loc[(1.0, 1.1, 1.0)] * rule.loc[(1.0, 1.0, 1.15)]
 print(f"depth 1.2: {scaling.count_blocks(1.2)} blocks against B0's {scaling.count_blocks(1.0)}; the single rows "
-      f"multiplied: {singles:.2f}, measured together: {rule.loc[(1.2, 1.1, 1.15)]:.2f}, rule: {scaling.constraint():.2f}")
+      f"multiplied: {singles:.2f}, measured together: {rule.loc[(1.2, 1.1, 1.15)]:.2f}, "
+      f"rule: {scaling.constraint():.2f}")
 
 # %% [markdown]
 # ## 7 · Published coefficients against α^φ, β^φ, γ^φ
@@ -318,7 +322,7 @@ print(f"depth 1.2: {scaling.count_blocks(1.2)} blocks against B0's {scaling.coun
 # %%
 # NBVAL_CHECK_OUTPUT
 rows = []
-for phi, (name, (w, d, res, dropout)) in enumerate(scaling.OFFICIAL.items()):
+for phi, (name, (w, d, res, _dropout)) in enumerate(scaling.OFFICIAL.items()):
     c = scaling.compound_coefficients(phi)
     rows.append({"model": name.upper(), "phi": phi, "depth": d, "1.2^phi": round(c.depth, 2),
                  "width": w, "1.1^phi": round(c.width, 2), "resolution": res,

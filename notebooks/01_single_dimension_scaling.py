@@ -83,14 +83,16 @@ table3.round(2)
 # depth row), and compound scaling gains more than any one of them for every network; that second
 # part is notebook 02's subject. These are single runs: the paper gives no spread, so this
 # notebook's rule (below) cannot be applied to them, and a gain of a point could be noise.
-# ImageNet models see 224 px photos of a thousand classes, trained for hundreds of epochs. Does the first part hold for a network small enough to train here?
+# ImageNet models see 224 px photos of a thousand classes, trained for hundreds of epochs. Does the first part hold for
+# a network small enough to train here?
 #
 # ## 3. Your prediction
 #
 # The base network of this notebook is B0 at a quarter of its width and a third of its depth (10
 # blocks), at 32 px, trained 6 epochs on 5,000 Fashion-MNIST images (10 classes of clothing, photos
 # of 28 px) with the `short` recipe (SGD at lr 0.05 after a one-epoch warm-up, cosine annealing,
-# no dropout; notebook 03 lists every recipe). Its last stages work on 2x2 and 1x1 feature maps. Before you look at any result, write
+# no dropout; notebook 03 lists every recipe). Its last stages work on 2x2 and 1x1 feature maps. Before you look at any
+# result, write
 # down how many accuracy points (test set) you expect each dimension to gain when it alone makes the
 # network cost about 2.3 times the base's MACs, and why.
 
@@ -128,7 +130,8 @@ study.costs(study.FULL).round(2)
 
 # %%
 full, how = study.load_results()
-print(f"{how['rows']} rows ({how['trained_configs']} networks trained, seeds {how['seeds']}, {how['epochs'][0]} epochs), "
+print(f"{how['rows']} rows ({how['trained_configs']} networks trained, seeds {how['seeds']}, "
+      f"{how['epochs'][0]} epochs), "
       f"made by `{how['command']}` on {', '.join(how['trained_on'])}; the full record: data/results/scaling_full.json")
 
 # %% [markdown]
@@ -151,7 +154,8 @@ for ax, (dim, curve) in zip(axes, curves.items()):
 # One rule decides every verdict in notebooks 01 and 02: network a **beats** network b when a - b
 # is more than twice the standard error of the difference over seeds, **loses** when b - a is, and
 # **ties** otherwise. A ± after a number always says which it is: SD (the standard deviation of
-# the seeds' results) or SE (the standard error of a mean or a difference). With one seed there is no standard error and no verdict. The gain of each
+# the seeds' results) or SE (the standard error of a mean or a difference). With one seed there is no standard error and
+# no verdict. The gain of each
 # step per doubling of MACs, and the paper's claims held against the table:
 
 # %%
@@ -176,13 +180,15 @@ for row in first_steps.itertuples():
 # no gain to diminish. The paper's diminishing returns cannot be shown by the rule for any
 # dimension here (the `shrinks` rows: for resolution the fall in gain per doubling is less than
 # twice its SE, by a hair; the gain per doubling is computed only between points at least a
-# quarter of a doubling apart, so 48 px, just above 42 px, is skipped). So the first half of Observation 1 holds for one dimension of three. Why not for
+# quarter of a doubling apart, so 48 px, just above 42 px, is skipped). So the first half of Observation 1 holds for one
+# dimension of three. Why not for
 # width and depth?
 #
 # ## 6. Why? Testing one explanation: room in the last stages
 #
 # A 32 px input leaves the base's last stages on tiny maps: stages 6 and 7 take a 2x2 map, stage 8
-# and the head a 1x1 one (the stage table above; its `resolution` is each stage's input). A 3x3 depthwise filter on a 1x1 map sees one position, so extra channels or extra blocks
+# and the head a 1x1 one (the stage table above; its `resolution` is each stage's input). A 3x3 depthwise filter on a
+# 1x1 map sees one position, so extra channels or extra blocks
 # there have no spatial pattern to work on. That is an explanation, not yet a measurement. If it is
 # the cause, a first width step and a first depth step should start to pay when the last stage has
 # room, with nothing else changed. Fashion-MNIST's photos are 28 px, so a 64 or 128 px input
@@ -196,12 +202,14 @@ for row in first_steps.itertuples():
 
 # %%
 room = study.load_room()
-print(f"{len(room)} trained networks, seeds {sorted(int(s) for s in room.seed.unique())}, on {', '.join(room.prov_device.unique())}; "
+print(f"{len(room)} trained networks, seeds {sorted(int(s) for s in room.seed.unique())}, "
+      f"on {', '.join(room.prov_device.unique())}; "
       f"each row's command and commit are in data/results/pilots/")
 room_gain = analysis.room_table(room)
 GainOverBase(room_gain.assign(step=room_gain.step.map({"width": "width 0.25 -> 0.38",
                                                        "depth": "depth 0.34 -> 0.76"})),
-             group="last_map", xlabel="the last stage's map").plot(title="The first width and depth steps, by the size of the last stage's map")
+             group="last_map", xlabel="the last stage's map").plot(
+    title="The first width and depth steps, by the size of the last stage's map")
 room_gain.round(3)
 
 # %% [markdown]
@@ -230,7 +238,8 @@ analysis.room_base_gains(room).round(3)
 # The intuitions again, each against what was measured here:
 #
 # - **Depth**: richer features, harder to train. The `short` recipe starts the last BatchNorm of
-#   every residual block with its scale at zero (exercise 01.2 asks what that changes). A block on a 1x1 map costs little, so the depth line needs several times more blocks to
+#   every residual block with its scale at zero (exercise 01.2 asks what that changes). A block on a 1x1 map costs
+#   little, so the depth line needs several times more blocks to
 #   reach the same MACs as the other lines; given room, the first depth step gains a little more,
 #   though not by the rule.
 # - **Width**: finer-grained features, quick saturation when shallow. Here it saturates before it

@@ -66,7 +66,8 @@ print(f"full mode: {how['rows']} rows ({how['trained_configs']} networks trained
 # 2. **Step 2**: keep alpha, beta, gamma and raise phi to get B1–B7, without searching again.
 #
 # Step 2 *assumes* that the balance found at twice the base's cost is still the right one at 2^7
-# times the cost by the formula (B7 measures about 95 times B0's FLOPs in Table 2). Nothing in step 1 can check that: it is the price of a search cheap enough to
+# times the cost by the formula (B7 measures about 95 times B0's FLOPs in Table 2). Nothing in step 1 can check that: it
+# is the price of a search cheap enough to
 # run. (The paper notes that searching around a larger model can do better, at a much larger
 # cost.) Below, step 2 is run with both the paper's triple and the one this grid finds, and each
 # compound network is compared with single-dimension networks of the same measured cost, which is
@@ -267,12 +268,15 @@ Markdown(analysis.headline(full))
 # %%
 found_phi1 = analysis.compound_curve(full, "compound_found").set_index("phi").loc[1]
 base_row = analysis.compound_curve(full, "compound_found").set_index("phi").loc[0]
-pixel = study.macs_of(base.width, base.depth, int(found_phi1.resolution)) / study.macs_of(base.width, base.depth, base.image_size)
-deeper = study.macs_of(base.width, found_phi1.depth, base.image_size) / study.macs_of(base.width, base.depth, base.image_size)
+pixel = (study.macs_of(base.width, base.depth, int(found_phi1.resolution))
+         / study.macs_of(base.width, base.depth, base.image_size))
+deeper = (study.macs_of(base.width, found_phi1.depth, base.image_size)
+          / study.macs_of(base.width, base.depth, base.image_size))
 diff, se, verdict = analysis.compare(found_phi1.test_mean, found_phi1.test_std, found_phi1.seeds,
                                      base_row.test_mean, base_row.test_std, base_row.seeds)
-print(f"found triple, phi = 1: depth {found_phi1.depth:g} at {found_phi1.resolution:g} px, {found_phi1.macs_ratio:.2f}x "
-      f"the base's MACs; {found_phi1.resolution:g} px alone {pixel:.2f}x, depth {found_phi1.depth:g} alone {deeper:.2f}x")
+print(f"found triple, phi = 1: depth {found_phi1.depth:g} at {found_phi1.resolution:g} px, "
+      f"{found_phi1.macs_ratio:.2f}x the base's MACs; {found_phi1.resolution:g} px alone {pixel:.2f}x, "
+      f"depth {found_phi1.depth:g} alone {deeper:.2f}x")
 print(f"against the base: {diff * 100:+.1f} ± {se * 100:.1f} points (SE): it {verdict} the base")
 paper_phi1 = analysis.compound_curve(full, "compound_paper").set_index("phi").loc[1]
 print(f"its cost {found_phi1.macs_ratio:.2f}x against the paper's phi = 1 network's {paper_phi1.macs_ratio:.2f}x "
@@ -290,7 +294,8 @@ with open_executor("local", jobs=os.cpu_count() or 1) as pool:
     quick = study.run("quick", only=["width_lines", "grid", "compound_paper", "compound_found"], executor=pool,
                       progress=False)
 fig, axes = plt.subplots(1, 2, figsize=(14, 4.4), sharey=True, layout="constrained")
-ScalingCurves(analysis.width_line_curves(quick), label="width", chance=CHANCE).plot(ax=axes[0], title="QUICK MODE · Fig. 4")
+ScalingCurves(analysis.width_line_curves(quick), label="width", chance=CHANCE).plot(ax=axes[0],
+                                                                                  title="QUICK MODE · Fig. 4")
 q_comp = {f"compound, {name}": analysis.compound_curve(quick, exp)
           for exp, name in (("compound_found", "found"), ("compound_paper", "paper's"))}
 q_singles = {f"{dim} only": analysis.dimension_curve(quick, dim) for dim in ("width", "depth", "resolution")}

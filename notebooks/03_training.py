@@ -47,7 +47,7 @@ from effnet_lib import exercises, transfer
 from effnet_lib.config import dataset_for
 from effnet_lib.data import load_image
 from effnet_lib.plots import PredictionGallery, TrainingCurves
-from effnet_lib.presets import full_training_config, quick_training_config, repo_root, quick_mode_timing
+from effnet_lib.presets import full_training_config, quick_mode_timing, quick_training_config, repo_root
 from effnet_lib.recipes import PAPER_SOURCES, RECIPES
 from effnet_lib.train import fit, train_or_load
 
@@ -153,7 +153,8 @@ pd.DataFrame(PAPER_SOURCES, index=["value", "source"]).T
 # %%
 compare = json.loads((repo_root() / "benchmarks" / "rmsprop_compare.json").read_text())
 prov = compare["provenance"]
-print(f"{compare['command']} | lr {compare['lr']}, batch {compare['batch']}, {compare['epochs']} epochs, seed {prov['seed']}"
+print(f"{compare['command']} | lr {compare['lr']}, batch {compare['batch']}, {compare['epochs']} epochs, "
+      f"seed {prov['seed']}"
       f" | {prov['device']} | commit {prov['commit']} | {prov['date'][:10]}")
 steps = pd.DataFrame({r["optimizer"]: r["first_step_sizes"] for r in compare["results"]})
 steps.index = steps.index + 1
@@ -231,8 +232,10 @@ except FileExistsError as refused:
 # images of one class. With the BIRDS layout (`DIR/train/`, `DIR/valid/`, `DIR/test/`):
 #
 # ```bash
-# python -m effnet_lib train --data DIR/train --out runs/birds --model b0 --epochs 30  # split 80/20, manifest saved
-# python -m effnet_lib evaluate --checkpoint runs/birds/best.pt --data DIR/test --out runs/birds/eval-test  # every test image
+# python -m effnet_lib train --data DIR/train --out runs/birds \
+#     --model b0 --epochs 30  # split 80/20, manifest saved
+# python -m effnet_lib evaluate --checkpoint runs/birds/best.pt --data DIR/test \
+#     --out runs/birds/eval-test  # every test image
 # python -m effnet_lib predict --checkpoint runs/birds/best.pt --out five.csv --batch-size 5 "DIR/test/ABBOTTS BABBLER"
 # ```
 #

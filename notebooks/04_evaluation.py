@@ -33,7 +33,7 @@ from effnet_lib.evaluation import batch_test, write_evaluation
 from effnet_lib.metrics import top_confusions
 from effnet_lib.plots import ConfusionHeatmap, PredictionGallery
 from effnet_lib.predict import Predictor
-from effnet_lib.presets import full_training_config, quick_training_config, quick_mode_timing
+from effnet_lib.presets import full_training_config, quick_mode_timing, quick_training_config
 from effnet_lib.train import train_or_load
 
 print(quick_mode_timing("04_evaluation"))

@@ -39,15 +39,23 @@ from IPython.display import display
 from effnet_lib import exercises
 from effnet_lib import scaling_study as study
 from effnet_lib.diagnostic_plots import ReliabilityDiagram
-from effnet_lib.diagnostics import (calibration, calibration_by_class, class_calibration, compare_results, ece_floor,
-                                    label_issues, nearest_of_classes, overlapping_classes)
+from effnet_lib.diagnostics import (
+    calibration,
+    calibration_by_class,
+    class_calibration,
+    compare_results,
+    ece_floor,
+    label_issues,
+    nearest_of_classes,
+    overlapping_classes,
+)
 from effnet_lib.error_analysis import ErrorAnalysis
 from effnet_lib.evaluation import write_evaluation
 from effnet_lib.explorer import ConfusionExplorer, cam_figure
 from effnet_lib.gradcam import cam_layer
 from effnet_lib.plots import PredictionGallery
 from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.presets import full_training_config, quick_training_config, quick_mode_timing
+from effnet_lib.presets import full_training_config, quick_mode_timing, quick_training_config
 from effnet_lib.report import build_report
 from effnet_lib.temperature import temperature_report
 from effnet_lib.train import train_or_load
@@ -155,7 +163,8 @@ analysis.top_pairs(5)
 # true class does. Each map is scaled to its own maximum, so the colours say *where* within one
 # map, not how strong one class's evidence is against the other's. The map is computed on the grid
 # of the layer chosen above (4×4 at the quick mode's 32 px, 7×7 at 224 px) and smoothly (bilinearly) upsampled to
-# the image, so its blobs are a few cells blurred together, and each cell sees a wide patch: heat on the background means the evidence lies in
+# the image, so its blobs are a few cells blurred together, and each cell sees a wide patch: heat on the background
+# means the evidence lies in
 # that cell's wide view, not in the background itself.
 
 # %%
@@ -262,7 +271,8 @@ ReliabilityDiagram(calib).plot();
 
 # %% [markdown]
 # Per class, the ECE is computed from the images predicted as that class alone (the table's
-# `images`), far fewer than all, so its floor is higher: the table gives each of the five least calibrated classes its floor, and
+# `images`), far fewer than all, so its floor is higher: the table gives each of the five least calibrated classes its
+# floor, and
 # `beyond_floor` says whether its ECE clears the 95th percentile. Below, the diagrams of the two
 # least calibrated.
 
@@ -296,13 +306,15 @@ if predictor is not None and run.folder.test:
           f"{floor['p95']:.4f}); NLL {temp['nll_before']:.4f} -> {temp['nll_after']:.4f}; accuracy "
           f"{temp['accuracy']:.4f} before and after")
     after = calibration(result.y_true, temp["probs_after"], result.classes)["per_class_ece"]
-    print("per class, ECE before -> after: " + ", ".join(f"{c} {e:.3f} -> {after[c]:.3f}" for c, e in by_class.ece.items()))
+    print("per class, ECE before -> after: "
+          + ", ".join(f"{c} {e:.3f} -> {after[c]:.3f}" for c, e in by_class.ece.items()))
     ReliabilityDiagram(calibration(result.y_true, temp["probs_after"], result.classes)).plot(
         title=f"after temperature scaling (T = {T:.3f}; ECE {temp['ece_after']:.3f})");
 
 # %% [markdown]
 # Read the lines above before you conclude: when the ECE was already within the floor, a change
-# smaller than the gap between the floor's mean and its 95th percentile is noise, and a T close to 1 says the model needed little. Where
+# smaller than the gap between the floor's mean and its 95th percentile is noise, and a T close to 1 says the model
+# needed little. Where
 # a model *is* over-confident (deep networks trained long often are; Guo et al. found it on
 # ImageNet), T above 1 is the fix, and it costs nothing in accuracy.
 
@@ -310,7 +322,8 @@ if predictor is not None and run.folder.test:
 # ## Which classes does scaling help?
 #
 # The base network of the scaling study and its compound-scaled version at phi = 2, evaluated on
-# the same test images, notebook 03's test split (a is the base, b the bigger one). **QUICK MODE**: each is one seed trained
+# the same test images, notebook 03's test split (a is the base, b the bigger one). **QUICK MODE**: each is one seed
+# trained
 # 3 epochs on 200 images per class (notebook 02); notebook 03's run is wider (width 0.5 against the
 # base's 0.25), trained 10 epochs on 500 images per class, hence its higher accuracy.
 #

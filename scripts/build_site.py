@@ -33,6 +33,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import make_assignments  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}"
          "li{margin:.4em 0}.sections{color:#555;font-size:90%}"
@@ -70,7 +71,8 @@ def teachers_page(out: Path, titles: dict) -> Path:
 def execute(source: Path, timeout: int = 1800) -> nbformat.NotebookNode:
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     return nb
 
 

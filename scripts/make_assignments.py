@@ -110,7 +110,8 @@ def questionnaire_cells(entry: dict, stem: str) -> list:
                                            metadata=_meta(f"questionnaire-{stem}"))]
     for i, (ask, answer) in enumerate(entry["questions"], 1):
         cells.append(nbformat.v4.new_markdown_cell(f"**{i}.** {ask}", metadata=_meta(f"question-{stem}-{i}")))
-        cells.append(nbformat.v4.new_markdown_cell(answer, metadata=_meta(f"answer-{stem}-{i}", solution=True, points=1)))
+        cells.append(nbformat.v4.new_markdown_cell(answer,
+                                                   metadata=_meta(f"answer-{stem}-{i}", solution=True, points=1)))
     return cells
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "teaching" / "questionnaires.toml"

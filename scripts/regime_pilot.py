@@ -23,11 +23,11 @@ import pandas as pd
 import torch
 
 from effnet_lib.checkpoint import load_checkpoint
-from effnet_lib.files import atomic_write_text
-from effnet_lib.provenance import provenance
-from effnet_lib.predict import Predictor
-from effnet_lib.scaling import measure
 from effnet_lib.config import TrainConfig, config_key
+from effnet_lib.files import atomic_write_text
+from effnet_lib.predict import Predictor
+from effnet_lib.provenance import provenance
+from effnet_lib.scaling import measure
 from effnet_lib.scaling_study import BASE
 from effnet_lib.train import train_or_load
 
@@ -120,14 +120,16 @@ def run(name: str, cfgs: list[TrainConfig], command: str, seeds=(0,), crop=None)
             cost = measure(predictor.model, cfg.image_size)
             row = {"candidate": name, "data": Path(cfg.data).name, "width": cfg.width, "depth": cfg.depth,
                    "resolution": cfg.image_size, "epochs": cfg.epochs, "lr": cfg.lr, "warmup": cfg.warmup_epochs,
-                   "recipe": cfg.recipe, "init": cfg.recipe_().init, "stochastic_depth": cfg.stochastic_depth, "dropout": cfg.dropout,
+                   "recipe": cfg.recipe, "init": cfg.recipe_().init,
+                   "stochastic_depth": cfg.stochastic_depth, "dropout": cfg.dropout,
                    "crop_scale_min": crop_scale[0], "batch_size": cfg.batch_size,
                    "seed": seed, "threads": torch.get_num_threads(),
                    "params": cost.params, "macs": cost.macs, "val_acc": round(val, 4), "test_acc": round(test, 4),
                    "best_epoch": max(run.history, key=lambda r: r["val_acc"])["epoch"],
                    "train_seconds": round(sum(r["seconds"] for r in run.history), 1),
                    "wall_seconds": round(time.perf_counter() - t0, 1), "key": key, "command": command,
-                   **{f"prov_{k}": v for k, v in provenance("cpu").items() if k in ("commit", "device", "date", "torch")}}
+                   **{f"prov_{k}": v for k, v in provenance("cpu").items()
+                      if k in ("commit", "device", "date", "torch")}}
             print(json.dumps({k: row[k] for k in ("candidate", "width", "depth", "resolution", "lr", "seed",
                                                      "macs", "val_acc", "test_acc", "train_seconds")}), flush=True)
             crop_used = tuple(load_checkpoint(run.best)["transforms"]["crop_scale"])
@@ -141,7 +143,8 @@ def run(name: str, cfgs: list[TrainConfig], command: str, seeds=(0,), crop=None)
 
 def summary() -> pd.DataFrame:
     t = pd.concat([pd.read_csv(f) for f in sorted(PILOTS.glob("*.csv"))], ignore_index=True)
-    cols = ["candidate", "data", "init", "width", "depth", "resolution", "epochs", "recipe", "lr", "stochastic_depth", "dropout",
+    cols = ["candidate", "data", "init", "width", "depth", "resolution", "epochs", "recipe", "lr",
+            "stochastic_depth", "dropout",
             "crop_scale_min"]
     for c in cols:
         if c not in t:
@@ -168,7 +171,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.summary:
         table = summary().reset_index()
-        atomic_write_text(PILOTS / "SUMMARY.md", "# Pilot runs, one row per config (made by `python scripts/regime_pilot.py "
+        atomic_write_text(PILOTS / "SUMMARY.md",
+                          "# Pilot runs, one row per config (made by `python scripts/regime_pilot.py "
                           "--summary` from the CSV files here)\n\n" + _markdown(table) + "\n")
         with pd.option_context("display.width", 250, "display.max_rows", 500):
             print(table.to_string(index=False))

@@ -56,7 +56,8 @@ def main(names: list[str]):
              for n, r in sorted(record["notebooks"].items())]
     atomic_write_text(OUT.with_suffix(".md"), "# Quick mode: seconds per notebook\n\nMade by `python "
                       "scripts/time_notebooks.py` (each notebook executed by nbclient, cold with run caches "
-                      "of its own, empty, as if opened first, and then warm, one at a time, nothing else running).\n\n" + "\n".join(rows) + "\n")
+                      "of its own, empty, as if opened first, and then warm, one at a time, "
+                      "nothing else running).\n\n" + "\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import notebook_runs
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-
-import notebook_runs
 
 # CPU runs are deterministic and small: pin threads so numbers do not depend on the machine's load.
 # Under pytest-xdist each worker takes its share of the cores (two torch processes with two threads

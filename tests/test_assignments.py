@@ -64,13 +64,14 @@ def test_the_student_files_hold_no_solution(course):
             working = exercises.solution(key).splitlines()[0]
             assert working in teacher_answers and working not in text, (name, key)
         filled = re.search(r"^my_answers = \{.*$", teacher_answers.split("### BEGIN SOLUTION")[-1], re.M).group(0)
-        assert filled not in text and '"%s": None' % keys[0] in text  # the student starts from None
+        assert filled not in text and f'"{keys[0]}": None' in text  # the student starts from None
         for line in (line for body in WRITTEN.values() for line in body):
             assert line not in text
         questions = questionnaires.load()["notebooks"][name]["questions"]
         answers = [c.source for c in _graded(teacher) if c.cell_type == "markdown"]
         assert answers == [answer for _, answer in questions], name  # the teacher's: every model answer
-        assert [c.source for c in _graded(student) if c.cell_type == "markdown"] == ["YOUR ANSWER HERE"] * len(questions)
+        assert [c.source for c in _graded(student)
+                if c.cell_type == "markdown"] == ["YOUR ANSWER HERE"] * len(questions)
         for _, answer in questions:  # (an answer may quote a sentence of the notebook, not be one)
             assert answer not in text, (name, answer)
 

@@ -84,12 +84,11 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             others = [v for v in values if v != current]
             # A label is the class name, maybe followed by "(metric ...)"; prefer a class the old
             # card does not mention (it lists the confused classes too).
-            name = lambda v: re.sub(r"\s*\(.*\)\s*$", "", v)
-            new = next((v for v in others if name(v) not in old_text), others[0])
+            new = next((v for v in others if _class_name(v) not in old_text), others[0])
             t1 = time.monotonic()
             select.select_option(value=new)
             expect(card).not_to_have_text(old_text, timeout=60_000)
-            expect(card).to_contain_text(name(new), timeout=60_000)
+            expect(card).to_contain_text(_class_name(new), timeout=60_000)
             expect(heatmap).not_to_have_attribute("src", old_heatmap or "", timeout=60_000)
             timings["card updated"] = time.monotonic() - t1
 
@@ -101,7 +100,7 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             expect(ordered).to_be_visible(timeout=60_000)
             wait_image_drawn(page, ".effnet-ordered-matrix")
             explorer.locator(".lm-TabBar-tab", has_text="Classes").click()
-            expect(card).to_contain_text(name(new), timeout=60_000)
+            expect(card).to_contain_text(_class_name(new), timeout=60_000)
             timings["ordered matrix shown"] = time.monotonic() - t2
 
             wait_run_all_done(page, timeout_s=300)
@@ -110,6 +109,11 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             element_screenshot(page, explorer, artifact_path("explorer.png"))
             timings["total"] = time.monotonic() - t0
 
+
+
+def _class_name(label: str) -> str:
+    """A class picker's label without what follows the name ("(metric ...)")."""
+    return re.sub(r"\s*\(.*\)\s*$", "", label)
 
 def test_explorer_card_follows_the_selected_class(tmp_path):
     trained = execution(NOTEBOOK.stem, "cold")  # what the notebook shows is trained, not in the browser

@@ -91,7 +91,7 @@ def test_regions_disjoint_and_boxes_inside(manifest):
         reg = manifest["regions"][cls]
         bands = sorted((reg[s][0], reg[s][2]) for s in SPLITS)
         assert bands[0][0] == 0 and bands[-1][1] == h
-        for (a0, a1), (b0, b1) in zip(bands, bands[1:]):
+        for (_, a1), (b0, _) in zip(bands, bands[1:]):
             assert a1 <= b0, f"{cls}: bands overlap"
         for split in SPLITS:
             r0, c0, r1, c1 = reg[split]

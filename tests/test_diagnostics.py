@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 
 from effnet_lib.config import TrainConfig
-from effnet_lib.diagnostics import (calibration, cluster_order, compare_runs, confusion_clusters, label_issues,
-                                    overlapping_classes)
+from effnet_lib.diagnostics import (
+    calibration,
+    cluster_order,
+    compare_runs,
+    confusion_clusters,
+    label_issues,
+    overlapping_classes,
+)
 from effnet_lib.evaluation import write_evaluation
 from effnet_lib.predict import EvalResult, Predictor
 from effnet_lib.report import build_report
@@ -263,7 +269,8 @@ def test_neighbours_with_their_distances():
     from effnet_lib.diagnostics import nearest_of_classes
     rng = np.random.default_rng(1)
     feats = rng.normal(size=(40, 8)).astype(np.float32)
-    train = EvalResult(["a", "b"], [f"t{i}.png" for i in range(40)], np.repeat([0, 1], 20), np.full((40, 2), 0.5), feats)
+    train = EvalResult(["a", "b"], [f"t{i}.png" for i in range(40)], np.repeat([0, 1], 20), np.full((40, 2), 0.5),
+                       feats)
     plain = nearest_of_classes(feats[3], train, ["a", "b"], k=3)
     both = nearest_of_classes(feats[3], train, ["a", "b"], k=3, distances=True)
     assert plain == {c: [p for p, _ in both[c]] for c in both} and plain["a"][0] == "t3.png"

@@ -82,7 +82,8 @@ def test_a_library_error_is_one_line_and_anything_else_a_bug_with_its_traceback(
 
 @pytest.mark.slow
 def test_the_command_line_shows_its_flags(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", "builtin", "--out", str(tmp_path / "r"),
+    run = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", "builtin",
+                          "--out", str(tmp_path / "r"),
                           "--lr", "0"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and run.stderr.strip().splitlines() == ["error: --lr 0.0: must be a positive number"]
 

@@ -47,7 +47,9 @@ def test_top_k_accuracy_needs_probabilities():
     y_true = np.array([0, 1, 2, 3, 4, 5, 6])
     probs = np.eye(7)[[1, 1, 2, 3, 4, 5, 6]] * 0.5 + 0.5 / 7
     rep = report(y_true, probs.argmax(1), list("abcdefg"), probs=probs, k=5)
-    assert rep.summary["top5_accuracy"] == pytest.approx(6 / 7)  # sample 0: its class ties with 5 others behind class 1; sklearn does not count it
+    # sample 0: its class ties with 5 others behind class 1;
+    # sklearn does not count it
+    assert rep.summary["top5_accuracy"] == pytest.approx(6 / 7)
 
 
 def test_normalise_and_confusions():

@@ -115,7 +115,8 @@ def test_make_demo_then_a_second_demo_leaves_one_complete_run():
         assert proc.returncode == 0, f"attempt {attempt}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         record = json.loads((out / "demo.json").read_text())
         history = pd.read_csv(out / "history.csv")
-        assert len(history) == record["config"]["epochs"] and (REPO / record["config"]["out"]).resolve() == out.resolve()
+        assert (len(history) == record["config"]["epochs"]
+                and (REPO / record["config"]["out"]).resolve() == out.resolve())
         assert {"best.pt", "last.pt", "eval-val", "eval-test", "batch_test.csv"} <= {p.name for p in out.iterdir()}
         assert not list(out.parent.glob(".demo.*"))  # no scratch or old copy left behind
         if attempt == 1:

@@ -4,6 +4,7 @@ for update against timm's port of TensorFlow's RMSProp."""
 import math
 
 import pytest
+import timm.optim as timm_optim  # a dev dependency: the outside oracle of RMSpropTF
 import torch
 from conftest import TINY
 from torch import nn
@@ -15,8 +16,6 @@ from effnet_lib.optim import RMSpropTF
 from effnet_lib.recipes import PAPER_SOURCES, RECIPES, Schedule, make_optimizer
 from effnet_lib.train import fit
 from effnet_lib.transforms import Transforms
-
-import timm.optim as timm_optim  # a dev dependency: the outside oracle of RMSpropTF
 
 
 def _pair(seed=0):

@@ -32,7 +32,8 @@ def test_resolution_first_step_pays_then_the_curve_is_flat(full):
     assert _against_base(curve)[0][2] == "beats"
     first = curve.iloc[1]
     for later in curve.iloc[2:].itertuples():
-        diff, se, _ = A.compare(later.test_mean, later.test_std, later.seeds, first.test_mean, first.test_std, first.seeds)
+        diff, se, _ = A.compare(later.test_mean, later.test_std, later.seeds,
+                                first.test_mean, first.test_std, first.seeds)
         assert abs(diff) <= A.SE_RULE * se, later
     steps = A.gain_per_doubling(curve)
     assert steps.points_per_doubling.iloc[-1] < steps.points_per_doubling.iloc[0]
@@ -73,7 +74,8 @@ def test_what_the_found_triple_buys_is_a_pixel(full):
     found = A.compound_curve(full, "compound_found").set_index("phi")
     one, base = found.loc[1], found.loc[0]
     assert one.resolution == study.BASE.image_size + 1 and one.depth == 0.51
-    ratio = lambda **k: study.macs_of(**{"width": 0.25, "depth": 0.34, "resolution": 32, **k}) / study.macs_of(0.25, 0.34, 32)  # noqa: E731
+    ratio = lambda **k: study.macs_of(**{"width": 0.25, "depth": 0.34, "resolution": 32,  # noqa: E731
+                                         **k}) / study.macs_of(0.25, 0.34, 32)
     assert 1.95 < ratio(resolution=33) < 2.05 and 1.25 < ratio(depth=0.51) < 1.35  # "about twice", "about 1.3 times"
     assert A.compare(one.test_mean, one.test_std, one.seeds, base.test_mean, base.test_std, base.seeds)[2] == "beats"
 
@@ -96,7 +98,8 @@ def test_grid_cannot_choose_and_found_triple_stays_below_paper(full):
 
 
 def test_phi_steps_do_not_double_the_measured_macs(full):
-    ratios = [*A.macs_per_step(full, "compound_paper").measured_ratio, *A.macs_per_step(full, "compound_found").measured_ratio]
+    ratios = [*A.macs_per_step(full, "compound_paper").measured_ratio,
+              *A.macs_per_step(full, "compound_found").measured_ratio]
     assert 1.15 < min(ratios) and max(ratios) < 2.7
     assert any(abs(r - 2) > 0.5 for r in ratios)
 

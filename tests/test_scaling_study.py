@@ -22,7 +22,8 @@ def test_single_dimension_lines_reach_every_compound_network_within_the_band():
             for dim in ("width", "depth", "resolution"):
                 now = lambda c: {"width": c.width, "depth": c.depth, "resolution": c.image_size}  # noqa: E731
                 base_now = now(S.BASE)
-                line = [c for c in singles if all(now(c)[o] == base_now[o] for o in {"width", "depth", "resolution"} - {dim})]
+                line = [c for c in singles
+                        if all(now(c)[o] == base_now[o] for o in {"width", "depth", "resolution"} - {dim})]
                 best = min(abs(math.log(S.macs_of(c.width, c.depth, c.image_size) / target)) for c in line)
                 assert best <= math.log(A.MACS_BAND), (mode.name, phi, dim)
         assert S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.image_size) == base

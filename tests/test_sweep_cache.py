@@ -7,7 +7,8 @@ from effnet_lib.sweeps import sweep
 
 
 def test_sweep_caches_by_config_and_records_provenance(split_folder, tmp_path):
-    base = TrainConfig(data=str(split_folder), model=None, width=0.25, depth=0.25, image_size=32, epochs=1, batch_size=8)
+    base = TrainConfig(data=str(split_folder), model=None, width=0.25, depth=0.25, image_size=32, epochs=1,
+                       batch_size=8)
     configs = [base, replace(base, image_size=40)]
     first = sweep(configs, tmp_path, progress=False)
     assert list(first["resolution"]) == [32, 40] and (first["macs"].iloc[1] > first["macs"].iloc[0])

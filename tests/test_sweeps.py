@@ -20,7 +20,8 @@ RESULT = ["width", "depth", "resolution", "seed", "key", "params", "macs", "val_
 
 @pytest.fixture(scope="module")
 def configs(split_folder):
-    base = TrainConfig(data=str(split_folder), model=None, width=0.25, depth=0.25, image_size=32, epochs=1, batch_size=8)
+    base = TrainConfig(data=str(split_folder), model=None, width=0.25, depth=0.25, image_size=32, epochs=1,
+                       batch_size=8)
     return [base, replace(base, image_size=40), replace(base, seed=1), replace(base, width=0.3)]
 
 
@@ -90,7 +91,8 @@ def test_a_failing_config_is_named_with_its_traceback_and_the_others_are_cached(
     text = str(caught.value)
     assert "1 of 2 config(s) failed" in text and config_key(bad) in text and "no such folder" in text
     assert "Traceback" in text
-    assert (tmp_path / f"{config_key(configs[0])}.json").exists() and not (tmp_path / f"{config_key(bad)}.json").exists()
+    assert ((tmp_path / f"{config_key(configs[0])}.json").exists()
+            and not (tmp_path / f"{config_key(bad)}.json").exists())
 
 
 def test_executor_options_are_checked():
@@ -115,7 +117,8 @@ def test_a_signal_stops_the_whole_sweep_not_one_config(split_folder, tmp_path):
 from dataclasses import replace
 from effnet_lib.config import TrainConfig
 from effnet_lib.sweeps import sweep
-base = TrainConfig(data={str(split_folder)!r}, model=None, width=0.25, depth=0.25, image_size=32, epochs=30, batch_size=8)
+base = TrainConfig(data={str(split_folder)!r}, model=None, width=0.25, depth=0.25, image_size=32, epochs=30, \
+batch_size=8)
 sweep([base, replace(base, seed=1), replace(base, seed=2)], {str(tmp_path)!r}, progress=False)
 """
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

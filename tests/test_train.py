@@ -184,7 +184,8 @@ def test_transfer_learning_from_torchvision_weights(split_folder, tmp_path):
 def test_augmenting_on_the_device_trains_and_is_reproducible(split_folder, tmp_path):
     runs = [fit(TrainConfig(data=str(split_folder), out=str(tmp_path / f"run{i}"), epochs=2, augment_on="device",
                             workers=2 * i, **TINY), progress=False) for i in (0, 1)]
-    a, b = ([{k: r[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")} for r in run.history] for run in runs)
+    a, b = ([{k: r[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")} for r in run.history]
+            for run in runs)
     assert a == b  # the same numbers with and without worker processes
     assert all(math.isfinite(r["train_loss"]) for r in a)
     with pytest.raises(ValueError, match="augment_on"):

@@ -103,7 +103,8 @@ def test_notebook_03_reads_the_committed_table_as_it_is():
     text = " ".join((Path(__file__).parents[1] / "notebooks" / "03_training.py").read_text().replace("# ", " ").split())
     assert "At 5, 10 and 100 images per class the study cannot tell the two starts apart (*ties*" in text
     assert list(g.verdict[[5, 10, 100]]) == ["ties"] * 3
-    assert g.gain_se[10] > g.gain[10] / 2 and g.gain[10] - 2 * g.gain_se[10] < -0.05 < 0.05 < g.gain[10] + 2 * g.gain_se[10]
+    assert (g.gain_se[10] > g.gain[10] / 2
+            and g.gain[10] - 2 * g.gain_se[10] < -0.05 < 0.05 < g.gain[10] + 2 * g.gain_se[10])
     loses = f"*behind* (loses, {g.gain[25] * 100:.1f} ± {g.gain_se[25] * 100:.1f} points, SE)".replace("-", "-")
     beats = f"*ahead* (beats, {g.gain[50] * 100:+.1f} ± {g.gain_se[50] * 100:.1f} points, SE, just past the line)"
     assert 2 < g.gain[50] / g.gain_se[50] < 2.5 < -g.gain[25] / g.gain_se[25]  # only the gain at 50 is near the line
