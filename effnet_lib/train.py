@@ -38,6 +38,7 @@ from . import data as D
 from . import distributed as dist
 from . import loaders as L
 from . import transforms as T
+from .assemble import make_model, open_data
 from .checkpoint import (
     CheckpointError,
     check_writable,
@@ -46,7 +47,7 @@ from .checkpoint import (
     repair_best,
     save_epoch,
 )
-from .config import TrainConfig, config_key, make_model, open_data, resume_config
+from .config import TrainConfig, config_key, resume_config
 from .errors import ParameterError
 from .files import folder_lock
 from .model import arch_of

@@ -44,7 +44,7 @@ import seaborn as sns
 import torch
 
 from effnet_lib import exercises, transfer
-from effnet_lib.config import dataset_for
+from effnet_lib.assemble import dataset_for
 from effnet_lib.data import load_image
 from effnet_lib.plots import PredictionGallery, TrainingCurves
 from effnet_lib.presets import full_training_config, quick_mode_timing, quick_training_config, repo_root

@@ -46,6 +46,7 @@ def _reachable(start: str) -> set[str]:
     ("error_analysis", {"train", "recipes", "sweeps"}),
     ("explorer", {"train", "recipes", "sweeps", "scaling_study"}),
     ("checkpoint", {"train", "data", "predict"}),
+    ("config", {"data", "datasets", "transforms", "loaders", "assemble", "train", "builtin", "fashion"}),  # a record
     ("layout", set(MODULES) - {"layout", "errors"}),  # names and folders only
     ("stopping", set(MODULES) - {"stopping", "errors"}),
     ("errors", set(MODULES) - {"errors"}),  # imported by every module: it imports none

@@ -9,8 +9,9 @@ import torch
 from conftest import TINY
 from torch import nn
 
+from effnet_lib.assemble import dataset_for, make_model
 from effnet_lib.checkpoint import load_checkpoint
-from effnet_lib.config import TrainConfig, dataset_for, make_model
+from effnet_lib.config import TrainConfig
 from effnet_lib.model import efficientnet
 from effnet_lib.optim import RMSpropTF
 from effnet_lib.recipes import PAPER_SOURCES, RECIPES, Schedule, make_optimizer

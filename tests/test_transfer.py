@@ -38,7 +38,7 @@ def test_a_target_run_starts_from_the_source_features_with_a_fresh_classifier(tm
     classifier's rows would start as the new classes'. The target starts from the features only."""
     import torch
 
-    from effnet_lib.config import make_model
+    from effnet_lib.assemble import make_model
     source = make_model(transfer.source_config(0), num_classes=5)
     checkpoint = tmp_path / "best.pt"
     torch.save({"model": source.state_dict(), "epoch": 3}, checkpoint)
