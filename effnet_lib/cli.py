@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import warnings
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
 from .errors import ExistsError, ParameterError, as_flags, failed, flags_of
@@ -246,9 +246,8 @@ def cmd_demo(args):
 
 def _demo(args, out: Path, final: Path):
     from .evaluation import verdict
-    from .pipeline import demo
-    from .presets import QUICK
-    cfg = replace(QUICK, epochs=args.epochs if args.epochs is not None else QUICK.epochs)
+    from .pipeline import demo, demo_config
+    cfg = demo_config(args.epochs)
     print(f"Training a small EfficientNet (width {cfg.width}, depth {cfg.depth}, {cfg.image_size} px, "
           f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, "
           f"seed {cfg.seed}) on the built-in "

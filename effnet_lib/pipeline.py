@@ -23,7 +23,7 @@ from .presets import QUICK
 from .provenance import provenance
 from .train import Run, fit, train_or_load
 
-__all__ = ["Evaluated", "train_and_evaluate", "demo"]
+__all__ = ["Evaluated", "train_and_evaluate", "demo_config", "demo"]
 
 
 @dataclass
@@ -65,13 +65,19 @@ def train_and_evaluate(cfg: TrainConfig, splits=("val",), *, write: bool = True,
     return done
 
 
+def demo_config(epochs: int | None = None, out: Path | str | None = None) -> TrainConfig:
+    """The demo's settings: `presets.QUICK`, with `epochs` and `out` where given."""
+    return replace(QUICK, out=str(out) if out is not None else QUICK.out,
+                   epochs=epochs if epochs is not None else QUICK.epochs)
+
+
 def demo(out: Path, epochs: int | None = None, progress: bool = True, command: str = "python -m effnet_lib demo",
          recorded_out: Path | None = None) -> tuple[dict, Evaluated]:
     """The main job in `out`: `presets.QUICK` (or `epochs` of it) trained on the built-in data,
     evaluated on its validation and test splits, and five test images of its first class predicted
     in one batch (`batch_test.csv/.png`). Writes the record `demo.json` and returns it with the
     evaluations; `recorded_out` is the folder the record names (where `out` goes once it is whole)."""
-    cfg = replace(QUICK, out=str(out), epochs=epochs if epochs is not None else QUICK.epochs)
+    cfg = demo_config(epochs, out)
     done = train_and_evaluate(cfg, ("val", "test"), progress=progress)
     run, predictor, val, test = done.run, done.predictor, done.reports["val"], done.reports["test"]
     first = run.classes[0]  # the reference batch test: five images of one class in one batch
