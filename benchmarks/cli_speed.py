@@ -47,7 +47,7 @@ def typical_train(data: str, out: str):
     from torchvision import datasets
     from torchvision import transforms as T
 
-    from effnet_lib.model import efficientnet
+    from effnet_lib.model.network import efficientnet
     torch.manual_seed(0)
     train_tf = T.Compose([T.RandomResizedCrop(SIZE), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(MEAN, STD)])
     val_tf = T.Compose([T.Resize(SIZE), T.CenterCrop(SIZE), T.ToTensor(), T.Normalize(MEAN, STD)])
@@ -84,7 +84,7 @@ def typical_predict(checkpoint: str, folder: str, out: str):
     from PIL import Image
     from torchvision import transforms as T
 
-    from effnet_lib.model import efficientnet
+    from effnet_lib.model.network import efficientnet
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     classes = ckpt["classes"]
     model = efficientnet(WIDTH, DEPTH, num_classes=len(classes))
@@ -154,7 +154,8 @@ def profile_phases(path: Path, total: float) -> dict:
 
 
 def imports_seconds() -> float:
-    return min(timed([sys.executable, "-c", "import effnet_lib.train, effnet_lib.predict, effnet_lib.evaluation"])
+    code = "import effnet_lib.training.loop, effnet_lib.evaluation.predict, effnet_lib.display.outputs"
+    return min(timed([sys.executable, "-c", code])
                for _ in range(3))
 
 
@@ -184,10 +185,10 @@ def main():
     if args.child == "step":
         return print("RESULT", bare_step(int(args.args[0])))
 
-    from effnet_lib.config import TrainConfig
-    from effnet_lib.datasets import resolve
+    from effnet_lib.data.datasets import resolve
     from effnet_lib.files import atomic_write_text
     from effnet_lib.provenance import provenance
+    from effnet_lib.training.config import TrainConfig
     data = str(resolve("builtin"))
     n_train = sum(1 for p in Path(data, "train").rglob("*") if p.is_file())
     n_test = sum(1 for p in Path(data, "test").rglob("*") if p.is_file())

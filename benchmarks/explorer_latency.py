@@ -28,8 +28,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from effnet_lib.explorer import TABS, ConfusionExplorer  # noqa: E402
-from effnet_lib.predict import EvalResult  # noqa: E402
+from effnet_lib.display.explorer import TABS, ConfusionExplorer  # noqa: E402
+from effnet_lib.evaluation.predict import EvalResult  # noqa: E402
 from effnet_lib.provenance import provenance  # noqa: E402
 
 OUT = Path(__file__).with_suffix(".md")
@@ -61,7 +61,7 @@ def birds_scale_result(folder: Path, n_classes=400, n_images=11_535, seed=0, dim
 
 def projection_choice(result: EvalResult) -> dict:
     """t-SNE against PCA at this size: seconds, and the share of neighbourhoods kept."""
-    from effnet_lib.embedding import neighbourhood_kept, project
+    from effnet_lib.evaluation.embedding import neighbourhood_kept, project
     out = {}
     for method in ("pca", "tsne"):
         t = time.perf_counter()

@@ -4,7 +4,7 @@
    baseline), torchvision with AMP + channels_last, and this library's model in fp32 NCHW, with
    AMP (bf16), with AMP + channels_last; img/s and peak memory of each.
 2. Logit equality of our B0 and torchvision's on the GPU in fp32 (TF32 off).
-3. End to end: `effnet_lib.train.fit` on a generated 224 px JPEG folder (decoded-image cache,
+3. End to end: `effnet_lib.training.loop.fit` on a generated 224 px JPEG folder (decoded-image cache,
    AMP, channels_last, pinned memory, persistent workers), with the crop and flip done per image
    in the loader and done for the whole batch on the GPU; img/s per epoch from its history, and
    the end-to-end rate against the model-step rate (near 1: data loading is not the bottleneck).
@@ -115,8 +115,8 @@ def main():
     # workers against the batch cropped on the GPU (the default on CUDA).
     from train_speed import jpeg_folder
 
-    from effnet_lib.config import TrainConfig
-    from effnet_lib.train import fit
+    from effnet_lib.training.config import TrainConfig
+    from effnet_lib.training.loop import fit
     model_rate = steps_out["ours_amp_channels_last"]["img_per_s"]
     out["end_to_end"] = {}
     with tempfile.TemporaryDirectory() as tmp:

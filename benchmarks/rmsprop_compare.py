@@ -1,7 +1,7 @@
 """PyTorch's RMSprop against TensorFlow's (the paper's), same hyper-parameters, same network and data.
 
 The paper's optimizer settings (decay 0.9, momentum 0.9, eps 1e-3, lr 0.016 per 256 images) given
-to `torch.optim.RMSprop` and to `effnet_lib.optim.RMSpropTF`, on a small EfficientNet (width 0.25,
+to `torch.optim.RMSprop` and to `effnet_lib.training.optim.RMSpropTF`, on a small EfficientNet (width 0.25,
 depth 0.34, 32 px) and the built-in Fashion-MNIST subset, everything else equal (seed, batches,
 no warm-up, so the first steps show the optimizers alone). Recorded: the size of each of the
 first steps (mean absolute change of the weights) and the loss per epoch.
@@ -19,14 +19,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from effnet_lib import data as D
-from effnet_lib import loaders as L
-from effnet_lib import transforms as T
-from effnet_lib.datasets import resolve, transform_settings
+from effnet_lib.data import folders as D
+from effnet_lib.data import loaders as L
+from effnet_lib.data import transforms as T
+from effnet_lib.data.datasets import resolve, transform_settings
 from effnet_lib.files import atomic_write_text
-from effnet_lib.model import efficientnet
-from effnet_lib.optim import RMSpropTF
+from effnet_lib.model.network import efficientnet
 from effnet_lib.provenance import provenance
+from effnet_lib.training.optim import RMSpropTF
 
 OUT = Path(__file__).with_suffix("")
 BATCH, EPOCHS, STEPS_RECORDED, SEED = 64, 3, 20, 0
@@ -68,7 +68,7 @@ def main():
     torch.set_num_threads(2)
     results = [
         run(lambda p: torch.optim.RMSprop(p, lr=LR, alpha=0.9, eps=1e-3, momentum=0.9), "torch.optim.RMSprop"),
-        run(lambda p: RMSpropTF(p, lr=LR, decay=0.9, momentum=0.9, eps=1e-3), "effnet_lib.optim.RMSpropTF"),
+        run(lambda p: RMSpropTF(p, lr=LR, decay=0.9, momentum=0.9, eps=1e-3), "effnet_lib.training.optim.RMSpropTF"),
     ]
     record = {"command": "python benchmarks/rmsprop_compare.py", "lr": LR, "batch": BATCH, "epochs": EPOCHS,
               "provenance": provenance("cpu", seed=SEED), "results": results}

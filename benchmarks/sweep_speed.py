@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from effnet_lib import scaling_study as study
-from effnet_lib.datasets import resolve
-from effnet_lib.executors import open_executor
+from effnet_lib.data.datasets import resolve
 from effnet_lib.files import atomic_write_text
 from effnet_lib.provenance import provenance
+from effnet_lib.study import scaling_study as study
+from effnet_lib.study.executors import open_executor
 
 OUT = Path(__file__).with_suffix(".md")
 EXPERIMENTS = ["single_dimension", "grid", "compound_paper"]

@@ -6,7 +6,7 @@ in separate processes (so peak memory is each one's own), one after the other in
 - baseline: what a typical script does. torchvision's EfficientNet, torchvision `ImageFolder`
   decoding every image with PIL every epoch, RandomResizedCrop + flip + ToTensor + Normalize,
   NCHW fp32, batch 16, a DataLoader with 2 workers, SGD, `loss.item()` every step;
-- ours: `effnet_lib.train.fit` as the workbook runs it: images decoded once into a uint8 cache,
+- ours: `effnet_lib.training.loop.fit` as the workbook runs it: images decoded once into a uint8 cache,
   augmentation on tensors, channels_last, no per-step host synchronisation, batch 64 (128 was
   slightly faster at 64 px and twice as slow at 224 px on 2 cores: memory-bound); and the same
   with `augment_on="device"` (the whole batch cropped and flipped by one roi_align call).
@@ -72,8 +72,8 @@ def run_baseline(data, size, epochs):
 
 
 def run_ours(data, size, epochs, augment_on="auto"):
-    from effnet_lib.config import TrainConfig
-    from effnet_lib.train import fit
+    from effnet_lib.training.config import TrainConfig
+    from effnet_lib.training.loop import fit
     with tempfile.TemporaryDirectory() as out:
         run = fit(TrainConfig(data=data, out=out, model=None, width=WIDTH, depth=DEPTH, image_size=size,
                               epochs=epochs, batch_size=64, augment_on=augment_on), progress=False)
@@ -165,7 +165,7 @@ def main():
     if args.child:
         return child(args)
 
-    from effnet_lib.builtin import ensure
+    from effnet_lib.data.builtin import ensure
     from effnet_lib.provenance import provenance
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

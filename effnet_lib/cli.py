@@ -29,8 +29,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_parser(sub):
-    from .config import TrainConfig
-    from .recipes import RECIPES
+    from .training.config import TrainConfig
+    from .training.recipes import RECIPES
     # Defaults are None here and filled from TrainConfig, so that --resume knows what was given.
     p = sub.add_parser("train", help="train on a folder of images; writes history, checkpoints and "
                        "the validation evaluation into --out", description=TRAIN_HELP,
@@ -97,7 +97,7 @@ classes in another place (a moved dataset)."""
 def _config(args):
     """The TrainConfig of the options given, and their names (on --resume, `fit` applies only those
     to the run's own config)."""
-    from .config import TrainConfig
+    from .training.config import TrainConfig
     names = {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
     if args.no_amp:
@@ -112,8 +112,8 @@ def _config(args):
 
 
 def cmd_train(args):
-    from .evaluation import verdict
-    from .pipeline import train_and_evaluate
+    from .display.outputs import verdict
+    from .study.pipeline import train_and_evaluate
     cfg, given = _config(args)
     done = train_and_evaluate(cfg, ("val",), resume=args.resume, overwrite=args.overwrite,
                               progress=not args.no_progress, given=given if args.resume else None)
@@ -124,8 +124,8 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from .evaluation import verdict, write_evaluation
-    from .predict import Predictor, evaluation_samples, seen_in_training
+    from .display.outputs import verdict, write_evaluation
+    from .evaluation.predict import Predictor, evaluation_samples, seen_in_training
     predictor = Predictor.from_checkpoint(args.checkpoint, args.device)
     # The run's own split rule: another seed or fraction would mix training images into "val".
     chosen = evaluation_samples(args.data, predictor.classes, args.split,
@@ -146,13 +146,13 @@ def cmd_evaluate(args):
 
 
 def _data_root(data):
-    from .datasets import resolve
+    from .data.datasets import resolve
     return resolve(data)
 
 
 def cmd_predict(args):
+    from .evaluation.predict import Predictor
     from .files import atomic_write_text
-    from .predict import Predictor
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".json"):
         raise ParameterError(f"--out {out}: write .csv or .json (other formats are not written)")
@@ -174,15 +174,15 @@ def cmd_predict(args):
 
 def cmd_data(args):
     if args.action == "builtin":
-        from .builtin import ensure
+        from .data.builtin import ensure
         root = ensure(args.root)
-        from .data import open_image_folder
+        from .data.folders import open_image_folder
         print(open_image_folder(root).summary())
     elif args.action == "fetch":
-        from .fetch import FILE_SETS, fetch, fetch_files
+        from .data.downloads import FILE_SETS, fetch, fetch_files
         print(fetch_files(args.name, args.cache) if args.name in FILE_SETS else fetch(args.name, args.cache))
     else:
-        from .data import open_image_folder
+        from .data.folders import open_image_folder
         folder = open_image_folder(_data_root(args.name), val_fraction=args.val_fraction, seed=args.seed, write=False)
         kept = (f"\nsplit manifest: {folder.manifest}" if folder.manifest else
                 f"\nsplit drawn here, not written: the first training run writes it to {folder.manifest_target}"
@@ -197,7 +197,7 @@ def cmd_table(args):
 def variant_table_text() -> str:
     import pandas as pd
 
-    from .scaling import variant_table
+    from .model.scaling import variant_table
     t = pd.DataFrame(variant_table())
     t["params"] = t["params"].map("{:,}".format)
     t["MACs (B)"] = (t.pop("macs") / 1e9).round(3)
@@ -207,8 +207,8 @@ def variant_table_text() -> str:
 
 def cmd_scaling(args):
     """The scaling experiments (Fig. 3, Fig. 4, the grid, compound vs single) in one mode."""
-    from . import scaling_analysis, scaling_study
-    from .executors import Slurm, open_executor
+    from .study import scaling_analysis, scaling_study
+    from .study.executors import Slurm, open_executor
     slurm = Slurm(partition=args.partition, cores=args.cores, memory=args.memory, walltime=args.walltime,
                   jobs=args.slurm_jobs, account=args.account)
     with open_executor(args.executor, args.jobs, args.scheduler, slurm) as executor:
@@ -245,8 +245,8 @@ def cmd_demo(args):
 
 
 def _demo(args, out: Path, final: Path):
-    from .evaluation import verdict
-    from .pipeline import demo, demo_config
+    from .display.outputs import verdict
+    from .study.pipeline import demo, demo_config
     cfg = demo_config(args.epochs)
     print(f"Training a small EfficientNet (width {cfg.width}, depth {cfg.depth}, {cfg.image_size} px, "
           f"{cfg.epochs} epochs, recipe '{cfg.recipe}' (lr {cfg.recipe_().lr}), batch {cfg.batch_size}, "
@@ -263,14 +263,14 @@ def _demo(args, out: Path, final: Path):
 
 
 def cmd_report(args):
-    from .report import build_report
+    from .display.report import build_report
     if Path(args.out).suffix.lower() not in (".html", ".htm"):
         raise ParameterError(f"--out {args.out}: the report is one HTML file; name it .html")
     print(f"wrote {build_report(args.eval_dir, args.out, compare=args.compare, val=args.val, train=args.train)}")
 
 
 def cmd_relabel(args):
-    from .relabel import apply, plan
+    from .evaluation.relabel import apply, plan
     moves = plan(args.file)  # every row checked before anything moves
     for m in moves:
         print(f"{m.source} -> {m.target.parent.name}/")
@@ -362,7 +362,7 @@ def main(argv=None) -> int:
     handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "data": cmd_data,
                "table": cmd_table, "demo": cmd_demo, "report": cmd_report,
                "scaling": cmd_scaling, "relabel": cmd_relabel}[args.command]
-    from .train import TrainingStopped
+    from .training.loop import TrainingStopped
     try:
         handler(args)
     except TrainingStopped as e:

@@ -6,7 +6,7 @@ a half-written answer never stops the notebook.
 
 from __future__ import annotations
 
-from . import model as M
+from .model import network as M
 
 __all__ = ["se_reference", "verify_se", "cam_reference", "verify_cam"]
 
@@ -48,7 +48,7 @@ def verify_cam(student_function) -> tuple[bool, str]:
     all-negative case (where nothing pushes the class, the map is zero, not a division by zero)."""
     import torch
 
-    from .gradcam import cam_from
+    from .evaluation.gradcam import cam_from
     torch.manual_seed(0)
     cases = [(torch.randn(8, 5, 5), torch.randn(8, 5, 5)),
              (torch.rand(8, 4, 4), -torch.rand(8, 4, 4))]  # every channel pulls against the class
@@ -67,5 +67,5 @@ def verify_cam(student_function) -> tuple[bool, str]:
 
 def cam_reference(activations, gradients):
     """The library's Grad-CAM map on the layer's grid (`gradcam.cam_from`): exercise 05.3's answer."""
-    from .gradcam import cam_from
+    from .evaluation.gradcam import cam_from
     return cam_from(activations, gradients)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from . import model as M
-from .class_changes import mcnemar_exact
+from .evaluation.changes import mcnemar_exact
 from .exercise_code import cam_reference, se_reference, verify_cam, verify_se
+from .model import network as M
 
 __all__ = ["Exercise", "EXERCISES", "question", "answer", "check", "solution", "listing"]
 
@@ -46,7 +46,7 @@ def _residual_blocks(variant: str) -> int:
 
 def _depthwise_macs(variant: str, stage: int, size: int) -> int:
     """Multiply-adds of the depthwise conv of the first block of a stage (the stride-carrying one)."""
-    from .anatomy import conv_cost
+    from .model.anatomy import conv_cost
     width, depth, _, _ = M.VARIANTS[variant]
     stages = M.scaled_stages(width, depth)
     s = stages[stage - 2]
@@ -56,18 +56,18 @@ def _depthwise_macs(variant: str, stage: int, size: int) -> int:
 
 
 def _receptive_field(width, depth, size, stage) -> int:
-    from .anatomy import receptive_fields
+    from .model.anatomy import receptive_fields
     t = receptive_fields(width, depth, size)
     return int(t.loc[t.stage == stage, "receptive_field"].iloc[0])
 
 
 def _val_images(n: int) -> int:
-    from .data import split_per_class
+    from .data.folders import split_per_class
     return len(split_per_class([(f"img{i}", 0) for i in range(n)])[1])
 
 
 def _seed_lr(epoch: int, epochs: int) -> float:
-    from .recipes import RECIPES, Schedule
+    from .training.recipes import RECIPES, Schedule
     return round(RECIPES["seed"].lr * Schedule("cosine", 1, epochs)(epoch), 4)
 
 
@@ -75,7 +75,7 @@ def _class_metric(name: str) -> float:
     """Class 0 of 12 (50 images each): 40 of its 50 found, 10 images of class 1 taken for it."""
     import numpy as np
 
-    from .metrics import per_class_table
+    from .evaluation.metrics import per_class_table
     y_true = np.repeat(np.arange(12), 50)
     y_pred = y_true.copy()
     y_pred[40:50] = 1
@@ -84,22 +84,22 @@ def _class_metric(name: str) -> float:
 
 
 def _final_map(resolution: int) -> int:
-    from .scaling_study import BASE
+    from .study.scaling_study import BASE
     return M.stage_table(BASE.width, BASE.depth, resolution)[-1]["resolution"]
 
 
 def _phi_resolution(phi: int) -> int:
-    from .scaling_study import PAPER_TRIPLE, QUICK, compound
+    from .study.scaling_study import PAPER_TRIPLE, QUICK, compound
     return compound(QUICK, *PAPER_TRIPLE, phi=phi).image_size
 
 
 def _full_table():
-    from .scaling_study import load_results
+    from .study.scaling_study import load_results
     return load_results()[0]
 
 
 def _head_channels() -> tuple[int, int]:
-    from .scaling_study import BASE
+    from .study.scaling_study import BASE
     rows = M.stage_table(BASE.width, BASE.depth, 32)
     return rows[-2]["channels"], rows[-1]["channels"]  # the last stage's output, the head's output
 
@@ -110,7 +110,7 @@ def _head_macs(resolution: int) -> int:
 
 
 def _triples(phi: int):
-    from .scaling_analysis import compare, compound_curve
+    from .study.scaling_analysis import compare, compound_curve
     t = _full_table()
     p, f = (compound_curve(t, e).set_index("phi").loc[phi] for e in ("compound_paper", "compound_found"))
     return p, f, compare(p.test_mean, p.test_std, p.seeds, f.test_mean, f.test_std, f.seeds)
@@ -127,7 +127,7 @@ def _triples_working(phi: int) -> str:
 
 
 def _resumed_factor(done: int, new_epochs: int) -> float:
-    from .recipes import Schedule
+    from .training.recipes import Schedule
     return round(Schedule("cosine", 1, new_epochs)(done), 3)
 
 
@@ -152,13 +152,13 @@ def _small_cm():
 
 
 def _worst_pair() -> str:
-    from .metrics import top_confusions
+    from .evaluation.metrics import top_confusions
     row = top_confusions(_small_cm()[0], ["a", "b", "c"], 1).iloc[0]
     return f"{row['true']}->{row['predicted']}"
 
 
 def _small_cm_metric(cls: str, name: str) -> float:
-    from .metrics import per_class_table
+    from .evaluation.metrics import per_class_table
     _, y_true, y_pred = _small_cm()
     return round(float(per_class_table(y_true, y_pred, ["a", "b", "c"]).loc[cls, name]), 3)
 
@@ -167,7 +167,7 @@ def _macro_vs_weighted() -> float:
     """90 images of class a, all found; 10 of class b, all taken for a: macro minus weighted recall."""
     import numpy as np
 
-    from .metrics import report
+    from .evaluation.metrics import report
     y_true = np.array([0] * 90 + [1] * 10)
     s = report(y_true, np.zeros(100, int), ["a", "b"]).summary
     return round(s["macro_recall"] - s["weighted_recall"], 3)
@@ -303,8 +303,8 @@ EXERCISES: dict[str, Exercise] = {
                "Follow the steps of 'Grad-CAM, before we use it' in order. What shape must the weights have to "
                "multiply the activations channel by channel? Try your function on gradients that are all negative.",
                lambda: "weights = gradients.mean((1, 2), keepdim=True); cam = relu((weights * activations).sum(0)); "
-                       "cam / cam.max() if cam.max() > 0 else cam (effnet_lib.gradcam.cam_from). A map with no "
-                       "positive evidence stays zero instead of dividing by zero.",
+                       "cam / cam.max() if cam.max() > 0 else cam (effnet_lib.evaluation.gradcam.cam_from). A map "
+                       "with no positive evidence stays zero instead of dividing by zero.",
                verify=verify_cam),
     "05.4": _e("Two networks on the same 500 images of a class: 17 images are right with the bigger network only, "
                "8 with the base only; of the other 475, both get 400 right and 75 wrong. What is the exact McNemar "

@@ -35,13 +35,11 @@ import torch
 import torchvision
 
 import effnet_lib
-from effnet_lib import anatomy, exercises, scaling, zoo
-from effnet_lib.anatomy import se_weights, trace_shapes
-from effnet_lib.data import load_image
-from effnet_lib.model import MBConv, SqueezeExcitation, stage_table
-from effnet_lib.plots import DIMENSION_COLOURS
-from effnet_lib.presets import quick_mode_timing
-from effnet_lib.transforms import Transforms
+from effnet_lib import exercises
+from effnet_lib.data import Transforms, load_image
+from effnet_lib.display import DIMENSION_COLOURS
+from effnet_lib.model import MBConv, SqueezeExcitation, anatomy, scaling, se_weights, stage_table, trace_shapes, zoo
+from effnet_lib.training import quick_mode_timing
 
 torch.manual_seed(0)
 pd.set_option("display.width", 140)

@@ -34,18 +34,18 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from effnet_lib import exercises, zoo
-from effnet_lib import scaling_analysis as analysis
-from effnet_lib import scaling_study as study
-from effnet_lib.executors import open_executor
-from effnet_lib.fashion import CLASSES
-from effnet_lib.model import stage_table
-from effnet_lib.plots import DIMENSION_COLOURS, GainOverBase, ScalingCurves
-from effnet_lib.presets import quick_mode_timing
+from effnet_lib import exercises
+from effnet_lib.data import fashion
+from effnet_lib.display import DIMENSION_COLOURS, GainOverBase, ScalingCurves
+from effnet_lib.model import stage_table, zoo
+from effnet_lib.study import open_executor
+from effnet_lib.study import scaling_analysis as analysis
+from effnet_lib.study import scaling_study as study
+from effnet_lib.training import quick_mode_timing
 
 sns.set_theme(style="whitegrid", context="notebook")
 pd.set_option("display.max_colwidth", None)
-CHANCE = 1 / len(CLASSES)
+CHANCE = 1 / len(fashion.CLASSES)
 print(quick_mode_timing("01_single_dimension_scaling"))
 
 # %% [markdown]

@@ -35,19 +35,19 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
 
-from effnet_lib import exercises, zoo
-from effnet_lib import scaling_analysis as analysis
-from effnet_lib import scaling_study as study
-from effnet_lib.executors import open_executor
-from effnet_lib.fashion import CLASSES
-from effnet_lib.plots import DIMENSION_COLOURS, ScalingCurves
-from effnet_lib.presets import quick_mode_timing
-from effnet_lib.scaling import constraint, count_blocks
+from effnet_lib import exercises
+from effnet_lib.data import fashion
+from effnet_lib.display import DIMENSION_COLOURS, ScalingCurves
+from effnet_lib.model import constraint, count_blocks, zoo
+from effnet_lib.study import open_executor
+from effnet_lib.study import scaling_analysis as analysis
+from effnet_lib.study import scaling_study as study
+from effnet_lib.training import quick_mode_timing
 
 sns.set_theme(style="whitegrid", context="notebook")
 pd.set_option("display.max_colwidth", None)
 pd.set_option("display.max_columns", None)
-CHANCE = 1 / len(CLASSES)
+CHANCE = 1 / len(fashion.CLASSES)
 print(quick_mode_timing("02_compound_scaling"))
 base = study.BASE
 full, how = study.load_results()

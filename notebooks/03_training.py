@@ -43,13 +43,21 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from effnet_lib import exercises, transfer
-from effnet_lib.assemble import dataset_for
+from effnet_lib import exercises
 from effnet_lib.data import load_image
-from effnet_lib.plots import PredictionGallery, TrainingCurves
-from effnet_lib.presets import full_training_config, quick_mode_timing, quick_training_config, repo_root
-from effnet_lib.recipes import PAPER_SOURCES, RECIPES
-from effnet_lib.train import fit, train_or_load
+from effnet_lib.display import PredictionGallery, TrainingCurves
+from effnet_lib.study import transfer
+from effnet_lib.training import (
+    PAPER_SOURCES,
+    RECIPES,
+    dataset_for,
+    fit,
+    full_training_config,
+    quick_mode_timing,
+    quick_training_config,
+    repo_root,
+    train_or_load,
+)
 
 print(quick_mode_timing("03_training"))
 pd.set_option("display.max_colwidth", None)
@@ -143,7 +151,7 @@ pd.DataFrame(PAPER_SOURCES, index=["value", "source"]).T
 # **PyTorch's RMSprop is not the paper's.** TensorFlow adds epsilon *inside* the square root,
 # starts the running mean square at 1 (PyTorch at 0, so PyTorch's first steps divide by a small
 # number and are large) and folds the learning rate into the momentum buffer
-# (`effnet_lib.optim`). With the paper's optimiser settings (decay 0.9, momentum 0.9, eps 1e-3,
+# (`effnet_lib.training.optim`). With the paper's optimiser settings (decay 0.9, momentum 0.9, eps 1e-3,
 # lr 0.016 per 256 images) on one small network (width 0.25, depth 0.34, 32 px, the built-in
 # data, one seed; no warm-up, weight decay or label smoothing, so that only the optimiser
 # differs), PyTorch's first steps are far larger. The measurement was made by
@@ -244,7 +252,7 @@ except FileExistsError as refused:
 # rule on the quick run, in the library:
 
 # %%
-from effnet_lib.predict import evaluation_samples
+from effnet_lib.evaluation import evaluation_samples
 
 chosen = evaluation_samples(Path(folder.root) / "test", run.classes)
 print(f"{len(chosen.samples)} images: {chosen.what}")

@@ -29,12 +29,9 @@
 import pandas as pd
 
 from effnet_lib import exercises
-from effnet_lib.evaluation import batch_test, write_evaluation
-from effnet_lib.metrics import top_confusions
-from effnet_lib.plots import ConfusionHeatmap, PredictionGallery
-from effnet_lib.predict import Predictor
-from effnet_lib.presets import full_training_config, quick_mode_timing, quick_training_config
-from effnet_lib.train import train_or_load
+from effnet_lib.display import ConfusionHeatmap, PredictionGallery, batch_test, write_evaluation
+from effnet_lib.evaluation import Predictor, top_confusions
+from effnet_lib.training import full_training_config, quick_mode_timing, quick_training_config, train_or_load
 
 print(quick_mode_timing("04_evaluation"))
 pd.set_option("display.max_colwidth", None)

@@ -37,28 +37,31 @@ from IPython.display import Image as PNG
 from IPython.display import display
 
 from effnet_lib import exercises
-from effnet_lib import scaling_study as study
-from effnet_lib.diagnostic_plots import ReliabilityDiagram
-from effnet_lib.diagnostics import (
+from effnet_lib.display import (
+    ConfusionExplorer,
+    PredictionGallery,
+    ReliabilityDiagram,
+    build_report,
+    cam_figure,
+    write_evaluation,
+)
+from effnet_lib.evaluation import (
+    ErrorAnalysis,
+    EvalResult,
+    Predictor,
     calibration,
     calibration_by_class,
+    cam_layer,
     class_calibration,
     compare_results,
     ece_floor,
     label_issues,
     nearest_of_classes,
     overlapping_classes,
+    temperature_report,
 )
-from effnet_lib.error_analysis import ErrorAnalysis
-from effnet_lib.evaluation import write_evaluation
-from effnet_lib.explorer import ConfusionExplorer, cam_figure
-from effnet_lib.gradcam import cam_layer
-from effnet_lib.plots import PredictionGallery
-from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.presets import full_training_config, quick_mode_timing, quick_training_config
-from effnet_lib.report import build_report
-from effnet_lib.temperature import temperature_report
-from effnet_lib.train import train_or_load
+from effnet_lib.study import scaling_study as study
+from effnet_lib.training import full_training_config, quick_mode_timing, quick_training_config, train_or_load
 
 print(quick_mode_timing("05_explorer"))
 

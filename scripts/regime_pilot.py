@@ -22,14 +22,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from effnet_lib.checkpoint import load_checkpoint
-from effnet_lib.config import TrainConfig, config_key
+from effnet_lib.evaluation.predict import Predictor
 from effnet_lib.files import atomic_write_text
-from effnet_lib.predict import Predictor
+from effnet_lib.model.scaling import measure
 from effnet_lib.provenance import provenance
-from effnet_lib.scaling import measure
-from effnet_lib.scaling_study import BASE
-from effnet_lib.train import train_or_load
+from effnet_lib.study.scaling_study import BASE
+from effnet_lib.training.checkpoint import load_checkpoint
+from effnet_lib.training.config import TrainConfig, config_key
+from effnet_lib.training.loop import train_or_load
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOTS = ROOT / "data" / "results" / "pilots"  # one CSV per candidate
@@ -39,7 +39,7 @@ CACHE = ROOT / "runs" / "pilots"
 def fashion(counts):
     """Pilots draw from the full Fashion-MNIST (Debian's dataset-fashion-mnist package), so a
     pilot's folder does not change when the vendored subset does."""
-    from effnet_lib import fashion as F
+    from effnet_lib.data import fashion as F
     if not (F.DEBIAN / "train-images-idx3-ubyte.gz").is_file():  # only the candidates that use it fail
         return f"{F.DEBIAN} (missing: install Debian's dataset-fashion-mnist)"
     return str(F.build(counts=counts, source=F.DEBIAN))
@@ -103,7 +103,7 @@ def candidates() -> dict[str, list[TrainConfig]]:
 
 
 def run(name: str, cfgs: list[TrainConfig], command: str, seeds=(0,), crop=None):
-    from effnet_lib import datasets
+    from effnet_lib.data import datasets
     if crop is not None:  # the data's crop setting, tried as part of the regime
         datasets._SETTINGS["fashion.json"]["crop_scale"] = tuple(crop)
     crop_scale = datasets._SETTINGS["fashion.json"]["crop_scale"]

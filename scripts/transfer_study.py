@@ -1,4 +1,4 @@
-"""The transfer-learning study of notebook 03 (`effnet_lib.transfer`): the quick network trained on
+"""The transfer-learning study of notebook 03 (`effnet_lib.study.transfer`): the quick network trained on
 five Fashion-MNIST articles, then fine-tuned on the other five from 5-100 images per class, against
 the same network from scratch, each at the learning rate its validation split prefers, 5 seeds;
 written to data/results/transfer.csv with how it was made.
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from effnet_lib import transfer  # noqa: E402
+from effnet_lib.study import transfer  # noqa: E402
 
 
 def main():

@@ -116,7 +116,7 @@ def tiny_run(split_folder, tmp_path_factory):
     """One finished 2-epoch run of the tiny network on `split_folder`, trained once per session and
     shared by the tests that only read a run (predict, evaluate, the explorer): copy it before
     changing it."""
-    from effnet_lib.config import TrainConfig
-    from effnet_lib.train import fit
+    from effnet_lib.training.config import TrainConfig
+    from effnet_lib.training.loop import fit
     out = tmp_path_factory.mktemp("tiny-run") / "run"
     return fit(TrainConfig(data=str(split_folder), out=str(out), epochs=2, **TINY), progress=False)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from effnet_lib.builtin import CLASSES, SOURCES, build, default_root, ensure
+from effnet_lib.data.builtin import CLASSES, SOURCES, build, default_root, ensure
 
 SPLITS = ("train", "val", "test")
 PATCH = 96

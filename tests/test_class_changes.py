@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from effnet_lib.class_changes import benjamini_hochberg, class_changes, mcnemar_exact
-from effnet_lib.diagnostics import compare_results, paired
-from effnet_lib.predict import EvalResult
+from effnet_lib.evaluation.changes import benjamini_hochberg, class_changes, mcnemar_exact
+from effnet_lib.evaluation.diagnostics import compare_results, paired
+from effnet_lib.evaluation.predict import EvalResult
 
 
 def test_mcnemar_is_the_exact_binomial_on_the_discordant_images():

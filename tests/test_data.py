@@ -11,15 +11,15 @@ import pytest
 import torch
 from PIL import Image
 
-from effnet_lib.data import (
+from effnet_lib.data.folders import (
     DataError,
     list_images,
     load_image,
     open_image_folder,
     split_per_class,
 )
-from effnet_lib.loaders import decode_all, make_loader
-from effnet_lib.transforms import Transforms
+from effnet_lib.data.loaders import decode_all, make_loader
+from effnet_lib.data.transforms import Transforms
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -122,7 +122,7 @@ def test_transforms_shapes_and_normalisation():
     assert out.shape == (3, 32, 32) and out.dtype == torch.float32
     assert t.resize_size == 37 and Transforms(32, resize_ratio=1.0).resize_size == 32
     assert Transforms(224).resize_size == 256  # torchvision's B0 eval: resize 256, crop 224
-    from effnet_lib.transforms import EVAL_RESIZE_RATIO
+    from effnet_lib.data.transforms import EVAL_RESIZE_RATIO
     assert Transforms(300, resize_ratio=EVAL_RESIZE_RATIO["b3"]).resize_size == 320
     assert Transforms(600, resize_ratio=EVAL_RESIZE_RATIO["b7"]).resize_size == 600
     assert torch.allclose(t.to_image(t.eval()(torch.full((3, 40, 40), 255, dtype=torch.uint8))), torch.ones(32, 32, 3))
@@ -154,7 +154,7 @@ def test_unreadable_files_are_reported_not_fatal(tmp_path):
 
 @pytest.mark.parametrize("where", ["loader", "device"])
 def test_augmentation_does_not_depend_on_workers(single_folder, where):
-    from effnet_lib.loaders import seed_epoch, to_device
+    from effnet_lib.data.loaders import seed_epoch, to_device
     folder = open_image_folder(single_folder, manifest=single_folder.parent / "m2.json")
     t = Transforms(32)
     batches = []
@@ -179,7 +179,7 @@ def test_counts_and_examples(split_folder):
 
 
 def test_batched_crop_on_the_device_cuts_and_flips_exactly():
-    from effnet_lib.loaders import collate, to_device
+    from effnet_lib.data.loaders import collate, to_device
     img = torch.randint(0, 256, (3, 40, 48), dtype=torch.uint8)
     small = torch.randint(0, 256, (3, 20, 30), dtype=torch.uint8)
     t = Transforms(16)
@@ -200,7 +200,7 @@ def test_batched_crop_on_the_device_cuts_and_flips_exactly():
 
 
 def test_crop_params_follow_random_resized_crop():
-    from effnet_lib.transforms import CropParams
+    from effnet_lib.data.transforms import CropParams
     torch.manual_seed(0)
     img = torch.zeros(3, 50, 80, dtype=torch.uint8)
     params = torch.stack([CropParams((0.08, 1.0))(img)[1] for _ in range(500)])

@@ -8,8 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from effnet_lib.config import TrainConfig
-from effnet_lib.diagnostics import (
+from effnet_lib.display.outputs import write_evaluation
+from effnet_lib.display.report import build_report
+from effnet_lib.evaluation.diagnostics import (
     calibration,
     cluster_order,
     compare_runs,
@@ -17,11 +18,10 @@ from effnet_lib.diagnostics import (
     label_issues,
     overlapping_classes,
 )
-from effnet_lib.evaluation import write_evaluation
-from effnet_lib.predict import EvalResult, Predictor
-from effnet_lib.report import build_report
-from effnet_lib.temperature import temperature_report
-from effnet_lib.train import fit
+from effnet_lib.evaluation.predict import EvalResult, Predictor
+from effnet_lib.evaluation.temperature import temperature_report
+from effnet_lib.training.config import TrainConfig
+from effnet_lib.training.loop import fit
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +198,7 @@ def test_nearest_of_classes_searches_each_class_on_its_own():
     """A query next to class b's cluster still gets class a's nearest images when asked for a."""
     from types import SimpleNamespace
 
-    from effnet_lib.diagnostics import nearest_of_classes
+    from effnet_lib.evaluation.diagnostics import nearest_of_classes
     rng = np.random.default_rng(0)
     centres = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     y = np.repeat([0, 1], 20)
@@ -212,7 +212,7 @@ def test_nearest_of_classes_searches_each_class_on_its_own():
 
 
 def test_a_class_reliability_table_is_its_per_class_ece():
-    from effnet_lib.diagnostics import calibration, class_calibration
+    from effnet_lib.evaluation.diagnostics import calibration, class_calibration
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(5) * 0.3, 400)
     y = rng.integers(0, 5, 400)
@@ -229,7 +229,7 @@ def test_neighbour_index_agrees_with_scikit_learn():
     included: its distance to everything is 1)."""
     from sklearn.neighbors import NearestNeighbors
 
-    from effnet_lib.embedding import NeighbourIndex
+    from effnet_lib.evaluation.embedding import NeighbourIndex
     rng = np.random.default_rng(5)
     reference, query = rng.normal(size=(300, 24)).astype(np.float32), rng.normal(size=(7, 24)).astype(np.float32)
     reference[17] = 0
@@ -243,7 +243,7 @@ def test_neighbour_index_agrees_with_scikit_learn():
 def test_ece_floor_separates_a_miscalibrated_class_from_a_small_calibrated_one():
     """Calibrated classes of 60 images have a clearly positive ECE (bias on few images) that stays
     under the floor's 95th percentile; a class right half the time at 95% confidence clears it."""
-    from effnet_lib.diagnostics import calibration_by_class, ece_floor
+    from effnet_lib.evaluation.diagnostics import calibration_by_class, ece_floor
     rng = np.random.default_rng(0)
     k, n = 6, 60
     conf = rng.uniform(0.4, 1.0, (k, n))
@@ -266,7 +266,7 @@ def test_ece_floor_separates_a_miscalibrated_class_from_a_small_calibrated_one()
 
 
 def test_neighbours_with_their_distances():
-    from effnet_lib.diagnostics import nearest_of_classes
+    from effnet_lib.evaluation.diagnostics import nearest_of_classes
     rng = np.random.default_rng(1)
     feats = rng.normal(size=(40, 8)).astype(np.float32)
     train = EvalResult(["a", "b"], [f"t{i}.png" for i in range(40)], np.repeat([0, 1], 20), np.full((40, 2), 0.5),

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from effnet_lib.checkpoint import load_checkpoint
+from effnet_lib.training.checkpoint import load_checkpoint
 
 COMMON = ["--epochs", "2", "--batch-size", "16", "--width", "0.25", "--depth", "0.25", "--image-size", "32",
           "--dropout", "0", "--stochastic-depth", "0", "--no-progress"]

@@ -59,8 +59,8 @@ def test_the_head_counted_by_hand_is_what_the_flop_counter_counts():
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from effnet_lib.model import efficientnet
-    from effnet_lib.scaling_study import BASE
+    from effnet_lib.model.network import efficientnet
+    from effnet_lib.study.scaling_study import BASE
     model = efficientnet(BASE.width, BASE.depth, num_classes=10).eval()
     head = model.features[-1]  # the 1x1 convolution, BatchNorm and activation after the last stage
     counter = FlopCounterMode(display=False)
@@ -70,8 +70,8 @@ def test_the_head_counted_by_hand_is_what_the_flop_counter_counts():
 
 
 def test_the_two_triples_are_compared_by_the_notebooks_rule():
-    from effnet_lib import scaling_analysis as A
-    from effnet_lib import scaling_study as S
+    from effnet_lib.study import scaling_analysis as A
+    from effnet_lib.study import scaling_study as S
     t = S.load_results()[0]
     p, f = (A.compound_curve(t, e).set_index("phi").loc[3] for e in ("compound_paper", "compound_found"))
     verdict = A.compare(p.test_mean, p.test_std, p.seeds, f.test_mean, f.test_std, f.seeds)[2]
@@ -129,8 +129,8 @@ def test_write_exercises_run_the_students_code(key, right, wrongs, capsys):
 
 def test_the_library_grad_cam_is_the_written_map_upsampled():
     """`cam_from`, which exercise 05.3 checks against, is what `grad_cam` draws: one stays true to the other."""
-    from effnet_lib.gradcam import cam_from, grad_cam
-    from effnet_lib.model import efficientnet
+    from effnet_lib.evaluation.gradcam import cam_from, grad_cam
+    from effnet_lib.model.network import efficientnet
     torch.manual_seed(0)
     model = efficientnet(0.25, 0.34, num_classes=4).eval()
     x = torch.randn(1, 3, 64, 64)

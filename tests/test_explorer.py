@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from effnet_lib.error_analysis import ErrorAnalysis
-from effnet_lib.explorer import TABS, ConfusionExplorer, cam_maps
-from effnet_lib.gradcam import cam_layer, grad_cam
-from effnet_lib.predict import EvalResult, Predictor
+from effnet_lib.display.explorer import TABS, ConfusionExplorer, cam_maps
+from effnet_lib.evaluation.error_analysis import ErrorAnalysis
+from effnet_lib.evaluation.gradcam import cam_layer, grad_cam
+from effnet_lib.evaluation.predict import EvalResult, Predictor
 
 
 def synthetic_result(folder, n_classes=6, per_class=10, seed=0, names=None):
@@ -198,9 +198,9 @@ def test_blitted_frames_are_the_full_drawing():
     the figure drawn whole, also after other marks were drawn and removed before it."""
     import matplotlib.pyplot as plt
 
-    from effnet_lib.diagnostic_plots import EmbeddingMap, ReliabilityDiagram
-    from effnet_lib.diagnostics import calibration
-    from effnet_lib.explorer_views import Blitted, png
+    from effnet_lib.display.diagnostic_plots import EmbeddingMap, ReliabilityDiagram
+    from effnet_lib.display.explorer_views import Blitted, png
+    from effnet_lib.evaluation.diagnostics import calibration
 
     rng = np.random.default_rng(0)
     y_true = np.repeat(np.arange(8), 40)

@@ -1,4 +1,4 @@
-"""effnet_lib.fetch against a real HTTP server on 127.0.0.1: no mocks, no internet."""
+"""effnet_lib.data.downloads against a real HTTP server on 127.0.0.1: no mocks, no internet."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from effnet_lib import fetch as fetch_mod
-from effnet_lib.fetch import (
+from effnet_lib.data import downloads as fetch_mod
+from effnet_lib.data.downloads import (
     DATASETS,
     MANUAL_DATASETS,
     DownloadError,
@@ -272,9 +272,9 @@ def test_cache_dir_from_environment(monkeypatch, tmp_path):
 def test_import_has_no_side_effects(monkeypatch, tmp_path):
     monkeypatch.setenv("EFFNET_CACHE", str(tmp_path / "never-created"))
     # A fresh copy under another name, so the module the other tests use is left alone.
-    spec = importlib.util.spec_from_file_location("effnet_lib._fetch_copy", fetch_mod.__file__)
+    spec = importlib.util.spec_from_file_location("effnet_lib.data._fetch_copy", fetch_mod.__file__)
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "effnet_lib._fetch_copy", module)  # dataclasses look it up there
+    monkeypatch.setitem(sys.modules, "effnet_lib.data._fetch_copy", module)  # dataclasses look it up there
     spec.loader.exec_module(module)
     assert not (tmp_path / "never-created").exists()
 
@@ -298,8 +298,8 @@ def test_registry_known_values():
 def test_fetch_files_gets_a_file_set_once_and_builds_fashion_from_it(tmp_path, server):
     """The Fashion-MNIST file set through the same pinned-hash download, served here from the
     vendored subset (so the hashes are the subset's), then built into an image folder."""
-    from effnet_lib import fashion
-    from effnet_lib.fetch import RemoteFiles, fetch_files
+    from effnet_lib.data import fashion
+    from effnet_lib.data.downloads import RemoteFiles, fetch_files
     files = {}
     for name in fashion.FILES:
         data = (fashion.VENDORED / name).read_bytes()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import classification_report
 
-from effnet_lib.metrics import most_confused_classes, normalise, report, top_confusions
+from effnet_lib.evaluation.metrics import most_confused_classes, normalise, report, top_confusions
 
 # rows: true class, columns: predicted
 CM = np.array([[8, 1, 1],

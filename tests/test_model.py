@@ -6,8 +6,8 @@ import torchvision
 
 import effnet_lib
 from effnet_lib import build_model, count_parameters, efficientnet, load_pretrained
-from effnet_lib.anatomy import se_weights, trace_shapes
-from effnet_lib.model import BATCHNORM, MBConv
+from effnet_lib.model.anatomy import se_weights, trace_shapes
+from effnet_lib.model.network import BATCHNORM, MBConv
 
 VARIANTS = [f"b{i}" for i in range(8)]
 TORCHVISION_PARAMS = {

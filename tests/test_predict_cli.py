@@ -12,7 +12,7 @@ import pytest
 from conftest import run_cli
 from PIL import Image
 
-from effnet_lib.predict import EvalResult, Predictor
+from effnet_lib.evaluation.predict import EvalResult, Predictor
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,14 @@ import torch
 from conftest import TINY
 from torch import nn
 
-from effnet_lib.assemble import dataset_for, make_model
-from effnet_lib.checkpoint import load_checkpoint
-from effnet_lib.config import TrainConfig
-from effnet_lib.model import efficientnet
-from effnet_lib.optim import RMSpropTF
-from effnet_lib.recipes import PAPER_SOURCES, RECIPES, Schedule, make_optimizer
-from effnet_lib.train import fit
-from effnet_lib.transforms import Transforms
+from effnet_lib.data.transforms import Transforms
+from effnet_lib.model.network import efficientnet
+from effnet_lib.training.assemble import dataset_for, make_model
+from effnet_lib.training.checkpoint import load_checkpoint
+from effnet_lib.training.config import TrainConfig
+from effnet_lib.training.loop import fit
+from effnet_lib.training.optim import RMSpropTF
+from effnet_lib.training.recipes import PAPER_SOURCES, RECIPES, Schedule, make_optimizer
 
 
 def _pair(seed=0):

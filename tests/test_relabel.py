@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from effnet_lib.cli import main
-from effnet_lib.evaluation import write_evaluation
-from effnet_lib.predict import EvalResult
-from effnet_lib.relabel import COLUMNS
+from effnet_lib.display.outputs import write_evaluation
+from effnet_lib.evaluation.predict import EvalResult
+from effnet_lib.evaluation.relabel import COLUMNS
 
 
 def _folder(root: Path) -> list[str]:

@@ -13,12 +13,12 @@ from conftest import TINY, run_cli, write_class_images
 from PIL import Image
 
 from effnet_lib import build_model, load_pretrained
-from effnet_lib.checkpoint import CheckpointError, load_checkpoint
-from effnet_lib.config import TrainConfig
-from effnet_lib.data import load_image
-from effnet_lib.predict import Predictor
-from effnet_lib.train import fit
-from effnet_lib.transforms import Transforms
+from effnet_lib.data.folders import load_image
+from effnet_lib.data.transforms import Transforms
+from effnet_lib.evaluation.predict import Predictor
+from effnet_lib.training.checkpoint import CheckpointError, load_checkpoint
+from effnet_lib.training.config import TrainConfig
+from effnet_lib.training.loop import fit
 
 
 def _png_header_only(path, width, height):

@@ -21,12 +21,12 @@ import torch
 from conftest import TINY, run_cli, write_class_images
 from PIL import Image
 
-from effnet_lib.checkpoint import CheckpointError, RunExistsError, load_checkpoint
-from effnet_lib.config import TrainConfig
-from effnet_lib.data import DataError, open_image_folder
+from effnet_lib.data.folders import DataError, open_image_folder
+from effnet_lib.evaluation.predict import EvalResult
 from effnet_lib.files import atomic_save
-from effnet_lib.predict import EvalResult
-from effnet_lib.train import TrainingStopped, fit
+from effnet_lib.training.checkpoint import CheckpointError, RunExistsError, load_checkpoint
+from effnet_lib.training.config import TrainConfig
+from effnet_lib.training.loop import TrainingStopped, fit
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 NET = ["--width", "0.25", "--depth", "0.34", "--image-size", "32", "--batch-size", "8", "--no-progress"]
@@ -299,7 +299,7 @@ def test_bad_arguments_get_one_line_each(birds, finished, tmp_path):
 def test_decompression_bomb_unsafe_checkpoint_and_manifest_changes_are_named(tmp_path, finished):
     import io
 
-    from effnet_lib.data import unreadable_reason
+    from effnet_lib.data.folders import unreadable_reason
     buf = io.BytesIO()
     Image.new("RGB", (16, 16), (50, 80, 120)).save(buf, "JPEG")
     raw = bytearray(buf.getvalue())

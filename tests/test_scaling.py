@@ -2,9 +2,9 @@
 
 import pytest
 
-from effnet_lib import scaling
-from effnet_lib.model import build_model
-from effnet_lib.scaling import (
+from effnet_lib.model import scaling
+from effnet_lib.model.network import build_model
+from effnet_lib.model.scaling import (
     compound_coefficients,
     constraint,
     distance_from_2,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from effnet_lib import scaling_analysis as A
-from effnet_lib import scaling_study as study
+from effnet_lib.study import scaling_analysis as A
+from effnet_lib.study import scaling_study as study
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_compound_against_each_dimension_in_one_sentence(full):
     """Notebook 02: "compound scaling beats width alone at every phi except the paper's phi = 1, beats
     depth alone only at phi = 3, and never beats resolution alone"; the paper's phi = 1 ties with all
     three and builds the base's 10 blocks; the found triple's phi 1 and 2 add one or two pixels."""
-    from effnet_lib.scaling import count_blocks
+    from effnet_lib.model.scaling import count_blocks
     for exp in ("compound_found", "compound_paper"):
         cvs = A.compound_vs_single(full, exp).set_index("phi").loc[1:]
         width_beaten = {phi for phi, v in cvs.width_verdict.items() if v == "beats"}

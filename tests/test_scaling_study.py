@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from effnet_lib import scaling_analysis as A
-from effnet_lib import scaling_study as S
-from effnet_lib.config import config_key
-from effnet_lib.scaling import constraint
+from effnet_lib.model.scaling import constraint
+from effnet_lib.study import scaling_analysis as A
+from effnet_lib.study import scaling_study as S
+from effnet_lib.training.config import config_key
 
 
 def test_single_dimension_lines_reach_every_compound_network_within_the_band():
@@ -145,7 +145,7 @@ def test_scaling_figures_show_se_on_fitted_axes_in_one_colour_per_dimension():
     matplotlib.use("Agg")
     from matplotlib.colors import to_hex
 
-    from effnet_lib.plots import DIMENSION_COLOURS, GainOverBase, ScalingCurves
+    from effnet_lib.display.plots import DIMENSION_COLOURS, GainOverBase, ScalingCurves
     curve = pd.DataFrame({"macs_ratio": [1.0, 2.0, 4.0], "test_mean": [0.82, 0.84, 0.845],
                           "test_std": [0.006, 0.003, 0.009], "seeds": [3, 3, 3], "width": [0.25, 0.38, 0.5]})
     one = curve.assign(seeds=1, test_std=np.nan)

@@ -2,8 +2,8 @@
 
 from dataclasses import replace
 
-from effnet_lib.config import TrainConfig
-from effnet_lib.sweeps import sweep
+from effnet_lib.study.sweeps import sweep
+from effnet_lib.training.config import TrainConfig
 
 
 def test_sweep_caches_by_config_and_records_provenance(split_folder, tmp_path):

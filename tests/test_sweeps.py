@@ -11,9 +11,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from effnet_lib.config import TrainConfig, config_key
-from effnet_lib.executors import LocalPool, open_executor
-from effnet_lib.sweeps import SweepError, sweep
+from effnet_lib.study.executors import LocalPool, open_executor
+from effnet_lib.study.sweeps import SweepError, sweep
+from effnet_lib.training.config import TrainConfig, config_key
 
 RESULT = ["width", "depth", "resolution", "seed", "key", "params", "macs", "val_acc", "test_acc", "best_epoch"]
 
@@ -115,8 +115,8 @@ def test_a_signal_stops_the_whole_sweep_not_one_config(split_folder, tmp_path):
     import sys
     script = f"""
 from dataclasses import replace
-from effnet_lib.config import TrainConfig
-from effnet_lib.sweeps import sweep
+from effnet_lib.training.config import TrainConfig
+from effnet_lib.study.sweeps import sweep
 base = TrainConfig(data={str(split_folder)!r}, model=None, width=0.25, depth=0.25, image_size=32, epochs=30, \
 batch_size=8)
 sweep([base, replace(base, seed=1), replace(base, seed=2)], {str(tmp_path)!r}, progress=False)

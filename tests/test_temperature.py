@@ -4,9 +4,9 @@ minimises the validation NLL, lowers the test ECE and never changes a prediction
 import numpy as np
 import pytest
 
-from effnet_lib.diagnostics import calibration
-from effnet_lib.predict import EvalResult
-from effnet_lib.temperature import fit_temperature, nll, scale, temperature_report
+from effnet_lib.evaluation.diagnostics import calibration
+from effnet_lib.evaluation.predict import EvalResult
+from effnet_lib.evaluation.temperature import fit_temperature, nll, scale, temperature_report
 
 
 def _split(seed, n=4000, k=10, sharpen=3.0):

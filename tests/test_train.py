@@ -14,10 +14,10 @@ import pytest
 import torch
 from conftest import TINY
 
-from effnet_lib.checkpoint import CheckpointError, load_checkpoint
-from effnet_lib.config import TrainConfig
-from effnet_lib.recipes import RECIPES, Schedule
-from effnet_lib.train import TrainingStopped, fit, train_or_load
+from effnet_lib.training.checkpoint import CheckpointError, load_checkpoint
+from effnet_lib.training.config import TrainConfig
+from effnet_lib.training.loop import TrainingStopped, fit, train_or_load
+from effnet_lib.training.recipes import RECIPES, Schedule
 
 
 def test_one_epoch_writes_history_and_checkpoints(split_folder, tmp_path):

@@ -1,12 +1,12 @@
-"""Offline transfer learning (`effnet_lib.transfer`): the task folders, the paired gains and their
+"""Offline transfer learning (`effnet_lib.study.transfer`): the task folders, the paired gains and their
 verdicts on tables whose answer is known, and one small study run end to end."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from effnet_lib import transfer
-from effnet_lib.datasets import resolve
+from effnet_lib.data.datasets import resolve
+from effnet_lib.study import transfer
 
 
 def _count(folder, split):
@@ -38,7 +38,7 @@ def test_a_target_run_starts_from_the_source_features_with_a_fresh_classifier(tm
     classifier's rows would start as the new classes'. The target starts from the features only."""
     import torch
 
-    from effnet_lib.assemble import make_model
+    from effnet_lib.training.assemble import make_model
     source = make_model(transfer.source_config(0), num_classes=5)
     checkpoint = tmp_path / "best.pt"
     torch.save({"model": source.state_dict(), "epoch": 3}, checkpoint)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from effnet_lib.transforms import Transforms
+from effnet_lib.data.transforms import Transforms
 
 
 def _images():
@@ -40,7 +40,8 @@ def test_eval_resize_and_centre_crop_equal_torchvision():
 def test_training_path_does_not_import_torchvision():
     import subprocess
     import sys
-    code = ("import sys, effnet_lib.train, effnet_lib.predict, effnet_lib.evaluation, effnet_lib.cli; "
+    code = ("import sys, effnet_lib.training.loop, effnet_lib.evaluation.predict, effnet_lib.display.outputs, "
+            "effnet_lib.cli; "
             "print(sorted(m for m in sys.modules if m.startswith('torchvision')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

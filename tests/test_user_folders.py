@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from conftest import run_cli, write_class_images
 
-from effnet_lib.config import auto_batch_size
-from effnet_lib.diagnostics import compare_results
-from effnet_lib.metrics import report
-from effnet_lib.predict import EvalResult
+from effnet_lib.evaluation.diagnostics import compare_results
+from effnet_lib.evaluation.metrics import report
+from effnet_lib.evaluation.predict import EvalResult
+from effnet_lib.training.config import auto_batch_size
 
 SIX = ("a", "b", "c", "d", "e", "f")
 TINY_NET = ["--width", "0.25", "--depth", "0.34", "--image-size", "32", "--no-progress"]
@@ -55,7 +55,7 @@ def test_small_folder_trains_with_the_defaults_and_a_constant_network_is_named(s
     history = pd.read_csv(tmp_path / "default" / "history.csv")
     assert history.val_acc.max() >= 0.4  # chance is 1/6
     assert "predicts '" not in default.stdout
-    from effnet_lib.checkpoint import load_checkpoint
+    from effnet_lib.training.checkpoint import load_checkpoint
     assert load_checkpoint(tmp_path / "default" / "last.pt")["config"]["batch_size"] == 8  # recorded as chosen
 
     big = cli("train", "--data", six_classes, "--out", tmp_path / "big", *SMALL_NET, "--batch-size", 64)
@@ -156,7 +156,7 @@ def test_runs_with_different_class_lists_compare_by_name(tmp_path):
     cli("report", tmp_path / "a", "--compare", tmp_path / "b", "--out", tmp_path / "r.html")
     assert "b only" in (tmp_path / "r.html").read_text()
 
-    from effnet_lib.explorer import ConfusionExplorer
+    from effnet_lib.display.explorer import ConfusionExplorer
     shown = ConfusionExplorer(a, compare=b).comparison()  # the explorer's Run against run tab
     assert shown["per_class"].loc["cow", "known_to"] == "b only" and shown["accuracy_b"] == c["accuracy_b"]
 
@@ -304,7 +304,7 @@ def test_a_full_disk_keeps_each_epoch_whole_and_says_what_was_kept(tmp_path, sma
     assert len(pd.read_csv(run / "history.csv")) == 1
     (small_disk / "ballast").unlink()
     cli("train", "--out", run, "--resume", "--epochs", 2, "--no-progress")
-    from effnet_lib.checkpoint import load_checkpoint
+    from effnet_lib.training.checkpoint import load_checkpoint
     history = pd.read_csv(run / "history.csv")
     assert len(history) == 2 and load_checkpoint(run / "last.pt")["epoch"] == 1
     best = load_checkpoint(run / "best.pt")
@@ -337,8 +337,8 @@ def many(tmp_path_factory):
 
 
 def test_no_progress_means_no_bars_and_long_lists_are_not_printed_whole(many, tmp_path, capsys):
-    from effnet_lib.data import open_image_folder
-    from effnet_lib.loaders import decode_all
+    from effnet_lib.data.folders import open_image_folder
+    from effnet_lib.data.loaders import decode_all
     folder = open_image_folder(many, write=False)
     samples = folder.train + folder.val
     decode_all(samples, 32, 2**30, progress=False)
@@ -385,7 +385,7 @@ def test_evaluating_the_runs_own_training_images_is_called_so(tmp_path):
 
 
 def test_the_explorers_cache_folder_is_made_and_an_unwritable_one_only_costs_the_cache(tmp_path):
-    from effnet_lib.embedding import projection
+    from effnet_lib.evaluation.embedding import projection
     features = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
     cache = tmp_path / "not" / "yet"
     xy = projection(features, cache, method="pca")
@@ -416,7 +416,7 @@ def test_a_read_only_data_folder_and_cache_are_named(tmp_path, small_disk):
 
 
 def test_a_class_called_train_is_a_class_and_split_folders_may_be_spelled_as_people_do(tmp_path):
-    from effnet_lib.data import open_image_folder
+    from effnet_lib.data.folders import open_image_folder
     own = write_class_images(tmp_path / "own", classes=("cat", "train"), per_class=10)
     folder = open_image_folder(own, write=False)
     assert folder.layout == "single" and folder.classes == ["cat", "train"]
@@ -439,7 +439,7 @@ def test_a_class_called_train_is_a_class_and_split_folders_may_be_spelled_as_peo
 
 
 def test_birds_400s_own_two_spaces_and_other_lookalike_names_are_matched_or_refused(tmp_path):
-    from effnet_lib.data import open_image_folder
+    from effnet_lib.data.folders import open_image_folder
     counts = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "birds400-counts.csv")
     names = {split: set(counts.loc[counts[split] > 0, "class"]) for split in ("train", "valid", "test")}
     odd = sorted(names["train"] - names["valid"])
