@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test lint test-fast lab explorer assignments table notebooks expected clean browser scaling-full site
+.PHONY: demo test lint format test-fast lab explorer assignments table notebooks expected clean browser scaling-full site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ demo: $(STAMP)  ## the main job: train, evaluate and predict on the built-in dat
 test: $(STAMP) browser lint  ## the linter, then every test, the notebooks included (each executed twice in quick mode, cold then warm, and checked as nbval checks)
 	$(BIN)/python -m pytest -p no:cacheprovider tests
 
-lint: $(STAMP)  ## ruff on every Python file (its rules are in pyproject.toml; the notebooks' .py sources included)
+lint: $(STAMP)  ## ruff's linter on every Python file and its formatter's check (rules in pyproject.toml; the notebooks' .py sources linted, laid out by hand)
 	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --no-cache --check .
+
+format: $(STAMP)  ## lay the code out as the formatter wants it (`make lint` checks it)
+	$(BIN)/ruff format --no-cache .
 
 test-fast: $(STAMP)  ## the inner loop: every test but the notebooks, the browser, several processes and whole commands (one pytest-xdist worker per core, a file per worker)
 	$(BIN)/python -m pytest -p no:cacheprovider -n auto --dist loadfile -m "not slow" tests

@@ -42,12 +42,14 @@ MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 # -----------------------------------------------------------------------------
 # The typical scripts (what a user would write from the PyTorch tutorials)
 
+
 def typical_train(data: str, out: str):
     import torch
     from torchvision import datasets
     from torchvision import transforms as T
 
-    from effnet_lib.model.network import efficientnet
+    from effnet_lib.model.variants import efficientnet
+
     torch.manual_seed(0)
     train_tf = T.Compose([T.RandomResizedCrop(SIZE), T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(MEAN, STD)])
     val_tf = T.Compose([T.Resize(SIZE), T.CenterCrop(SIZE), T.ToTensor(), T.Normalize(MEAN, STD)])
@@ -84,7 +86,8 @@ def typical_predict(checkpoint: str, folder: str, out: str):
     from PIL import Image
     from torchvision import transforms as T
 
-    from effnet_lib.model.network import efficientnet
+    from effnet_lib.model.variants import efficientnet
+
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     classes = ckpt["classes"]
     model = efficientnet(WIDTH, DEPTH, num_classes=len(classes))
@@ -105,8 +108,10 @@ def typical_predict(checkpoint: str, folder: str, out: str):
 # -----------------------------------------------------------------------------
 # Measurements
 
+
 def bare_step(batch: int, steps: int = 20) -> float:
     from train_speed import run_step  # the same step train_speed.py times: forward, backward, SGD
+
     return run_step("ours", SIZE, batch, True, steps)
 
 
@@ -121,26 +126,45 @@ def timed(cmd: list[str], **kw) -> float:
 
 def cli_train(data: str, out: Path, *extra: str, profile: Path | None = None) -> list[str]:
     head = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else []) + ["-m", "effnet_lib"]
-    return head + ["train", "--data", data, "--width", str(WIDTH), "--depth", str(DEPTH), "--image-size", str(SIZE),
-                   "--epochs", str(EPOCHS), "--out", str(out), "--no-progress", *extra]
+    return head + [
+        "train",
+        "--data",
+        data,
+        "--width",
+        str(WIDTH),
+        "--depth",
+        str(DEPTH),
+        "--image-size",
+        str(SIZE),
+        "--epochs",
+        str(EPOCHS),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def epoch_rates(out: Path) -> dict:
     import pandas as pd
+
     h = pd.read_csv(out / "history.csv")
     images = (h.img_per_s * h.seconds).round()
-    return {"train_img_s": float(images.sum() / h.seconds.sum()),
-            "epoch_img_s": float(images.sum() / (h.seconds + h.val_seconds).sum()),
-            "val_seconds": float(h.val_seconds.sum()), "epoch_seconds": float(h.seconds.sum())}
+    return {
+        "train_img_s": float(images.sum() / h.seconds.sum()),
+        "epoch_img_s": float(images.sum() / (h.seconds + h.val_seconds).sum()),
+        "val_seconds": float(h.val_seconds.sum()),
+        "epoch_seconds": float(h.seconds.sum()),
+    }
 
 
 PHASES = {  # (label, function name as cProfile records it); cumulative seconds of each
-    "training epochs (loading, augmentation, step)": ("train.py", "_train_epoch"),
-    "validation each epoch": ("train.py", "evaluate_loss"),
-    "decoding into the cache": ("loaders.py", "decode_all"),
-    "checkpoint writes": ("train.py", "_save"),
-    "final evaluation (predict)": ("predict.py", "evaluate"),
-    "final evaluation (files, plots)": ("evaluation.py", "write_evaluation"),
+    "training epochs (loading, augmentation, step)": ("training/loop.py", "_train_epoch"),
+    "validation each epoch": ("training/session.py", "evaluate_loss"),
+    "decoding into the cache": ("data/loaders.py", "decode_all"),
+    "checkpoint writes": ("training/session.py", "_save"),
+    "final evaluation (predict)": ("evaluation/predict.py", "evaluate"),
+    "final evaluation (files, plots)": ("display/outputs.py", "write_evaluation"),
 }
 
 
@@ -155,8 +179,7 @@ def profile_phases(path: Path, total: float) -> dict:
 
 def imports_seconds() -> float:
     code = "import effnet_lib.training.loop, effnet_lib.evaluation.predict, effnet_lib.display.outputs"
-    return min(timed([sys.executable, "-c", code])
-               for _ in range(3))
+    return min(timed([sys.executable, "-c", code]) for _ in range(3))
 
 
 def target(name: str, value: float, goal: float, unit="x") -> dict:
@@ -176,6 +199,7 @@ def main():
     args = ap.parse_args()
     if args.redraw:
         from effnet_lib.files import atomic_write_text
+
         out = Path(args.out)
         return atomic_write_text(out.with_suffix(".md"), markdown(json.loads(out.with_suffix(".json").read_text())))
     if args.child == "typical-train":
@@ -189,14 +213,21 @@ def main():
     from effnet_lib.files import atomic_write_text
     from effnet_lib.provenance import provenance
     from effnet_lib.training.config import TrainConfig
+
     data = str(resolve("builtin"))
     n_train = sum(1 for p in Path(data, "train").rglob("*") if p.is_file())
     n_test = sum(1 for p in Path(data, "test").rglob("*") if p.is_file())
     default = TrainConfig()
     me = [sys.executable, __file__]
-    res: dict = {"command": "python benchmarks/cli_speed.py " + " ".join(sys.argv[1:]), "provenance": provenance(),
-                 "defaults": {"batch_size": default.batch_size, "workers": default.workers},
-                 "train_images": n_train, "test_images": n_test, "epochs": EPOCHS, "size": SIZE}
+    res: dict = {
+        "command": "python benchmarks/cli_speed.py " + " ".join(sys.argv[1:]),
+        "provenance": provenance(),
+        "defaults": {"batch_size": default.batch_size, "workers": default.workers},
+        "train_images": n_train,
+        "test_images": n_test,
+        "epochs": EPOCHS,
+        "size": SIZE,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "typ").mkdir()
@@ -209,39 +240,82 @@ def main():
         for batch, workers in settings:
             out = tmp / f"cli-{batch}-{workers}"
             seconds = timed(cli_train(data, out, "--batch-size", str(batch), "--workers", str(workers)))
-            step = float(subprocess.run(me + ["--child", "step", "--args", str(batch)], capture_output=True,
-                                        text=True, cwd=ROOT).stdout.split("RESULT")[-1])
+            step = float(
+                subprocess.run(
+                    me + ["--child", "step", "--args", str(batch)], capture_output=True, text=True, cwd=ROOT
+                ).stdout.split("RESULT")[-1]
+            )
             row = {"batch": batch, "workers": workers, "process_s": seconds, "step_img_s": step, **epoch_rates(out)}
             row["vs_typical"] = res["typical_train_s"] / seconds
             row["epoch_vs_step"] = row["epoch_img_s"] / step
             res["cli"].append(row)
             _partial(args.out, res)
-            print(f"CLI batch {batch} workers {workers}: {seconds:.1f} s ({row['vs_typical']:.2f}x typical), "
-                  f"epochs {row['epoch_img_s']:.0f} img/s incl. validation, step {step:.0f} img/s "
-                  f"({row['epoch_vs_step']:.2f})")
+            print(
+                f"CLI batch {batch} workers {workers}: {seconds:.1f} s ({row['vs_typical']:.2f}x typical), "
+                f"epochs {row['epoch_img_s']:.0f} img/s incl. validation, step {step:.0f} img/s "
+                f"({row['epoch_vs_step']:.2f})"
+            )
         out = tmp / "cli-default"
         seconds = timed(cli_train(data, out))
         res["cli_default"] = {"process_s": seconds, "vs_typical": res["typical_train_s"] / seconds, **epoch_rates(out)}
-        res["cli_default"]["step_img_s"] = next((r["step_img_s"] for r in res["cli"] if r["batch"] == default.batch_size
-                                                 and r["workers"] == default.workers), float("nan"))
+        res["cli_default"]["step_img_s"] = next(
+            (
+                r["step_img_s"]
+                for r in res["cli"]
+                if r["batch"] == default.batch_size and r["workers"] == default.workers
+            ),
+            float("nan"),
+        )
         prof = tmp / "train.prof"
         total = timed(cli_train(data, tmp / "cli-prof", profile=prof))
         res["profile"] = profile_phases(prof, total)
         ckpt, test = out / "best.pt", str(Path(data, "test"))
-        res["typical_predict_s"] = timed(me + ["--child", "typical-predict", "--args", str(ckpt), test,
-                                                    str(tmp / "typical.csv")])
-        res["predict_s"] = timed([sys.executable, "-m", "effnet_lib", "predict", "--checkpoint", str(ckpt), test,
-                                  "--out", str(tmp / "pred.csv")])
-        res["evaluate_s"] = timed([sys.executable, "-m", "effnet_lib", "evaluate", "--checkpoint", str(ckpt),
-                                   "--data", data, "--split", "test", "--out", str(tmp / "eval")])
+        res["typical_predict_s"] = timed(
+            me + ["--child", "typical-predict", "--args", str(ckpt), test, str(tmp / "typical.csv")]
+        )
+        res["predict_s"] = timed(
+            [
+                sys.executable,
+                "-m",
+                "effnet_lib",
+                "predict",
+                "--checkpoint",
+                str(ckpt),
+                test,
+                "--out",
+                str(tmp / "pred.csv"),
+            ]
+        )
+        res["evaluate_s"] = timed(
+            [
+                sys.executable,
+                "-m",
+                "effnet_lib",
+                "evaluate",
+                "--checkpoint",
+                str(ckpt),
+                "--data",
+                data,
+                "--split",
+                "test",
+                "--out",
+                str(tmp / "eval"),
+            ]
+        )
     d = res["cli_default"]
     res["targets"] = [
         target("CLI training process vs typical script (5 epochs, 64 px)", d["vs_typical"], 2.5),
         target("CLI epochs (validation included) vs bare model step", d["epoch_img_s"] / d["step_img_s"], 0.9),
-        target("predict vs typical prediction script (images/s, whole process)",
-               res["typical_predict_s"] / res["predict_s"], 2.0),
-        target("evaluate vs typical prediction script (images/s, whole process)",
-               res["typical_predict_s"] / res["evaluate_s"], 2.0),
+        target(
+            "predict vs typical prediction script (images/s, whole process)",
+            res["typical_predict_s"] / res["predict_s"],
+            2.0,
+        ),
+        target(
+            "evaluate vs typical prediction script (images/s, whole process)",
+            res["typical_predict_s"] / res["evaluate_s"],
+            2.0,
+        ),
     ]
     for k, v in res["profile"].items():
         print(f"  {k:34s} {v:6.2f} s")
@@ -258,37 +332,58 @@ def _partial(out: str, res: dict):
 
 def markdown(r: dict) -> str:
     p = r["provenance"]
-    lines = ["# CLI speed: whole processes against typical scripts\n",
-             f"`{r['command']}` on {p['device']}, commit {p['commit']}, torch {p['torch']}, {p['date']}. "
-             f"Built-in texture set ({r['train_images']} training, {r['test_images']} test images), "
-             f"width {WIDTH}, depth {DEPTH}, {r['size']} px, {r['epochs']} epochs. Defaults at the time: batch "
-             f"{r['defaults']['batch_size']}, workers {r['defaults']['workers']}.\n",
-             "| target | figure | goal | met |", "|---|---|---|---|"]
-    lines += [f"| {t['target']} | {t['value']:.2f}x | {t['goal']}x | {'yes' if t['met'] else 'no'} |"
-              for t in r["targets"]]
-    lines += ["", f"Typical training script: {r['typical_train_s']:.1f} s. "
-              f"Imports alone (best of 3): {r['imports_s']:.2f} s.",
-              "", "| CLI batch | workers | process s | vs typical | epoch img/s (incl. val) | step img/s | "
-              "epoch / step | validation s |",
-              "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {c['batch']} | {c['workers']} | {c['process_s']:.1f} | {c['vs_typical']:.2f} | "
-              f"{c['epoch_img_s']:.0f} | "
-              f"{c['step_img_s']:.0f} | {c['epoch_vs_step']:.2f} | {c['val_seconds']:.1f} |" for c in r["cli"]]
+    lines = [
+        "# CLI speed: whole processes against typical scripts\n",
+        f"`{r['command']}` on {p['device']}, commit {p['commit']}, torch {p['torch']}, {p['date']}. "
+        f"Built-in texture set ({r['train_images']} training, {r['test_images']} test images), "
+        f"width {WIDTH}, depth {DEPTH}, {r['size']} px, {r['epochs']} epochs. Defaults at the time: batch "
+        f"{r['defaults']['batch_size']}, workers {r['defaults']['workers']}.\n",
+        "| target | figure | goal | met |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t['target']} | {t['value']:.2f}x | {t['goal']}x | {'yes' if t['met'] else 'no'} |" for t in r["targets"]
+    ]
+    lines += [
+        "",
+        f"Typical training script: {r['typical_train_s']:.1f} s. Imports alone (best of 3): {r['imports_s']:.2f} s.",
+        "",
+        "| CLI batch | workers | process s | vs typical | epoch img/s (incl. val) | step img/s | "
+        "epoch / step | validation s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c['batch']} | {c['workers']} | {c['process_s']:.1f} | {c['vs_typical']:.2f} | "
+        f"{c['epoch_img_s']:.0f} | "
+        f"{c['step_img_s']:.0f} | {c['epoch_vs_step']:.2f} | {c['val_seconds']:.1f} |"
+        for c in r["cli"]
+    ]
     prof = dict(r["profile"])
     total = prof.pop("everything (profiled process)")
     prof["imports (separate process, best of 3)"] = r["imports_s"]
     prof["the rest: set-up, model and optimiser, history, bookkeeping"] = total - sum(prof.values())
     d = r["cli_default"]
-    lines += ["", f"Default run: {d['process_s']:.1f} s; training alone {d['train_img_s']:.0f} img/s, "
-              f"{d['train_img_s'] / d['step_img_s']:.2f} of the bare step; validation {d['val_seconds']:.1f} s over "
-              f"{r['epochs']} epochs, shown apart. The bare step is 20 steps on one random batch in its own process; "
-              "on this shared VM the same measurement varies by 10-20% between runs.",
-              "", "Where the CLI's seconds go (cProfile of one default run, cumulative seconds; the profiler slows "
-              "Python-heavy parts):", "", "| phase | seconds |", "|---|---|"]
+    lines += [
+        "",
+        f"Default run: {d['process_s']:.1f} s; training alone {d['train_img_s']:.0f} img/s, "
+        f"{d['train_img_s'] / d['step_img_s']:.2f} of the bare step; validation {d['val_seconds']:.1f} s over "
+        f"{r['epochs']} epochs, shown apart. The bare step is 20 steps on one random batch in its own process; "
+        "on this shared VM the same measurement varies by 10-20% between runs.",
+        "",
+        "Where the CLI's seconds go (cProfile of one default run, cumulative seconds; the profiler slows "
+        "Python-heavy parts):",
+        "",
+        "| phase | seconds |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v:.2f} |" for k, v in prof.items()]
     lines += [f"| whole profiled process | {total:.2f} |"]
-    lines += ["", f"Prediction on the test split: typical script {r['typical_predict_s']:.1f} s, `predict` "
-              f"{r['predict_s']:.1f} s, `evaluate` {r['evaluate_s']:.1f} s (whole processes).", ""]
+    lines += [
+        "",
+        f"Prediction on the test split: typical script {r['typical_predict_s']:.1f} s, `predict` "
+        f"{r['predict_s']:.1f} s, `evaluate` {r['evaluate_s']:.1f} s (whole processes).",
+        "",
+    ]
     return "\n".join(lines)
 
 

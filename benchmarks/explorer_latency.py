@@ -29,7 +29,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from effnet_lib.display.explorer import TABS, ConfusionExplorer  # noqa: E402
-from effnet_lib.evaluation.predict import EvalResult  # noqa: E402
+from effnet_lib.evaluation.results import EvalResult
 from effnet_lib.provenance import provenance  # noqa: E402
 
 OUT = Path(__file__).with_suffix(".md")
@@ -62,12 +62,15 @@ def birds_scale_result(folder: Path, n_classes=400, n_images=11_535, seed=0, dim
 def projection_choice(result: EvalResult) -> dict:
     """t-SNE against PCA at this size: seconds, and the share of neighbourhoods kept."""
     from effnet_lib.evaluation.embedding import neighbourhood_kept, project
+
     out = {}
     for method in ("pca", "tsne"):
         t = time.perf_counter()
         xy = project(result.features, method)
-        out[method] = {"seconds": round(time.perf_counter() - t, 1),
-                       "neighbours_kept_of_10": round(neighbourhood_kept(result.features[:3000], xy[:3000]), 3)}
+        out[method] = {
+            "seconds": round(time.perf_counter() - t, 1),
+            "neighbours_kept_of_10": round(neighbourhood_kept(result.features[:3000], xy[:3000]), 3),
+        }
     return out
 
 
@@ -82,29 +85,48 @@ def main():
         ex = ConfusionExplorer(result, train=result, compare=other, cache_dir=Path(tmp))
         build = time.perf_counter() - start
         once = {}
-        for name, fn in (("cluster order", ex.order), ("confusion clusters", ex.clusters),
-                         ("calibration", ex.calibration), ("label issues", ex.label_issues),
-                         ("2-D projection (t-SNE)", ex.projection), ("run against run", ex.comparison)):
+        for name, fn in (
+            ("cluster order", ex.order),
+            ("confusion clusters", ex.clusters),
+            ("calibration", ex.calibration),
+            ("label issues", ex.label_issues),
+            ("2-D projection (t-SNE)", ex.projection),
+            ("run against run", ex.comparison),
+        ):
             t = time.perf_counter()
             fn()
             once[name] = round(time.perf_counter() - t, 2)
         times = measure(ex, result, args.repeats)
         choice = projection_choice(result)
-        report = {name: {"median_s": round(statistics.median(v), 3), "max_s": round(max(v), 3),
-                         "each_s": [round(x, 3) for x in v]}
-                  for name, v in times.items()}
-    lines = [f"400 classes, 11,535 images; explorer built in {build:.2f} s",
-             "computed once per result: " + ", ".join(f"{k} {v:.2f} s" for k, v in once.items())]
+        report = {
+            name: {
+                "median_s": round(statistics.median(v), 3),
+                "max_s": round(max(v), 3),
+                "each_s": [round(x, 3) for x in v],
+            }
+            for name, v in times.items()
+        }
+    lines = [
+        f"400 classes, 11,535 images; explorer built in {build:.2f} s",
+        "computed once per result: " + ", ".join(f"{k} {v:.2f} s" for k, v in once.items()),
+    ]
     lines += [f"{name:>34}: median {v['median_s']:.3f} s, worst {v['max_s']:.3f} s" for name, v in report.items()]
     worst = max(v["max_s"] for v in report.values())
     lines.append(f"worst interaction {worst:.3f} s ({'within' if worst <= 0.5 else 'OVER'} the 0.5 s goal)")
     slowest = max(v["median_s"] for v in report.values())
     lines.append(f"largest median {slowest:.3f} s ({'within' if slowest <= 0.1 else 'OVER'} the 0.1 s goal)")
-    lines += [f"projection {method}: {v['seconds']:.1f} s, "
-              f"{v['neighbours_kept_of_10']:.3f} of 10 nearest neighbours kept"
-              for method, v in choice.items()]
-    record = {"command": "python benchmarks/explorer_latency.py", "build_s": round(build, 3), "once_s": once,
-              "interactions": report, "projection": choice, "provenance": provenance("cpu")}
+    lines += [
+        f"projection {method}: {v['seconds']:.1f} s, {v['neighbours_kept_of_10']:.3f} of 10 nearest neighbours kept"
+        for method, v in choice.items()
+    ]
+    record = {
+        "command": "python benchmarks/explorer_latency.py",
+        "build_s": round(build, 3),
+        "once_s": once,
+        "interactions": report,
+        "projection": choice,
+        "provenance": provenance("cpu"),
+    }
     print("\n".join(lines))
     print(json.dumps(record))
     write_markdown(lines, record, args.repeats)
@@ -112,11 +134,14 @@ def main():
 
 def write_markdown(lines: list[str], record: dict, repeats: int):
     from effnet_lib.files import atomic_write_text
-    p = record["provenance"]
-    atomic_write_text(OUT, f"""# Explorer latency on a 400-class result
 
-Machine: {p['device']}, torch {p['torch']}, no GPU; commit {p['commit']}, {p['date']}. Command:
-`{record['command']}` ({repeats} repeats of each interaction, driven from Python by setting `.value`
+    p = record["provenance"]
+    atomic_write_text(
+        OUT,
+        f"""# Explorer latency on a 400-class result
+
+Machine: {p["device"]}, torch {p["torch"]}, no GPU; commit {p["commit"]}, {p["date"]}. Command:
+`{record["command"]}` ({repeats} repeats of each interaction, driven from Python by setting `.value`
 as a click does; rendering to PNG included, browser transfer excluded). Written by the script.
 
 ```
@@ -143,7 +168,8 @@ as a click does; rendering to PNG included, browser transfer excluded). Written 
 ```json
 {json.dumps(record)}
 ```
-""")
+""",
+    )
 
 
 def measure(ex, result, repeats) -> dict[str, list[float]]:
@@ -164,8 +190,10 @@ def measure(ex, result, repeats) -> dict[str, list[float]]:
             ("sort by F1", lambda: setattr(ex.sort, "value", "F1, worst first")),
             ("open: ordered confusion matrix", lambda: tab("Confusion matrix")),
             ("matrix: open a cluster", lambda: setattr(matrix.scope, "value", matrix.scope.options[1 + r % 3][1])),  # noqa: B023 (run in this iteration)
-            ("matrix: all cells / errors only",
-             lambda: setattr(matrix.errors_only, "value", not matrix.errors_only.value)),
+            (
+                "matrix: all cells / errors only",
+                lambda: setattr(matrix.errors_only, "value", not matrix.errors_only.value),
+            ),
             ("matrix: pick a class", lambda: setattr(ex.class_list, "value", result.classes[rng.integers(400)])),
             ("open: label issues", lambda: tab("Label issues")),
             ("label issues: this class only", lambda: setattr(issues.only_class, "value", not issues.only_class.value)),

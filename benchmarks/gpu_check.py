@@ -76,8 +76,13 @@ def main():
     device = torch.device("cpu" if smoke else "cuda")
     batch, size, steps, warmup = (4, 64, 2, 1) if smoke else (256, 224, 30, 10)
     torch.backends.cudnn.benchmark = True
-    out = {"command": "python " + " ".join(sys.argv), "provenance": provenance(str(device)),
-           "smoke": smoke, "batch": batch, "image_size": size}
+    out = {
+        "command": "python " + " ".join(sys.argv),
+        "provenance": provenance(str(device)),
+        "smoke": smoke,
+        "batch": batch,
+        "image_size": size,
+    }
 
     def save():
         atomic_write_text(args.out, json.dumps(out, indent=1) + "\n")
@@ -85,9 +90,13 @@ def main():
 
     # 1. Model step, one lever at a time.
     tv = torchvision.models.efficientnet_b0
-    grid = {"torchvision_fp32_nchw": (tv, False, False), "torchvision_amp_channels_last": (tv, True, True),
-            "ours_fp32_nchw": (efficientnet_b0, False, False), "ours_amp_nchw": (efficientnet_b0, True, False),
-            "ours_amp_channels_last": (efficientnet_b0, True, True)}
+    grid = {
+        "torchvision_fp32_nchw": (tv, False, False),
+        "torchvision_amp_channels_last": (tv, True, True),
+        "ours_fp32_nchw": (efficientnet_b0, False, False),
+        "ours_amp_nchw": (efficientnet_b0, True, False),
+        "ours_amp_channels_last": (efficientnet_b0, True, True),
+    }
     steps_out = out["model_step"] = {}
     for name, (make, amp, cl) in grid.items():
         torch.manual_seed(0)
@@ -117,6 +126,7 @@ def main():
 
     from effnet_lib.training.config import TrainConfig
     from effnet_lib.training.loop import fit
+
     model_rate = steps_out["ours_amp_channels_last"]["img_per_s"]
     out["end_to_end"] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,15 +135,30 @@ def main():
         made = time.perf_counter() - start
         for where in ("loader", "device"):
             start = time.perf_counter()
-            run = fit(TrainConfig(data=str(data), out=str(Path(tmp) / where), model="b0", image_size=size,
-                                  epochs=2 if smoke else 3, batch_size=batch * 4 if smoke else batch,
-                                  workers=2 if smoke else 8, seed=0, augment_on=where), progress=False)
+            run = fit(
+                TrainConfig(
+                    data=str(data),
+                    out=str(Path(tmp) / where),
+                    model="b0",
+                    image_size=size,
+                    epochs=2 if smoke else 3,
+                    batch_size=batch * 4 if smoke else batch,
+                    workers=2 if smoke else 8,
+                    seed=0,
+                    augment_on=where,
+                ),
+                progress=False,
+            )
             total = time.perf_counter() - start
             rates = [round(r["img_per_s"], 1) for r in run.history]
             out["end_to_end"][f"augment_on_{where}"] = {
-                "images": len(run.folder.train), "epochs": len(rates), "workers": 2 if smoke else 8,
-                "img_per_s_per_epoch": rates, "fit_seconds_incl_decode_and_validation": round(total, 1),
-                "end_to_end_over_model_step": round(max(rates[1:]) / model_rate, 2)}
+                "images": len(run.folder.train),
+                "epochs": len(rates),
+                "workers": 2 if smoke else 8,
+                "img_per_s_per_epoch": rates,
+                "fit_seconds_incl_decode_and_validation": round(total, 1),
+                "end_to_end_over_model_step": round(max(rates[1:]) / model_rate, 2),
+            }
             print(where, out["end_to_end"][f"augment_on_{where}"], flush=True)
     out["end_to_end"]["jpeg_generation_seconds"] = round(made, 1)
     save()
@@ -148,10 +173,14 @@ def main():
         row["seconds_incl_compile"] = round(time.perf_counter() - start, 1)
         steps_out["ours_amp_channels_last_compiled"] = row
     best = max(r["img_per_s"] for r in steps_out.values())
-    out["targets"] = {"3000_img_s": best >= 3000,
-                      "1.5x_baseline": steps_out["ours_amp_channels_last"]["ratio_to_baseline"] >= 1.5,
-                      "data_keeps_up (end to end >= 0.8x model step)":
-                          out["end_to_end"]["augment_on_device"]["end_to_end_over_model_step"] >= 0.8}
+    out["targets"] = {
+        "3000_img_s": best >= 3000,
+        "1.5x_baseline": steps_out["ours_amp_channels_last"]["ratio_to_baseline"] >= 1.5,
+        "data_keeps_up (end to end >= 0.8x model step)": out["end_to_end"]["augment_on_device"][
+            "end_to_end_over_model_step"
+        ]
+        >= 0.8,
+    }
     save()
 
 

@@ -24,7 +24,7 @@ from effnet_lib.data import loaders as L
 from effnet_lib.data import transforms as T
 from effnet_lib.data.datasets import resolve, transform_settings
 from effnet_lib.files import atomic_write_text
-from effnet_lib.model.network import efficientnet
+from effnet_lib.model.variants import efficientnet
 from effnet_lib.provenance import provenance
 from effnet_lib.training.optim import RMSpropTF
 
@@ -39,8 +39,16 @@ def run(make_optimizer, name: str) -> dict:
     folder = D.open_image_folder(root)
     tf = T.Transforms(32, **transform_settings(root))
     cache = L.decode_all(folder.train, tf.working_size, 2**30)
-    loader = L.make_loader(folder.train, tf.train(normalise=False), batch_size=BATCH, shuffle=True, seed=SEED,
-                           cache=cache, working_size=tf.working_size, drop_last=True)
+    loader = L.make_loader(
+        folder.train,
+        tf.train(normalise=False),
+        batch_size=BATCH,
+        shuffle=True,
+        seed=SEED,
+        cache=cache,
+        working_size=tf.working_size,
+        drop_last=True,
+    )
     model = efficientnet(0.25, 0.34, num_classes=len(folder.classes), bn="tf").to(memory_format=torch.channels_last)
     opt = make_optimizer(model.parameters())
     steps, losses, t0 = [], [], time.perf_counter()
@@ -60,8 +68,12 @@ def run(make_optimizer, name: str) -> dict:
                 steps.append(float(change.mean()))
             total, n = total + float(loss) * len(y), n + len(y)
         losses.append(total / n)
-    return {"optimizer": name, "first_step_sizes": steps, "epoch_loss": losses,
-            "seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "optimizer": name,
+        "first_step_sizes": steps,
+        "epoch_loss": losses,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def main():
@@ -70,16 +82,25 @@ def main():
         run(lambda p: torch.optim.RMSprop(p, lr=LR, alpha=0.9, eps=1e-3, momentum=0.9), "torch.optim.RMSprop"),
         run(lambda p: RMSpropTF(p, lr=LR, decay=0.9, momentum=0.9, eps=1e-3), "effnet_lib.training.optim.RMSpropTF"),
     ]
-    record = {"command": "python benchmarks/rmsprop_compare.py", "lr": LR, "batch": BATCH, "epochs": EPOCHS,
-              "provenance": provenance("cpu", seed=SEED), "results": results}
+    record = {
+        "command": "python benchmarks/rmsprop_compare.py",
+        "lr": LR,
+        "batch": BATCH,
+        "epochs": EPOCHS,
+        "provenance": provenance("cpu", seed=SEED),
+        "results": results,
+    }
     atomic_write_text(OUT.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
     pt, tf = results
-    lines = ["# PyTorch's RMSprop against TensorFlow's, same settings\n",
-             f"`{record['command']}` on {record['provenance']['device']}, commit {record['provenance']['commit']}, "
-             f"{record['provenance']['date']}, seed {SEED}. Width 0.25, depth 0.34, 32 px, the built-in "
-             f"Fashion-MNIST subset, batch {BATCH}, lr {LR:g} (0.016 per 256 images), decay 0.9, momentum 0.9, "
-             f"eps 1e-3, no warm-up.\n",
-             "| step | mean abs. weight change, torch.optim.RMSprop | RMSpropTF | ratio |", "|---|---|---|---|"]
+    lines = [
+        "# PyTorch's RMSprop against TensorFlow's, same settings\n",
+        f"`{record['command']}` on {record['provenance']['device']}, commit {record['provenance']['commit']}, "
+        f"{record['provenance']['date']}, seed {SEED}. Width 0.25, depth 0.34, 32 px, the built-in "
+        f"Fashion-MNIST subset, batch {BATCH}, lr {LR:g} (0.016 per 256 images), decay 0.9, momentum 0.9, "
+        f"eps 1e-3, no warm-up.\n",
+        "| step | mean abs. weight change, torch.optim.RMSprop | RMSpropTF | ratio |",
+        "|---|---|---|---|",
+    ]
     for i, (a, b) in enumerate(zip(pt["first_step_sizes"], tf["first_step_sizes"]), 1):
         if i <= 5 or i % 5 == 0:
             lines.append(f"| {i} | {a:.2e} | {b:.2e} | {a / b:.1f}x |")

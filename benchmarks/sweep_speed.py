@@ -46,10 +46,12 @@ def dask_cluster():
 
     @contextlib.contextmanager
     def factory():
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                      dashboard_address=None) as cluster:
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster:
             with open_executor("dask", scheduler=cluster.scheduler_address) as executor:
                 yield executor
+
     return factory
 
 
@@ -57,9 +59,11 @@ def main():
     resolve(study.QUICK.data)  # the data folder is built once, before any timing
     rows, tables = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, factory in (("sequential (--jobs 1)", lambda: open_executor("local", jobs=1)),
-                              ("local pool (--jobs 2)", lambda: open_executor("local", jobs=2)),
-                              ("Dask LocalCluster, 2 workers", dask_cluster())):
+        for name, factory in (
+            ("sequential (--jobs 1)", lambda: open_executor("local", jobs=1)),
+            ("local pool (--jobs 2)", lambda: open_executor("local", jobs=2)),
+            ("Dask LocalCluster, 2 workers", dask_cluster()),
+        ):
             seconds, table = timed(factory, Path(tmp) / name.split()[0])
             tables[name] = table[RESULT].sort_values(RESULT[:5]).reset_index(drop=True)
             rows.append({"executor": name, "configs": int(table.key.nunique()), "seconds": round(seconds, 1)})
@@ -70,14 +74,25 @@ def main():
     first = next(iter(tables.values()))
     equal = all(t.equals(first) for t in tables.values())
     prov = provenance("cpu")
-    lines = ["# Spreading the quick-mode scaling study on one 2-core machine", "",
-             f"`python benchmarks/sweep_speed.py` on {prov['device']}, commit {prov['commit']}, {prov['date']}. "
-             f"The quick mode's {', '.join(EXPERIMENTS)} experiments ({rows[0]['configs']} configurations, one torch "
-             f"thread each), from an empty cache each time.", "",
-             "| executor | configurations | seconds | speed-up |", "|---|---|---|---|"]
+    lines = [
+        "# Spreading the quick-mode scaling study on one 2-core machine",
+        "",
+        f"`python benchmarks/sweep_speed.py` on {prov['device']}, commit {prov['commit']}, {prov['date']}. "
+        f"The quick mode's {', '.join(EXPERIMENTS)} experiments ({rows[0]['configs']} configurations, one torch "
+        f"thread each), from an empty cache each time.",
+        "",
+        "| executor | configurations | seconds | speed-up |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {r['executor']} | {r['configs']} | {r['seconds']} | {r['speed-up']}x |" for r in rows]
-    lines += ["", f"Tables equal row for row across the three: **{equal}**.", "",
-              "```json", json.dumps({"rows": rows, "equal": equal, "provenance": prov, "cpus": os.cpu_count()}), "```"]
+    lines += [
+        "",
+        f"Tables equal row for row across the three: **{equal}**.",
+        "",
+        "```json",
+        json.dumps({"rows": rows, "equal": equal, "provenance": prov, "cpus": os.cpu_count()}),
+        "```",
+    ]
     atomic_write_text(OUT, "\n".join(lines) + "\n")
     print("\n".join(lines))
 

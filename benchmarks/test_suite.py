@@ -37,8 +37,13 @@ def read(path: Path) -> dict:
     tests = {}
     for case in suite.iter("testcase"):
         name = f"{case.get('classname', '')}::{case.get('name', '')}"
-        outcome = ("failed" if case.find("failure") is not None or case.find("error") is not None
-                   else "skipped" if case.find("skipped") is not None else "passed")
+        outcome = (
+            "failed"
+            if case.find("failure") is not None or case.find("error") is not None
+            else "skipped"
+            if case.find("skipped") is not None
+            else "passed"
+        )
         tests[name] = (float(case.get("time", 0)), outcome)
     return {"tests": tests, "seconds": float(suite.get("time", 0)), "timestamp": suite.get("timestamp")}
 
@@ -79,8 +84,7 @@ def table(before: dict, after: dict, top: int = 40) -> str:
     lines = ["| file or notebook | before (s) | after (s) |", "|---|---|---|"]
     for k in rows:
         lines.append(f"| {k} | {b.get(k, 0):.1f} | {a.get(k, 0):.1f} |")
-    lines += ["", f"The {top} slowest tests after the change:", "",
-              "| test | seconds |", "|---|---|"]
+    lines += ["", f"The {top} slowest tests after the change:", "", "| test | seconds |", "|---|---|"]
     slowest = sorted(after["tests"].items(), key=lambda kv: -kv[1][0])[:top]
     lines += [f"| `{name}` | {sec:.1f} |" for name, (sec, _) in slowest]
     return "\n".join(lines)
@@ -99,28 +103,33 @@ def main(argv=None):
     before, after = read(args.before), read(args.after)
     prov = provenance("cpu")
     shown, skip = [], False  # the command without its notes (they are printed below it)
-    for a in (argv if argv is not None else sys.argv[1:]):
+    for a in argv if argv is not None else sys.argv[1:]:
         if skip:
             skip = False
         elif a.startswith("--note-") or a == "--fast-note":
             skip = "=" not in a
         else:
             shown.append(a)
-    summary = {"before": {"seconds": before["seconds"], **counts(before), "started": before["timestamp"]},
-               "after": {"seconds": after["seconds"], **counts(after), "started": after["timestamp"]},
-               "provenance": prov}
-    text = ["# `make test`: where the time goes, before and after",
-            "",
-            f"Written by `python {' '.join(['benchmarks/test_suite.py'] + shown)}` "
-            f"on {prov['device']}, commit {prov['commit']}, {prov['date']}.",
-            "",
-            f"- **before**: {minutes(before['seconds'])} of pytest, {counts(before)}. {args.note_before}",
-            f"- **after**: {minutes(after['seconds'])} of pytest, {counts(after)}. {args.note_after}"]
+    summary = {
+        "before": {"seconds": before["seconds"], **counts(before), "started": before["timestamp"]},
+        "after": {"seconds": after["seconds"], **counts(after), "started": after["timestamp"]},
+        "provenance": prov,
+    }
+    text = [
+        "# `make test`: where the time goes, before and after",
+        "",
+        f"Written by `python {' '.join(['benchmarks/test_suite.py'] + shown)}` "
+        f"on {prov['device']}, commit {prov['commit']}, {prov['date']}.",
+        "",
+        f"- **before**: {minutes(before['seconds'])} of pytest, {counts(before)}. {args.note_before}",
+        f"- **after**: {minutes(after['seconds'])} of pytest, {counts(after)}. {args.note_after}",
+    ]
     if args.fast:
         fast = read(args.fast)
         summary["fast"] = {"seconds": fast["seconds"], **counts(fast)}
-        text.append(f"- **`make test-fast`** (the inner loop): {minutes(fast['seconds'])}, "
-                    f"{counts(fast)}. {args.fast_note}")
+        text.append(
+            f"- **`make test-fast`** (the inner loop): {minutes(fast['seconds'])}, {counts(fast)}. {args.fast_note}"
+        )
     text += ["", table(before, after), "", "```json", json.dumps(summary), "```", ""]
     args.out.write_text("\n".join(text))
     print(args.out.read_text())

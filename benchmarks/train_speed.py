@@ -39,10 +39,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def torchvision_model(num_classes):
     from torchvision.models.efficientnet import EfficientNet, MBConvConfig
+
     conf = partial(MBConvConfig, width_mult=WIDTH, depth_mult=DEPTH)
-    setting = [conf(1, 3, 1, 32, 16, 1), conf(6, 3, 2, 16, 24, 2), conf(6, 5, 2, 24, 40, 2),
-               conf(6, 3, 2, 40, 80, 3), conf(6, 5, 1, 80, 112, 3), conf(6, 5, 2, 112, 192, 4),
-               conf(6, 3, 1, 192, 320, 1)]
+    setting = [
+        conf(1, 3, 1, 32, 16, 1),
+        conf(6, 3, 2, 16, 24, 2),
+        conf(6, 5, 2, 24, 40, 2),
+        conf(6, 3, 2, 40, 80, 3),
+        conf(6, 5, 1, 80, 112, 3),
+        conf(6, 5, 2, 112, 192, 4),
+        conf(6, 3, 1, 192, 320, 1),
+    ]
     return EfficientNet(setting, dropout=0.2, num_classes=num_classes)
 
 
@@ -50,9 +57,16 @@ def run_baseline(data, size, epochs):
     import torch
     from torchvision import datasets
     from torchvision import transforms as T
+
     torch.manual_seed(0)
-    tf = T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.ToTensor(),
-                    T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    tf = T.Compose(
+        [
+            T.RandomResizedCrop(size),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+    )
     ds = datasets.ImageFolder(Path(data) / "train", tf)
     loader = torch.utils.data.DataLoader(ds, batch_size=16, shuffle=True, num_workers=2)
     model = torchvision_model(len(ds.classes))
@@ -74,9 +88,22 @@ def run_baseline(data, size, epochs):
 def run_ours(data, size, epochs, augment_on="auto"):
     from effnet_lib.training.config import TrainConfig
     from effnet_lib.training.loop import fit
+
     with tempfile.TemporaryDirectory() as out:
-        run = fit(TrainConfig(data=data, out=out, model=None, width=WIDTH, depth=DEPTH, image_size=size,
-                              epochs=epochs, batch_size=64, augment_on=augment_on), progress=False)
+        run = fit(
+            TrainConfig(
+                data=data,
+                out=out,
+                model=None,
+                width=WIDTH,
+                depth=DEPTH,
+                image_size=size,
+                epochs=epochs,
+                batch_size=64,
+                augment_on=augment_on,
+            ),
+            progress=False,
+        )
     return sum(round(r["img_per_s"] * r["seconds"]) for r in run.history)
 
 
@@ -84,6 +111,7 @@ def run_step(kind, size, batch, channels_last, steps):
     import torch
 
     from effnet_lib import efficientnet
+
     torch.manual_seed(0)
     model = torchvision_model(12) if kind == "torchvision" else efficientnet(WIDTH, DEPTH, num_classes=12)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -104,23 +132,35 @@ def run_step(kind, size, batch, channels_last, steps):
 def child(args):
     """One measurement in this process; prints JSON with img/s and peak RSS."""
     import torch
+
     torch.set_num_threads(os.cpu_count() or 1)
     start = time.perf_counter()
     if args.child == "step":
         value = run_step(args.kind, args.size, 64, args.channels_last, args.steps)
         result = {"img_per_s": value}
     else:
-        seen = (run_baseline(args.data, args.size, args.epochs) if args.child == "baseline"
-                else run_ours(args.data, args.size, args.epochs, args.augment_on))
-        result = {"img_per_s": seen / (time.perf_counter() - start), "images": seen,
-                  "seconds": time.perf_counter() - start}
+        seen = (
+            run_baseline(args.data, args.size, args.epochs)
+            if args.child == "baseline"
+            else run_ours(args.data, args.size, args.epochs, args.augment_on)
+        )
+        result = {
+            "img_per_s": seen / (time.perf_counter() - start),
+            "images": seen,
+            "seconds": time.perf_counter() - start,
+        }
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
 
 def measure(*extra):
-    proc = subprocess.run([sys.executable, __file__, *extra], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, __file__, *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if proc.returncode:
         raise SystemExit(proc.stderr[-2000:])
     return json.loads(proc.stdout.split("RESULT ")[-1])
@@ -131,8 +171,16 @@ def jpeg_folder(root: Path, classes=20, per_class=50, size=224):
     import numpy as np
     from PIL import Image
     from skimage import data as photos
-    sources = [photos.astronaut(), photos.coffee(), photos.chelsea(), photos.rocket(), photos.retina(),
-               photos.hubble_deep_field(), photos.immunohistochemistry()]
+
+    sources = [
+        photos.astronaut(),
+        photos.coffee(),
+        photos.chelsea(),
+        photos.rocket(),
+        photos.retina(),
+        photos.hubble_deep_field(),
+        photos.immunohistochemistry(),
+    ]
     rng = np.random.default_rng(0)
     for c in range(classes):
         src = sources[c % len(sources)]
@@ -141,7 +189,7 @@ def jpeg_folder(root: Path, classes=20, per_class=50, size=224):
         for i in range(per_class):
             top = rng.integers(0, src.shape[0] - 160)
             left = rng.integers(0, src.shape[1] - 160)
-            crop = Image.fromarray(src[top:top + 160, left:left + 160]).resize((size, size))
+            crop = Image.fromarray(src[top : top + 160, left : left + 160]).resize((size, size))
             crop.save(folder / f"{i:03d}.jpg", quality=90)
         val = root / "val" / f"class_{c:02d}"
         val.mkdir(parents=True)
@@ -167,21 +215,42 @@ def main():
 
     from effnet_lib.data.builtin import ensure
     from effnet_lib.provenance import provenance
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        cases = [("built-in textures, 64 px", str(ensure()), 64, 4 if args.quick else 10),
-                 ("224 px JPEG folder (20 x 50)", str(jpeg_folder(Path(tmp) / "jpeg")), 224, 2 if args.quick else 3)]
+        cases = [
+            ("built-in textures, 64 px", str(ensure()), 64, 4 if args.quick else 10),
+            ("224 px JPEG folder (20 x 50)", str(jpeg_folder(Path(tmp) / "jpeg")), 224, 2 if args.quick else 3),
+        ]
         for label, data, size, epochs in cases:
             base = measure("--child", "baseline", "--data", data, "--size", str(size), "--epochs", str(epochs))
             ours = measure("--child", "ours", "--data", data, "--size", str(size), "--epochs", str(epochs))
-            batched = measure("--child", "ours", "--data", data, "--size", str(size), "--epochs", str(epochs),
-                              "--augment-on", "device")
-            rows.append({"case": label, "epochs": epochs, "baseline_img_s": base["img_per_s"],
-                         "ours_img_s": ours["img_per_s"], "ratio": ours["img_per_s"] / base["img_per_s"],
-                         "ours_batched_crop_img_s": batched["img_per_s"],
-                         "ratio_batched_crop": batched["img_per_s"] / base["img_per_s"],
-                         "baseline_peak_mb": base["peak_rss_mb"], "ours_peak_mb": ours["peak_rss_mb"],
-                         "ours_batched_crop_peak_mb": batched["peak_rss_mb"]})
+            batched = measure(
+                "--child",
+                "ours",
+                "--data",
+                data,
+                "--size",
+                str(size),
+                "--epochs",
+                str(epochs),
+                "--augment-on",
+                "device",
+            )
+            rows.append(
+                {
+                    "case": label,
+                    "epochs": epochs,
+                    "baseline_img_s": base["img_per_s"],
+                    "ours_img_s": ours["img_per_s"],
+                    "ratio": ours["img_per_s"] / base["img_per_s"],
+                    "ours_batched_crop_img_s": batched["img_per_s"],
+                    "ratio_batched_crop": batched["img_per_s"] / base["img_per_s"],
+                    "baseline_peak_mb": base["peak_rss_mb"],
+                    "ours_peak_mb": ours["peak_rss_mb"],
+                    "ours_batched_crop_peak_mb": batched["peak_rss_mb"],
+                }
+            )
     steps = []
     for size in (64, 224):
         for cl in (False, True):
@@ -192,27 +261,50 @@ def main():
             tv += [measure("--child", "step", "--kind", "torchvision", *flags) for _ in range(2)]
             us += [measure("--child", "step", "--kind", "ours", *flags) for _ in range(2)]
             best = lambda xs: max(xs, key=itemgetter("img_per_s"))  # noqa: E731
-            steps.append({"size": size, "channels_last": cl, "torchvision_img_s": best(tv)["img_per_s"],
-                          "ours_img_s": best(us)["img_per_s"],
-                          "ratio": best(us)["img_per_s"] / best(tv)["img_per_s"],
-                          "memory_ratio": max(r["peak_rss_mb"] for r in us) / max(r["peak_rss_mb"] for r in tv)})
+            steps.append(
+                {
+                    "size": size,
+                    "channels_last": cl,
+                    "torchvision_img_s": best(tv)["img_per_s"],
+                    "ours_img_s": best(us)["img_per_s"],
+                    "ratio": best(us)["img_per_s"] / best(tv)["img_per_s"],
+                    "memory_ratio": max(r["peak_rss_mb"] for r in us) / max(r["peak_rss_mb"] for r in tv),
+                }
+            )
 
     print(f"Model: EfficientNet width {WIDTH}, depth {DEPTH}. End to end (wall time incl. start-up):")
-    print(f"{'case':<30} {'epochs':>6} {'baseline img/s':>15} {'ours img/s':>11} {'ratio':>6} "
-          f"{'batched crop img/s':>19} {'ratio':>6} {'peak MB base/ours/batched':>25}")
+    print(
+        f"{'case':<30} {'epochs':>6} {'baseline img/s':>15} {'ours img/s':>11} {'ratio':>6} "
+        f"{'batched crop img/s':>19} {'ratio':>6} {'peak MB base/ours/batched':>25}"
+    )
     for r in rows:
-        print(f"{r['case']:<30} {r['epochs']:>6} {r['baseline_img_s']:>15.1f} {r['ours_img_s']:>11.1f} "
-              f"{r['ratio']:>6.2f} "
-              f"{r['ours_batched_crop_img_s']:>19.1f} {r['ratio_batched_crop']:>6.2f} "
-              f"{r['baseline_peak_mb']:>8.0f}/{r['ours_peak_mb']:.0f}/{r['ours_batched_crop_peak_mb']:.0f}")
+        print(
+            f"{r['case']:<30} {r['epochs']:>6} {r['baseline_img_s']:>15.1f} {r['ours_img_s']:>11.1f} "
+            f"{r['ratio']:>6.2f} "
+            f"{r['ours_batched_crop_img_s']:>19.1f} {r['ratio_batched_crop']:>6.2f} "
+            f"{r['baseline_peak_mb']:>8.0f}/{r['ours_peak_mb']:.0f}/{r['ours_batched_crop_peak_mb']:.0f}"
+        )
     print("\nModel step alone (batch 64, random data, best of 3 processes each):")
-    print(f"{'size':>5} {'channels_last':>14} {'torchvision img/s':>18} {'ours img/s':>11} {'ratio':>6} "
-          f"{'peak memory ratio':>18}")
+    print(
+        f"{'size':>5} {'channels_last':>14} {'torchvision img/s':>18} {'ours img/s':>11} {'ratio':>6} "
+        f"{'peak memory ratio':>18}"
+    )
     for r in steps:
-        print(f"{r['size']:>5} {str(r['channels_last']):>14} {r['torchvision_img_s']:>18.1f} {r['ours_img_s']:>11.1f} "
-              f"{r['ratio']:>6.2f} {r['memory_ratio']:>18.2f}")
-    print("\n" + json.dumps({"command": "python benchmarks/train_speed.py" + (" --quick" if args.quick else ""),
-                             "end_to_end": rows, "model_step": steps, "provenance": provenance("cpu")}))
+        print(
+            f"{r['size']:>5} {str(r['channels_last']):>14} {r['torchvision_img_s']:>18.1f} {r['ours_img_s']:>11.1f} "
+            f"{r['ratio']:>6.2f} {r['memory_ratio']:>18.2f}"
+        )
+    print(
+        "\n"
+        + json.dumps(
+            {
+                "command": "python benchmarks/train_speed.py" + (" --quick" if args.quick else ""),
+                "end_to_end": rows,
+                "model_step": steps,
+                "provenance": provenance("cpu"),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

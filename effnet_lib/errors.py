@@ -15,8 +15,17 @@ import re
 import sys
 import traceback
 
-__all__ = ["WorkbookError", "ParameterError", "InputError", "MissingInputError", "MissingPackageError", "ExistsError",
-           "as_flags", "flags_of", "failed"]
+__all__ = [
+    "WorkbookError",
+    "ParameterError",
+    "InputError",
+    "MissingInputError",
+    "MissingPackageError",
+    "ExistsError",
+    "as_flags",
+    "flags_of",
+    "failed",
+]
 
 
 class WorkbookError(Exception):
@@ -50,11 +59,13 @@ def as_flags(message: str, flags: dict[str, str]) -> str:
     """`message` as a command line reads it: each `name` or `name=value` whose name is in `flags`
     (a parameter -> its flag) becomes the flag (`batch_size=512` -> --batch-size 512, `resume=True`
     -> --resume); any other backquoted text stays as it is."""
+
     def flag(m: re.Match) -> str:
         name, value = m.groups()
         if name not in flags:
             return m.group(0)
         return flags[name] if value in (None, "True") else f"{flags[name]} {value}"
+
     return _PARAMETER.sub(flag, message)
 
 
@@ -74,13 +85,18 @@ def failed(error: Exception, flags: dict[str, str]) -> int:
     """How a command ends on `error`, printed to stderr; returns the exit status. The library's own
     errors, and running out of memory, are one line (2); anything else is a bug: its traceback (1)."""
     if isinstance(error, WorkbookError):
-        print(f"error: {as_flags(str(error).splitlines()[0] if str(error) else type(error).__name__, flags)}",
-              file=sys.stderr)
+        print(
+            f"error: {as_flags(str(error).splitlines()[0] if str(error) else type(error).__name__, flags)}",
+            file=sys.stderr,
+        )
         return 2
     if type(error).__name__ == "OutOfMemoryError":  # torch's, without importing torch here
         print("error: out of memory: use a smaller --batch-size (or --image-size)", file=sys.stderr)
         return 2
     traceback.print_exception(error)
-    print("error: the traceback above is a bug in effnet_lib or in a library it calls, not a mistake in the "
-          "command; please report it with the command and the traceback", file=sys.stderr)
+    print(
+        "error: the traceback above is a bug in effnet_lib or in a library it calls, not a mistake in the "
+        "command; please report it with the command and the traceback",
+        file=sys.stderr,
+    )
     return 1

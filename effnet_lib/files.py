@@ -18,8 +18,17 @@ import torch
 
 from .errors import WorkbookError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_many", "atomic_save", "atomic_savefig",
-           "scratch_folder", "replace_folder", "folder_lock", "FolderLocked"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_write_many",
+    "atomic_save",
+    "atomic_savefig",
+    "scratch_folder",
+    "replace_folder",
+    "folder_lock",
+    "FolderLocked",
+]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -140,8 +149,10 @@ def folder_lock(folder):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FolderLocked(f"{folder}: another process is writing into this folder now; wait for it to "
-                               f"finish, or choose another folder") from None
+            raise FolderLocked(
+                f"{folder}: another process is writing into this folder now; wait for it to "
+                f"finish, or choose another folder"
+            ) from None
         yield
     finally:
         os.close(fd)

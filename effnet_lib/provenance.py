@@ -21,11 +21,20 @@ __all__ = ["COMMIT", "provenance"]
 
 def _commit() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                                text=True, cwd=Path(__file__).parent, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, cwd=Path(__file__).parent,
-                               timeout=5).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        ).stdout.strip()
         return (commit + ("+dirty" if dirty else "")) or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -48,11 +57,18 @@ def provenance(device: str | None = None, **extra) -> dict:
     """How a result was made: commit, library versions, device and time (plus any extras)."""
     commit = COMMIT
     if device is None or device == "cpu":
-        name = f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, " \
-               f"{torch.get_num_threads()} threads)"
+        name = (
+            f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{torch.get_num_threads()} threads)"
+        )
     else:
         name = torch.cuda.get_device_name(torch.device(device))
-    return {"commit": commit, "torch": str(torch.__version__), "torchvision": _version("torchvision"),
-            "python": platform.python_version(), "device": name,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            **extra}
+    return {
+        "commit": commit,
+        "torch": str(torch.__version__),
+        "torchvision": _version("torchvision"),
+        "python": platform.python_version(),
+        "device": name,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }

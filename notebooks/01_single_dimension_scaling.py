@@ -38,7 +38,7 @@ from effnet_lib import exercises
 from effnet_lib.data import fashion
 from effnet_lib.display import DIMENSION_COLOURS, GainOverBase, ScalingCurves
 from effnet_lib.model import stage_table, zoo
-from effnet_lib.study import open_executor
+from effnet_lib.study import open_executor, scaling_claims, scaling_results
 from effnet_lib.study import scaling_analysis as analysis
 from effnet_lib.study import scaling_study as study
 from effnet_lib.training import quick_mode_timing
@@ -129,7 +129,7 @@ study.costs(study.FULL).round(2)
 # Every row is one trained network and seed; the record says how the table was made.
 
 # %%
-full, how = study.load_results()
+full, how = scaling_results.load_results()
 print(f"{how['rows']} rows ({how['trained_configs']} networks trained, seeds {how['seeds']}, "
       f"{how['epochs'][0]} epochs), "
       f"made by `{how['command']}` on {', '.join(how['trained_on'])}; the full record: data/results/scaling_full.json")
@@ -162,7 +162,7 @@ for ax, (dim, curve) in zip(axes, curves.items()):
 pd.concat({dim: analysis.gain_per_doubling(curve) for dim, curve in curves.items()}).round(2)
 
 # %%
-claims = analysis.paper_claims(full[full.experiment == "single_dimension"])
+claims = scaling_claims.paper_claims(full[full.experiment == "single_dimension"])
 claims
 
 # %%
@@ -201,7 +201,7 @@ for row in first_steps.itertuples():
 # expect at 4x4?
 
 # %%
-room = study.load_room()
+room = scaling_results.load_room()
 print(f"{len(room)} trained networks, seeds {sorted(int(s) for s in room.seed.unique())}, "
       f"on {', '.join(room.prov_device.unique())}; "
       f"each row's command and commit are in data/results/pilots/")

@@ -39,7 +39,7 @@ from effnet_lib import exercises
 from effnet_lib.data import fashion
 from effnet_lib.display import DIMENSION_COLOURS, ScalingCurves
 from effnet_lib.model import constraint, count_blocks, zoo
-from effnet_lib.study import open_executor
+from effnet_lib.study import open_executor, scaling_claims, scaling_results
 from effnet_lib.study import scaling_analysis as analysis
 from effnet_lib.study import scaling_study as study
 from effnet_lib.training import quick_mode_timing
@@ -50,7 +50,7 @@ pd.set_option("display.max_columns", None)
 CHANCE = 1 / len(fashion.CLASSES)
 print(quick_mode_timing("02_compound_scaling"))
 base = study.BASE
-full, how = study.load_results()
+full, how = scaling_results.load_results()
 print(f"full mode: {how['rows']} rows ({how['trained_configs']} networks trained, seeds {how['seeds']}), made by "
       f"`{how['command']}`; the full record: data/results/scaling_full.json")
 
@@ -202,17 +202,17 @@ ax.legend(fontsize=8);
 # this data, the row says by how much.
 
 # %%
-analysis.paper_claims(full[full.experiment.isin(["width_lines", "grid", "compound_found", "compound_paper",
+scaling_claims.paper_claims(full[full.experiment.isin(["width_lines", "grid", "compound_found", "compound_paper",
                                                  "single_dimension"])])
 
 # %% [markdown]
 # ## What this data shows
 #
-# The outcome, written by `scaling_analysis.headline` from the committed table (so it changes
+# The outcome, written by `scaling_claims.headline` from the committed table (so it changes
 # when the table does):
 
 # %%
-Markdown(analysis.headline(full))
+Markdown(scaling_claims.headline(full))
 
 # %% [markdown]
 # ## What the data shows, and why

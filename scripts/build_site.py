@@ -35,15 +35,19 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import make_assignments  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
-STYLE = ("body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}"
-         "li{margin:.4em 0}.sections{color:#555;font-size:90%}"
-         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top}"
-         ".anchor-link{display:none}")
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#222}"
+    "li{margin:.4em 0}.sections{color:#555;font-size:90%}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top}"
+    ".anchor-link{display:none}"
+)
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body>{body}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+    )
 
 
 def teachers_page(out: Path, titles: dict) -> Path:
@@ -53,16 +57,19 @@ def teachers_page(out: Path, titles: dict) -> Path:
     shutil.rmtree(student, ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         course = make_assignments.build(Path(tmp) / "course")
-        shutil.copytree(course / "release" / make_assignments.ASSIGNMENT, student,
-                        ignore=shutil.ignore_patterns(".*"))
-    rows = "".join(f"<li><a href='student/{name}.ipynb' download>{name}.ipynb</a> "
-                   f"(read on this site: <a href='{name}.html'>{html.escape(titles[name])}</a>)</li>"
-                   for name in sorted(p.stem for p in student.glob("*.ipynb")))
+        shutil.copytree(course / "release" / make_assignments.ASSIGNMENT, student, ignore=shutil.ignore_patterns(".*"))
+    rows = "".join(
+        f"<li><a href='student/{name}.ipynb' download>{name}.ipynb</a> "
+        f"(read on this site: <a href='{name}.html'>{html.escape(titles[name])}</a>)</li>"
+        for name in sorted(p.stem for p in student.glob("*.ipynb"))
+    )
     body = markdown2html_mistune((ROOT / "TEACHING.md").read_text(encoding="utf-8"))
-    links = (f"<h2>The student versions</h2><p>Every notebook with the exercises' answers and the "
-             f"questionnaires' model answers held back, the checks kept, in nbgrader's format. The "
-             f"teacher's version, with every answer, is made by <code>make assignments</code>.</p>"
-             f"<ul>{rows}</ul><p><a href='index.html'>Back to the notebooks</a></p>")
+    links = (
+        f"<h2>The student versions</h2><p>Every notebook with the exercises' answers and the "
+        f"questionnaires' model answers held back, the checks kept, in nbgrader's format. The "
+        f"teacher's version, with every answer, is made by <code>make assignments</code>.</p>"
+        f"<ul>{rows}</ul><p><a href='index.html'>Back to the notebooks</a></p>"
+    )
     page = out / "teaching.html"
     page.write_text(_page("Teaching with the workbook", body + links), encoding="utf-8")
     return page
@@ -71,17 +78,28 @@ def teachers_page(out: Path, titles: dict) -> Path:
 def execute(source: Path, timeout: int = 1800) -> nbformat.NotebookNode:
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     return nb
 
 
 def outline(nb) -> tuple[str, list[str], int]:
     """The notebook's title, its section headings and its number of figures."""
-    headings = [line.lstrip("#").strip() for cell in nb.cells if cell.cell_type == "markdown"
-                for line in cell.source.splitlines() if re.match(r"#{1,2} ", line)]
-    figures = sum(1 for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-                  if "image/png" in out.get("data", {}))
+    headings = [
+        line.lstrip("#").strip()
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if re.match(r"#{1,2} ", line)
+    ]
+    figures = sum(
+        1
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    )
     return (headings[0] if headings else "untitled"), headings[1:], figures
 
 
@@ -101,16 +119,22 @@ def build(out: Path, executed=None) -> Path:
         entries.append((page.name, title, sections, figures))
         print(f"{source.name}: {figures} figures, {time.perf_counter() - start:.0f} s")
     teachers_page(out, {name.removesuffix(".html"): title for name, title, _, _ in entries})
-    items = "".join(f"<li><a href='{name}'>{html.escape(title)}</a> ({figures} figures)"
-                    f"<div class='sections'>{html.escape(' · '.join(sections))}</div></li>"
-                    for name, title, sections, figures in entries)
+    items = "".join(
+        f"<li><a href='{name}'>{html.escape(title)}</a> ({figures} figures)"
+        f"<div class='sections'>{html.escape(' · '.join(sections))}</div></li>"
+        for name, title, sections, figures in entries
+    )
     index = out / "index.html"
-    index.write_text(_page("EfficientNet Workbook",
-                           f"<h1>EfficientNet Workbook</h1><p>The notebooks, executed in quick mode (CPU-sized "
-                           f"runs on the built-in data; full-mode results are the committed tables they load)."
-                           f"</p><ol>{items}</ol><p class='teachers'>For teachers: <a href='teaching.html'>two "
-                           f"90-minute labs, and the student versions of the notebooks</a>.</p>"),
-                     encoding="utf-8")
+    index.write_text(
+        _page(
+            "EfficientNet Workbook",
+            f"<h1>EfficientNet Workbook</h1><p>The notebooks, executed in quick mode (CPU-sized "
+            f"runs on the built-in data; full-mode results are the committed tables they load)."
+            f"</p><ol>{items}</ol><p class='teachers'>For teachers: <a href='teaching.html'>two "
+            f"90-minute labs, and the student versions of the notebooks</a>.</p>",
+        ),
+        encoding="utf-8",
+    )
     return index
 
 

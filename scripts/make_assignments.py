@@ -47,28 +47,40 @@ import questionnaires  # noqa: E402
 ASSIGNMENT = "workbook"
 # The worked code of the exercises that ask for a function, with tensor operations only.
 WRITTEN = {
-    "my_se": ["s = x.mean((2, 3))  # squeeze: one value per channel, N x C",
-              "s = s @ w1.T + b1",
-              "s = s * s.sigmoid()  # SiLU",
-              "s = (s @ w2.T + b2).sigmoid()  # excitation: one weight per channel in (0, 1)",
-              "return x * s[:, :, None, None]"],
-    "my_cam": ["weights = gradients.mean((1, 2), keepdim=True)  # one weight per channel",
-               "cam = (weights * activations).sum(0).clamp(min=0)  # weighted sum, ReLU",
-               "return cam / cam.max() if cam.max() > 0 else cam  # no evidence: a zero map, not 0 / 0"],
+    "my_se": [
+        "s = x.mean((2, 3))  # squeeze: one value per channel, N x C",
+        "s = s @ w1.T + b1",
+        "s = s * s.sigmoid()  # SiLU",
+        "s = (s @ w2.T + b2).sigmoid()  # excitation: one weight per channel in (0, 1)",
+        "return x * s[:, :, None, None]",
+    ],
+    "my_cam": [
+        "weights = gradients.mean((1, 2), keepdim=True)  # one weight per channel",
+        "cam = (weights * activations).sum(0).clamp(min=0)  # weighted sum, ReLU",
+        "return cam / cam.max() if cam.max() > 0 else cam  # no evidence: a zero map, not 0 / 0",
+    ],
 }
-CONFIG = '''c = get_config()  # noqa: F821 (nbgrader's)
+CONFIG = """c = get_config()  # noqa: F821 (nbgrader's)
 c.CourseDirectory.course_id = "effnet-workbook"
 c.CourseDirectory.root = {root!r}
 # An unanswered exercise stays None: the notebook runs on and its checks fail with a hint.
 c.ClearSolutions.code_stub = {{"python": "# YOUR ANSWER HERE"}}
 c.Execute.timeout = 1800  # a cell that trains (the first time) takes minutes on a laptop
-'''
+"""
 
 
 def _meta(grade_id: str, solution: bool = False, points: int | None = None) -> dict:
-    return {"nbgrader": {"grade_id": grade_id, "solution": solution, "grade": points is not None,
-                         "locked": not solution, "schema_version": 3, "task": False,
-                         **({"points": points} if points is not None else {})}}
+    return {
+        "nbgrader": {
+            "grade_id": grade_id,
+            "solution": solution,
+            "grade": points is not None,
+            "locked": not solution,
+            "schema_version": 3,
+            "task": False,
+            **({"points": points} if points is not None else {}),
+        }
+    }
 
 
 def _answer(key: str, function: str | None) -> str:
@@ -86,7 +98,7 @@ def exercise_cells(source: str, stem: str) -> list:
     name = function.group(1) if function else None
     lines = []
     if name:
-        head = source[:source.index("\n\n\n")].splitlines()  # the def and its docstring
+        head = source[: source.index("\n\n\n")].splitlines()  # the def and its docstring
         body = ["    " + line for line in WRITTEN[name]]
         lines += [line for line in head if "# your code" not in line]
         lines += ["    ### BEGIN SOLUTION", *body, "    ### END SOLUTION", "", ""]
@@ -106,12 +118,16 @@ def exercise_cells(source: str, stem: str) -> list:
 def questionnaire_cells(entry: dict, stem: str) -> list:
     """The questionnaire as nbgrader cells: each question read-only, each answer graded by hand."""
     intro = "Answer each question in the cell below it, in a few sentences, from what this notebook shows."
-    cells = [nbformat.v4.new_markdown_cell(f"{questionnaires.QUESTIONNAIRE}\n\n{intro}",
-                                           metadata=_meta(f"questionnaire-{stem}"))]
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            f"{questionnaires.QUESTIONNAIRE}\n\n{intro}", metadata=_meta(f"questionnaire-{stem}")
+        )
+    ]
     for i, (ask, answer) in enumerate(entry["questions"], 1):
         cells.append(nbformat.v4.new_markdown_cell(f"**{i}.** {ask}", metadata=_meta(f"question-{stem}-{i}")))
-        cells.append(nbformat.v4.new_markdown_cell(answer,
-                                                   metadata=_meta(f"answer-{stem}-{i}", solution=True, points=1)))
+        cells.append(
+            nbformat.v4.new_markdown_cell(answer, metadata=_meta(f"answer-{stem}-{i}", solution=True, points=1))
+        )
     return cells
 
 
@@ -123,13 +139,16 @@ def teacher_version(path: Path) -> nbformat.NotebookNode:
     if len(at) != 1:
         raise SystemExit(f"{path}: expected one exercise cell (with 'my_answers = {{'), found {len(at)}")
     i = at[0]
-    nb.cells[i:i + 1] = exercise_cells(nb.cells[i].source, path.stem[:2])
-    at = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
-          and c.source.startswith(questionnaires.QUESTIONNAIRE)]
+    nb.cells[i : i + 1] = exercise_cells(nb.cells[i].source, path.stem[:2])
+    at = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "markdown" and c.source.startswith(questionnaires.QUESTIONNAIRE)
+    ]
     if len(at) != 1:
         raise SystemExit(f"{path}: expected one questionnaire cell, found {len(at)}; run `make notebooks`")
     entry = questionnaires.load()["notebooks"][path.stem]
-    nb.cells[at[0]:at[0] + 1] = questionnaire_cells(entry, path.stem[:2])
+    nb.cells[at[0] : at[0] + 1] = questionnaire_cells(entry, path.stem[:2])
     return nb
 
 
@@ -145,8 +164,9 @@ def build(out: Path) -> Path:
         nbformat.write(teacher_version(path), source / f"{path.stem}.ipynb")
     # nbgrader runs `alembic` (its database's migrations) from the PATH: the environment's own first.
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"],
-                   cwd=root, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root, env=env, check=True
+    )
     return root
 
 

@@ -26,8 +26,10 @@ SOURCE = REPO / "teaching" / "questionnaires.toml"
 NOTEBOOKS = REPO / "notebooks"
 QUESTIONNAIRE = "## Questionnaire"
 FURTHER = "## Further research"
-QUESTIONNAIRE_INTRO = ("Answer each question in a few sentences from what this notebook shows. The teacher's "
-                       "version (`make assignments`) holds model answers.")
+QUESTIONNAIRE_INTRO = (
+    "Answer each question in a few sentences from what this notebook shows. The teacher's "
+    "version (`make assignments`) holds model answers."
+)
 FURTHER_INTRO = "Open questions for a discussion in class or a short essay: no single answer is right."
 WIDTH = 98  # the notebooks' source lines stay within 100 characters with their "# "
 
@@ -40,20 +42,25 @@ def load(path: Path = SOURCE) -> dict:
     course: dict = {}
     for q in data.get("question", []):
         course.setdefault(q["notebook"], {"questions": [], "discussion": []})["questions"].append(
-            (q["ask"].strip(), q["answer"].strip()))
+            (q["ask"].strip(), q["answer"].strip())
+        )
     for d in data.get("discussion", []):
         unknown = [key for key in d["reading"] if key not in reading]
         if unknown:
-            raise SystemExit(f"{path}: a discussion question of {d['notebook']} names unknown readings "
-                             f"{unknown}; add them under [reading.KEY] or fix the key")
+            raise SystemExit(
+                f"{path}: a discussion question of {d['notebook']} names unknown readings "
+                f"{unknown}; add them under [reading.KEY] or fix the key"
+            )
         course.setdefault(d["notebook"], {"questions": [], "discussion": []})["discussion"].append(
-            (d["ask"].strip(), [reading[key] | {"key": key} for key in d["reading"]]))
+            (d["ask"].strip(), [reading[key] | {"key": key} for key in d["reading"]])
+        )
     return {"notebooks": course, "reading": reading}
 
 
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
+    )
 
 
 def _item(number: int, text: str) -> str:
@@ -75,8 +82,10 @@ def questionnaire_markdown(entry: dict) -> str:
 
 
 def further_markdown(entry: dict) -> str:
-    items = [_item(i, f"{ask}\n*Reading:* " + "; ".join(cite(r) for r in refs))
-             for i, (ask, refs) in enumerate(entry["discussion"], 1)]
+    items = [
+        _item(i, f"{ask}\n*Reading:* " + "; ".join(cite(r) for r in refs))
+        for i, (ask, refs) in enumerate(entry["discussion"], 1)
+    ]
     return "\n".join([FURTHER, "", *_wrap(FURTHER_INTRO), "", *items])
 
 
@@ -89,7 +98,7 @@ def with_cells(text: str, entry: dict) -> str:
     """A notebook's percent source with its questionnaire and further-research cells (its last two
     cells) written from `entry`, added at the end where it has none yet."""
     marker = f"# %% [markdown]\n# {QUESTIONNAIRE}\n"
-    head = text[:text.index(marker)] if marker in text else text.rstrip("\n") + "\n\n"
+    head = text[: text.index(marker)] if marker in text else text.rstrip("\n") + "\n\n"
     return head + _percent(questionnaire_markdown(entry)) + "\n" + _percent(further_markdown(entry))
 
 
@@ -103,8 +112,9 @@ def main() -> int:
     stale = []
     for path in sorted(NOTEBOOKS.glob("0*.py")):
         if path.stem not in course:
-            raise SystemExit(f"{SOURCE}: no questions for {path.stem}; add [[question]] entries with "
-                             f'notebook = "{path.stem}"')
+            raise SystemExit(
+                f'{SOURCE}: no questions for {path.stem}; add [[question]] entries with notebook = "{path.stem}"'
+            )
         text = path.read_text(encoding="utf-8")
         new = with_cells(text, course[path.stem])
         if new != text:
@@ -112,8 +122,10 @@ def main() -> int:
             if args.write:
                 path.write_text(new, encoding="utf-8")
     for path in stale:
-        print(f"{path}: {'rewritten' if args.write else 'differs from'} {SOURCE.relative_to(REPO)}"
-              + ("" if args.write else "; run `make notebooks`"))
+        print(
+            f"{path}: {'rewritten' if args.write else 'differs from'} {SOURCE.relative_to(REPO)}"
+            + ("" if args.write else "; run `make notebooks`")
+        )
     return 1 if stale and args.check else 0
 
 

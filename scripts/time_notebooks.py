@@ -45,19 +45,26 @@ def main(names: list[str]):
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, kept)
                 print(f"{name} {which}: {times[which]:.1f} s", flush=True)
-        record["notebooks"][name] = {"cold_s": times["cold"], "warm_s": times["warm"],
-                                     "command": f"python scripts/time_notebooks.py {name}",
-                                     **{k: v for k, v in provenance("cpu").items()
-                                        if k in ("commit", "device", "date", "torch")}}
+        record["notebooks"][name] = {
+            "cold_s": times["cold"],
+            "warm_s": times["warm"],
+            "command": f"python scripts/time_notebooks.py {name}",
+            **{k: v for k, v in provenance("cpu").items() if k in ("commit", "device", "date", "torch")},
+        }
         record.pop("command", None)
         atomic_write_text(OUT, json.dumps(record, indent=1) + "\n")
     rows = ["| notebook | cold (s) | warm (s) | device | commit | date |", "|---|---|---|---|---|---|"]
-    rows += [f"| {n} | {r['cold_s']} | {r['warm_s']} | {r['device']} | {r['commit']} | {r['date']} |"
-             for n, r in sorted(record["notebooks"].items())]
-    atomic_write_text(OUT.with_suffix(".md"), "# Quick mode: seconds per notebook\n\nMade by `python "
-                      "scripts/time_notebooks.py` (each notebook executed by nbclient, cold with run caches "
-                      "of its own, empty, as if opened first, and then warm, one at a time, "
-                      "nothing else running).\n\n" + "\n".join(rows) + "\n")
+    rows += [
+        f"| {n} | {r['cold_s']} | {r['warm_s']} | {r['device']} | {r['commit']} | {r['date']} |"
+        for n, r in sorted(record["notebooks"].items())
+    ]
+    atomic_write_text(
+        OUT.with_suffix(".md"),
+        "# Quick mode: seconds per notebook\n\nMade by `python "
+        "scripts/time_notebooks.py` (each notebook executed by nbclient, cold with run caches "
+        "of its own, empty, as if opened first, and then warm, one at a time, "
+        "nothing else running).\n\n" + "\n".join(rows) + "\n",
+    )
 
 
 if __name__ == "__main__":

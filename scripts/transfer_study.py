@@ -24,15 +24,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-class", type=int, nargs="+", default=list(transfer.PER_CLASS))
     parser.add_argument("--seeds", type=int, nargs="+", default=list(transfer.SEEDS))
-    parser.add_argument("--only-train", action="store_true",
-                        help="fill the run cache and write no table (to run seeds in parallel processes)")
+    parser.add_argument(
+        "--only-train",
+        action="store_true",
+        help="fill the run cache and write no table (to run seeds in parallel processes)",
+    )
     args = parser.parse_args()
     table = transfer.run(per_class=args.per_class, seeds=args.seeds, progress=True)
     if args.only_train:
         return
     command = "python scripts/transfer_study.py" + "".join(
-        f" --{k.replace('_', '-')} {' '.join(map(str, v))}" for k, v in vars(args).items()
-        if k != "only_train" and list(v) != list(getattr(transfer, k.upper())))
+        f" --{k.replace('_', '-')} {' '.join(map(str, v))}"
+        for k, v in vars(args).items()
+        if k != "only_train" and list(v) != list(getattr(transfer, k.upper()))
+    )
     print(transfer.gains(table).round(4).to_string(index=False))
     print(f"wrote {transfer.save_results(table, command)}")
 

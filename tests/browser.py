@@ -36,16 +36,25 @@ NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts"
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 
 # Lab settings (JUPYTERLAB_SETTINGS_DIR) that save time and flakiness: no news or update checks,
 # no toasts over the page, every cell kept in the DOM.
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"checkForUpdates": False, "fetchNews": "false", "doNotDisturbMode": True},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "checkForUpdates": False,
+        "fetchNews": "false",
+        "doNotDisturbMode": True,
+    },
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
 # <JUPYTER_CONFIG_DIR>/labconfig/page_config.json: the build check alone costs ~5 s of CPU.
@@ -59,6 +68,7 @@ KERNEL_IDLE_JS = """() => {
 
 
 # --------------------------------------------------------------------------------------- browser
+
 
 def find_chromium() -> str | None:
     """Debian's chromium: the wrapper on the PATH, else the real binary in the package's folder."""
@@ -74,8 +84,10 @@ def require_chromium() -> str:
     path = find_chromium()
     if path:
         return path
-    reason = ("Debian's chromium is not installed (apt-get install -y chromium, or 'make browser'); "
-              "set EFFNET_REQUIRE_BROWSER=1 to make this a failure")
+    reason = (
+        "Debian's chromium is not installed (apt-get install -y chromium, or 'make browser'); "
+        "set EFFNET_REQUIRE_BROWSER=1 to make this a failure"
+    )
     if os.environ.get("EFFNET_REQUIRE_BROWSER") == "1":
         pytest.fail("EFFNET_REQUIRE_BROWSER=1 but " + reason.split(";")[0])
     pytest.skip(reason)
@@ -87,6 +99,7 @@ def serve_folder(folder: Path):
     import functools
     import http.server
     import threading
+
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -113,8 +126,7 @@ def chromium_page(executable: str | None = None, viewport=(1400, 1000)):
             page = context.new_page()
             page.effnet_errors = []
             page.on("pageerror", lambda exc: page.effnet_errors.append(f"pageerror: {exc}"))
-            page.on("console", lambda msg: msg.type == "error"
-                    and page.effnet_errors.append(f"console: {msg.text}"))
+            page.on("console", lambda msg: msg.type == "error" and page.effnet_errors.append(f"console: {msg.text}"))
             yield page
         finally:
             browser.close()
@@ -131,10 +143,11 @@ def _local_only(route):
 
 # ---------------------------------------------------------------------------------------- server
 
+
 @dataclass
 class LabServer:
-    root: Path          # what the server serves (a temp folder)
-    state: Path         # Jupyter's config/data/runtime/settings, isolated
+    root: Path  # what the server serves (a temp folder)
+    state: Path  # Jupyter's config/data/runtime/settings, isolated
     port: int
     token: str
     proc: subprocess.Popen
@@ -149,8 +162,7 @@ class LabServer:
         return f"{self.base}/{path.lstrip('/')}?{q}"
 
     def api(self, path: str, method: str = "GET", timeout: float = 5):
-        req = urllib.request.Request(self.url(f"api/{path}"), method=method,
-                                     data=b"" if method == "POST" else None)
+        req = urllib.request.Request(self.url(f"api/{path}"), method=method, data=b"" if method == "POST" else None)
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             body = resp.read()
             return json.loads(body) if body else None
@@ -197,8 +209,7 @@ def convert_notebook(source: Path, dest_dir: Path, name: str | None = None) -> s
     import jupytext
 
     nb = jupytext.read(source)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nb.metadata.pop("jupytext", None)  # no pairing: the served copy never writes a .py back
     name = name or f"{Path(source).stem}.ipynb"
     jupytext.write(nb, dest_dir / name, fmt="ipynb")
@@ -207,23 +218,34 @@ def convert_notebook(source: Path, dest_dir: Path, name: str | None = None) -> s
 
 def _child_setup(parent_pid: int):
     """In the server's process before exec: die with the test process (SIGTERM when it dies)."""
+
     def setup():
         libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_PDEATHSIG = 1
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)
+
     return setup
 
 
 def server_env(state: Path) -> dict:
     env = dict(os.environ)
-    for key in ("MPLBACKEND",  # Agg here silently removes inline plots
-                "JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_PREFER_ENV_PATH"):
+    for key in (
+        "MPLBACKEND",  # Agg here silently removes inline plots
+        "JUPYTER_PATH",
+        "JUPYTER_CONFIG_PATH",
+        "JUPYTER_PREFER_ENV_PATH",
+    ):
         env.pop(key, None)
-    dirs = {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
-            "JUPYTER_RUNTIME_DIR": "runtime", "IPYTHONDIR": "ipython",
-            "JUPYTERLAB_SETTINGS_DIR": "lab-settings", "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces"}
+    dirs = {
+        "JUPYTER_CONFIG_DIR": "config",
+        "JUPYTER_DATA_DIR": "data",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "IPYTHONDIR": "ipython",
+        "JUPYTERLAB_SETTINGS_DIR": "lab-settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
+    }
     for key, sub in dirs.items():
         (state / sub).mkdir(parents=True, exist_ok=True)
         env[key] = str(state / sub)
@@ -245,16 +267,33 @@ def lab_server(tmp: Path, ready_timeout: float = 90):
     _write_json(state / "config" / "labconfig" / "page_config.json", PAGE_CONFIG)
 
     port, token = free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-           "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     log = Path(tmp) / "server.log"
     with open(log, "wb") as log_file:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_child_setup(os.getpid()))
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_child_setup(os.getpid()),
+        )
     server = LabServer(root=root, state=state, port=port, token=token, proc=proc, log=log)
     try:
         _wait_ready(server, ready_timeout)
@@ -303,7 +342,7 @@ def kill_group(proc: subprocess.Popen, grace: float = 10) -> None:
 
 @dataclass
 class VoilaApp:
-    base: str           # http://127.0.0.1:<port>/ : the app's one page
+    base: str  # http://127.0.0.1:<port>/ : the app's one page
     proc: subprocess.Popen
     log: Path
 
@@ -322,15 +361,25 @@ def voila_app(tmp: Path, source: Path, ready_timeout: float = 60):
     root.mkdir(parents=True, exist_ok=True)
     env = server_env(state)
     port = free_port()
-    env.update(EXPLORER_PORT=str(port), EXPLORER_NOTEBOOK=str(root / convert_notebook(source, root)),
-               BIN=str(Path(sys.executable).parent))
+    env.update(
+        EXPLORER_PORT=str(port),
+        EXPLORER_NOTEBOOK=str(root / convert_notebook(source, root)),
+        BIN=str(Path(sys.executable).parent),
+    )
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     log = Path(tmp) / "voila.log"
     with open(log, "wb") as log_file:
-        proc = subprocess.Popen([str(REPO / "scripts" / "explorer.sh"), "--Voila.port_retries=0"], cwd=REPO,
-                                env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_child_setup(os.getpid()))
+        proc = subprocess.Popen(
+            [str(REPO / "scripts" / "explorer.sh"), "--Voila.port_retries=0"],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_child_setup(os.getpid()),
+        )
     app = VoilaApp(base=f"http://127.0.0.1:{port}/", proc=proc, log=log)
     try:
         deadline = time.monotonic() + ready_timeout
@@ -345,6 +394,7 @@ def voila_app(tmp: Path, source: Path, ready_timeout: float = 60):
 
 
 # ----------------------------------------------------------------------------------------- pages
+
 
 def open_notebook(page, server: LabServer, name: str, timeout_s: float = 120) -> None:
     """Open a notebook in a fresh workspace and wait until its kernel is really idle."""
@@ -387,20 +437,27 @@ def error_outputs(page) -> list[str]:
 
 def wait_for_output(page, selector: str, timeout_s: float) -> None:
     """Until `selector` is in the page, or an error output shows up (then no need to wait on)."""
-    page.wait_for_function("""([sel, err, stderr]) => !!document.querySelector(sel)
+    page.wait_for_function(
+        """([sel, err, stderr]) => !!document.querySelector(sel)
         || !!document.querySelector(err)
         || [...document.querySelectorAll(stderr)].some(e => e.textContent.includes('Traceback'))""",
-                           arg=[selector, ERROR_OUTPUT, STDERR_OUTPUT], timeout=timeout_s * 1000,
-                           polling=500)
+        arg=[selector, ERROR_OUTPUT, STDERR_OUTPUT],
+        timeout=timeout_s * 1000,
+        polling=500,
+    )
 
 
 def wait_image_drawn(page, selector: str, timeout_s: float = 60) -> None:
     """Until the image at `selector` holds a decoded picture. An image widget with no value yet
     still has a blob: URL (of nothing), so its src alone proves nothing."""
-    page.wait_for_function("""sel => { const e = document.querySelector(sel);
+    page.wait_for_function(
+        """sel => { const e = document.querySelector(sel);
         const img = e && (e.tagName === 'IMG' ? e : e.querySelector('img'));
-        return !!(img && img.complete && img.naturalWidth > 0); }""", arg=selector, timeout=timeout_s * 1000,
-                           polling=250)
+        return !!(img && img.complete && img.naturalWidth > 0); }""",
+        arg=selector,
+        timeout=timeout_s * 1000,
+        polling=250,
+    )
 
 
 def element_screenshot(page, locator, path: Path, margin: int = 200) -> None:

@@ -31,8 +31,13 @@ def pytest_collection_modifyitems(items):
         if name not in _NOTEBOOK_FILES or item.get_closest_marker("notebooks") is None:
             return (0,)
         params = getattr(getattr(item, "callspec", None), "params", {})
-        return (1, _NOTEBOOK_FILES.index(name), params.get("name", ""),
-                notebook_runs.ORDER.index(params.get("which", "cold")))
+        return (
+            1,
+            _NOTEBOOK_FILES.index(name),
+            params.get("name", ""),
+            notebook_runs.ORDER.index(params.get("which", "cold")),
+        )
+
     items.sort(key=rank)
 
 
@@ -56,13 +61,22 @@ def run_cli(*args) -> CliResult:
     process pays about 4 s of imports. Tests of signals, exit by a real process and `torchrun`
     start real processes."""
     from effnet_lib.cli import main
+
     out, err = io.StringIO(), io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
         warnings.resetwarnings()
         for action, message, category, module, lineno in reversed(_PROCESS_FILTERS):
-            warnings.filterwarnings(action, getattr(message, "pattern", message) or "", category,
-                                    getattr(module, "pattern", module) or "", lineno)
+            warnings.filterwarnings(
+                action,
+                getattr(message, "pattern", message) or "",
+                category,
+                getattr(module, "pattern", module) or "",
+                lineno,
+            )
         try:
             code = main([str(a) for a in args])
         except SystemExit as e:  # argparse's errors
@@ -71,8 +85,7 @@ def run_cli(*args) -> CliResult:
     return CliResult(code, out.getvalue(), printed + err.getvalue())
 
 
-def write_class_images(folder: Path, classes=("circles", "stripes", "noise"), per_class=12, size=48,
-                       seed=0, fmt="png"):
+def write_class_images(folder: Path, classes=("circles", "stripes", "noise"), per_class=12, size=48, seed=0, fmt="png"):
     """A real image folder: each class has its own learnable pattern, with noise."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:size, :size]
@@ -118,5 +131,6 @@ def tiny_run(split_folder, tmp_path_factory):
     changing it."""
     from effnet_lib.training.config import TrainConfig
     from effnet_lib.training.loop import fit
+
     out = tmp_path_factory.mktemp("tiny-run") / "run"
     return fit(TrainConfig(data=str(split_folder), out=str(out), epochs=2, **TINY), progress=False)

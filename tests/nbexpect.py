@@ -44,8 +44,10 @@ def build(out_dir: Path) -> list[Path]:
         for cell in _marked(nb):
             outputs = expected.get(key(cell.source))
             if outputs is None:
-                raise SystemExit(f"{src}: a {MARK} cell has no expected output; run "
-                                 f"'python tests/nbexpect.py record' and review the diff")
+                raise SystemExit(
+                    f"{src}: a {MARK} cell has no expected output; run "
+                    f"'python tests/nbexpect.py record' and review the diff"
+                )
             cell.outputs = [nbformat.from_dict(o) for o in outputs]
             cell.execution_count = 1
         path = out_dir / f"{src.stem}.ipynb"
@@ -57,6 +59,7 @@ def build(out_dir: Path) -> list[Path]:
 
 def record(names=None):
     from nbclient import NotebookClient
+
     EXPECTED.mkdir(exist_ok=True)
     for src in sorted(NOTEBOOKS.glob("*.py")):
         if names and src.stem not in names:
@@ -64,8 +67,9 @@ def record(names=None):
         nb = jupytext.read(src)
         if not _marked(nb):
             continue
-        NotebookClient(nb, timeout=1200, kernel_name="python3",
-                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+        NotebookClient(
+            nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        ).execute()
         expected = {key(c.source): [_strip(o) for o in c.outputs] for c in _marked(nb)}
         (EXPECTED / f"{src.stem}.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
         print(f"recorded {len(expected)} cell(s) of {src.name}")

@@ -65,8 +65,7 @@ def _execute(name: str, which: str) -> Execution:
 
     nb = jupytext.read(NOTEBOOKS / f"{name}.py")
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
     failure = None
     try:
         client.execute()
@@ -77,4 +76,3 @@ def _execute(name: str, which: str) -> Execution:
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
     return run
-

@@ -28,8 +28,12 @@ ENV = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     out = tmp_path_factory.mktemp("course")
-    subprocess.run([sys.executable, str(REPO / "scripts" / "make_assignments.py"), "--out", str(out)],
-                   check=True, capture_output=True, env=ENV)
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_assignments.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        env=ENV,
+    )
     return out
 
 
@@ -38,8 +42,11 @@ def _read(course, which, name):
 
 
 def _graded(nb):
-    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") or
-            c.metadata.get("nbgrader", {}).get("solution")]
+    return [
+        c
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade") or c.metadata.get("nbgrader", {}).get("solution")
+    ]
 
 
 def _nbgrader(nb):
@@ -70,16 +77,20 @@ def test_the_student_files_hold_no_solution(course):
         questions = questionnaires.load()["notebooks"][name]["questions"]
         answers = [c.source for c in _graded(teacher) if c.cell_type == "markdown"]
         assert answers == [answer for _, answer in questions], name  # the teacher's: every model answer
-        assert [c.source for c in _graded(student)
-                if c.cell_type == "markdown"] == ["YOUR ANSWER HERE"] * len(questions)
+        assert [c.source for c in _graded(student) if c.cell_type == "markdown"] == ["YOUR ANSWER HERE"] * len(
+            questions
+        )
         for _, answer in questions:  # (an answer may quote a sentence of the notebook, not be one)
             assert answer not in text, (name, answer)
 
 
 def test_every_other_cell_is_the_notebooks_own(course):
     for name in NAMES:
-        own = [c.source for c in jupytext.read(REPO / "notebooks" / f"{name}.py").cells
-               if "my_answers = {" not in c.source and not c.source.startswith(questionnaires.QUESTIONNAIRE)]
+        own = [
+            c.source
+            for c in jupytext.read(REPO / "notebooks" / f"{name}.py").cells
+            if "my_answers = {" not in c.source and not c.source.startswith(questionnaires.QUESTIONNAIRE)
+        ]
         questions = questionnaires.load()["notebooks"][name]["questions"]
         for which in ("source", "release"):
             nb = _read(course, which, name)
@@ -94,18 +105,24 @@ def test_every_other_cell_is_the_notebooks_own(course):
 def _exercise_part(nb) -> nbformat.NotebookNode:
     """The notebook's graded cells after the import they need, as a notebook of their own."""
     cells = [nbformat.v4.new_code_cell("from effnet_lib import exercises")] + _graded(nb)
-    return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "language": "python",
-                                                                          "display_name": "Python 3"}})
+    return nbformat.v4.new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+    )
 
 
 def test_teachers_answers_pass_and_the_unanswered_student_fails_every_check(course):
     from nbclient import NotebookClient
+
     for name in NAMES:
         for which, passes in (("source", True), ("release", False)):
             nb = _exercise_part(_read(course, which, name))
             NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True).execute()
-            errors = [(c.metadata.get("nbgrader", {}).get("grade", False), o.ename) for c in nb.cells
-                      for o in c.get("outputs", []) if o.output_type == "error"]
+            errors = [
+                (c.metadata.get("nbgrader", {}).get("grade", False), o.ename)
+                for c in nb.cells
+                for o in c.get("outputs", [])
+                if o.output_type == "error"
+            ]
             checks = len(_keys(nb))
             if passes:
                 assert errors == [], (name, errors)
@@ -118,8 +135,17 @@ def test_teachers_answers_pass_and_the_unanswered_student_fails_every_check(cour
 def test_nbgrader_validates_a_whole_notebook(course):
     """nbgrader's own tool on the architecture notebook run top to bottom: the teacher's version
     passes all its tests, the student's passes none (and runs to the end)."""
-    run = lambda *args: subprocess.run([sys.executable, "-m", "nbgrader", "validate", *args], cwd=course,  # noqa: E731
-                                       capture_output=True, text=True, env=ENV, timeout=900)
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "nbgrader", "validate", *args],
+            cwd=course,
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=900,
+        )
+
     teacher = run(str(course / "source" / ASSIGNMENT / "00_architecture.ipynb"))
     assert "Success! Your notebook passes all the tests." in teacher.stdout, teacher.stdout + teacher.stderr
     student = run("--invert", str(course / "release" / ASSIGNMENT / "00_architecture.ipynb"))

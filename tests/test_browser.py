@@ -110,10 +110,10 @@ def explore(source: Path, tmp_path: Path, timings: dict) -> None:
             timings["total"] = time.monotonic() - t0
 
 
-
 def _class_name(label: str) -> str:
     """A class picker's label without what follows the name ("(metric ...)")."""
     return re.sub(r"\s*\(.*\)\s*$", "", label)
+
 
 def test_explorer_card_follows_the_selected_class(tmp_path):
     trained = execution(NOTEBOOK.stem, "cold")  # what the notebook shows is trained, not in the browser

@@ -8,12 +8,12 @@ from scipy.stats import binomtest
 
 from effnet_lib.evaluation.changes import benjamini_hochberg, class_changes, mcnemar_exact
 from effnet_lib.evaluation.diagnostics import compare_results, paired
-from effnet_lib.evaluation.predict import EvalResult
+from effnet_lib.evaluation.results import EvalResult
 
 
 def test_mcnemar_is_the_exact_binomial_on_the_discordant_images():
     assert mcnemar_exact(0, 0) == 1.0  # nothing differs: nothing to test
-    assert mcnemar_exact(10, 0) == pytest.approx(2 * 0.5 ** 10)
+    assert mcnemar_exact(10, 0) == pytest.approx(2 * 0.5**10)
     assert mcnemar_exact(3, 12) == pytest.approx(binomtest(3, 15, 0.5).pvalue)
     assert mcnemar_exact(7, 7) == 1.0
 

@@ -11,13 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from effnet_lib.data.folders import (
-    DataError,
-    list_images,
-    load_image,
-    open_image_folder,
-    split_per_class,
-)
+from effnet_lib.data.folders import DataError, list_images, open_image_folder, split_per_class
+from effnet_lib.data.images import load_image
 from effnet_lib.data.loaders import decode_all, make_loader
 from effnet_lib.data.transforms import Transforms
 
@@ -85,10 +80,13 @@ def test_hidden_files_nested_folders_and_empty_classes(tmp_path):
     assert len(list_images(root / "a")) == 5
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda r: r.mkdir(), "no class folders"),
-    (lambda r: (r / "a").mkdir(parents=True), "every class folder is empty"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda r: r.mkdir(), "no class folders"),
+        (lambda r: (r / "a").mkdir(parents=True), "every class folder is empty"),
+    ],
+)
 def test_structural_problems_give_one_clear_error(tmp_path, make, message):
     root = tmp_path / "bad"
     make(root)
@@ -123,6 +121,7 @@ def test_transforms_shapes_and_normalisation():
     assert t.resize_size == 37 and Transforms(32, resize_ratio=1.0).resize_size == 32
     assert Transforms(224).resize_size == 256  # torchvision's B0 eval: resize 256, crop 224
     from effnet_lib.data.transforms import EVAL_RESIZE_RATIO
+
     assert Transforms(300, resize_ratio=EVAL_RESIZE_RATIO["b3"]).resize_size == 320
     assert Transforms(600, resize_ratio=EVAL_RESIZE_RATIO["b7"]).resize_size == 600
     assert torch.allclose(t.to_image(t.eval()(torch.full((3, 40, 40), 255, dtype=torch.uint8))), torch.ones(32, 32, 3))
@@ -134,8 +133,9 @@ def test_cached_and_uncached_loading_give_identical_batches(single_folder):
     cache = decode_all(folder.train, t.working_size, 2**30)
     batches = []
     for c in (None, cache):
-        loader = make_loader(folder.train, t.train(), batch_size=8, working_size=t.working_size,
-                             shuffle=True, seed=3, cache=c)
+        loader = make_loader(
+            folder.train, t.train(), batch_size=8, working_size=t.working_size, shuffle=True, seed=3, cache=c
+        )
         torch.manual_seed(0)
         batches.append(next(iter(loader)))
     assert torch.equal(batches[0][0], batches[1][0]) and torch.equal(batches[0][1], batches[1][1])
@@ -155,13 +155,20 @@ def test_unreadable_files_are_reported_not_fatal(tmp_path):
 @pytest.mark.parametrize("where", ["loader", "device"])
 def test_augmentation_does_not_depend_on_workers(single_folder, where):
     from effnet_lib.data.loaders import seed_epoch, to_device
+
     folder = open_image_folder(single_folder, manifest=single_folder.parent / "m2.json")
     t = Transforms(32)
     batches = []
     for workers in (0, 2):
-        loader = make_loader(folder.train, t.train() if where == "loader" else t.crop_params(), batch_size=8,
-                             working_size=t.working_size,
-                             shuffle=True, seed=3, workers=workers)
+        loader = make_loader(
+            folder.train,
+            t.train() if where == "loader" else t.crop_params(),
+            batch_size=8,
+            working_size=t.working_size,
+            shuffle=True,
+            seed=3,
+            workers=workers,
+        )
         for epoch in (1, 2):  # the same (persistent) workers must see the new epoch
             seed_epoch(loader, 3, epoch=epoch)
             x, y, idx, bad = next(iter(loader))
@@ -180,19 +187,24 @@ def test_counts_and_examples(split_folder):
 
 def test_batched_crop_on_the_device_cuts_and_flips_exactly():
     from effnet_lib.data.loaders import collate, to_device
+
     img = torch.randint(0, 256, (3, 40, 48), dtype=torch.uint8)
     small = torch.randint(0, 256, (3, 20, 30), dtype=torch.uint8)
     t = Transforms(16)
     # a 16x16 box at the output size is a pure cut (no resampling), flipped when asked
-    x, _, _, _ = collate([((img, torch.tensor([4., 6., 16., 16., 0.])), 0, 0),
-                          ((small, torch.tensor([2., 3., 16., 16., 1.])), 1, 1)])
+    x, _, _, _ = collate(
+        [
+            ((img, torch.tensor([4.0, 6.0, 16.0, 16.0, 0.0])), 0, 0),
+            ((small, torch.tensor([2.0, 3.0, 16.0, 16.0, 1.0])), 1, 1),
+        ]
+    )
     assert x[0].shape == (2, 3, 40, 48)  # padded to the largest image
     out = t.crop_batch(*x)
     assert torch.equal(out[0], img[:, 4:20, 6:22].float())
     assert torch.equal(out[1], small[:, 2:18, 3:19].flip(-1).float())
     # a larger box is averaged down; a constant image stays constant
     flat = torch.full((3, 40, 40), 100, dtype=torch.uint8)
-    x, _, _, _ = collate([((flat, torch.tensor([0., 0., 40., 40., 0.])), 0, 0)])
+    x, _, _, _ = collate([((flat, torch.tensor([0.0, 0.0, 40.0, 40.0, 0.0])), 0, 0)])
     assert torch.allclose(t.crop_batch(*x), torch.full((1, 3, 16, 16), 100.0))
     normalised = to_device(x, t, torch.device("cpu"), torch.channels_last)
     assert normalised.is_contiguous(memory_format=torch.channels_last)
@@ -201,6 +213,7 @@ def test_batched_crop_on_the_device_cuts_and_flips_exactly():
 
 def test_crop_params_follow_random_resized_crop():
     from effnet_lib.data.transforms import CropParams
+
     torch.manual_seed(0)
     img = torch.zeros(3, 50, 80, dtype=torch.uint8)
     params = torch.stack([CropParams((0.08, 1.0))(img)[1] for _ in range(500)])

@@ -18,7 +18,8 @@ from effnet_lib.evaluation.diagnostics import (
     label_issues,
     overlapping_classes,
 )
-from effnet_lib.evaluation.predict import EvalResult, Predictor
+from effnet_lib.evaluation.predict import Predictor
+from effnet_lib.evaluation.results import EvalResult
 from effnet_lib.evaluation.temperature import temperature_report
 from effnet_lib.training.config import TrainConfig
 from effnet_lib.training.loop import fit
@@ -28,8 +29,17 @@ from effnet_lib.training.loop import fit
 def fashion_run(tmp_path_factory):
     """A small network trained briefly on 200 / 50 / 200 images per class of the built-in Fashion-MNIST subset."""
     out = tmp_path_factory.mktemp("fm") / "run"
-    cfg = TrainConfig(data="fashion-200-50-200", out=str(out), model=None, width=0.25, depth=0.34, image_size=32,
-                      epochs=3, batch_size=64, recipe="short")
+    cfg = TrainConfig(
+        data="fashion-200-50-200",
+        out=str(out),
+        model=None,
+        width=0.25,
+        depth=0.34,
+        image_size=32,
+        epochs=3,
+        batch_size=64,
+        recipe="short",
+    )
     run = fit(cfg, progress=False)
     predictor = Predictor.from_checkpoint(run.best)
     return run, predictor, predictor.evaluate(run.folder.test)
@@ -63,7 +73,7 @@ def _grouped_confusion(n=400, groups=40, size=4, seed=0):
     range) are confused with each other, plus background noise."""
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
-    members = [perm[g * size:(g + 1) * size] for g in range(groups)]
+    members = [perm[g * size : (g + 1) * size] for g in range(groups)]
     cm = rng.poisson(0.05, (n, n))
     np.fill_diagonal(cm, 40)
     for g in members:
@@ -98,7 +108,7 @@ def test_calibration_tells_overconfidence_apart():
     others = (1 - confidence) / (k - 1)
     probs += np.where(probs == 0, others[:, None], 0)
     calibrated = calibration(y, probs, list("abcde"))
-    over = probs ** 0.3
+    over = probs**0.3
     over /= over.sum(1, keepdims=True)
     sharpened = np.zeros_like(probs)
     sharpened[np.arange(n), pred] = 0.99
@@ -121,6 +131,7 @@ def test_run_against_run_per_class_and_flips():
 
 def test_static_report_is_self_contained_and_opens_in_a_browser(fashion_run, tmp_path):
     from browser import chromium_page, serve_folder
+
     run, predictor, result = fashion_run
     write_evaluation(result, tmp_path / "a")
     other = replace(result, probs=np.roll(result.probs, 1, axis=0))  # a worse "second network" on the same images
@@ -130,11 +141,20 @@ def test_static_report_is_self_contained_and_opens_in_a_browser(fashion_run, tmp
     write_evaluation(predictor.evaluate(run.folder.split("train")), tmp_path / "train")
     plain = build_report(tmp_path / "a", tmp_path / "plain.html").read_text()
     assert "--train</code>" in plain and "--val</code>" in plain  # says what more it could show
-    page_file = build_report(tmp_path / "a", tmp_path / "report.html", compare=tmp_path / "b",
-                             val=tmp_path / "val", train=tmp_path / "train")
+    page_file = build_report(
+        tmp_path / "a", tmp_path / "report.html", compare=tmp_path / "b", val=tmp_path / "val", train=tmp_path / "train"
+    )
     text = page_file.read_text()
-    for section in ("Summary", "ordered by confusion clusters", "Model error or label error?", "Calibration",
-                    "Embedding map", "Against", "beside their nearest training images", "Temperature scaling"):
+    for section in (
+        "Summary",
+        "ordered by confusion clusters",
+        "Model error or label error?",
+        "Calibration",
+        "Embedding map",
+        "Against",
+        "beside their nearest training images",
+        "Temperature scaling",
+    ):
         assert section in text
     temp = temperature_report(EvalResult.load(tmp_path / "val"), result)
     assert f"T = {temp['temperature']:.2f}" in text and f"{temp['ece_after']:.3f} after" in text
@@ -163,6 +183,7 @@ def _probabilities(n, k, seed, concentration=0.5):
 def test_label_issue_scores_are_cleanlabs_normalized_margin(k):
     """cleanlab's label-quality score 'normalized_margin' is (margin + 1) / 2 of ours, image for image."""
     from cleanlab.rank import get_label_quality_scores
+
     y, probs = _probabilities(4000, k, seed=k)
     ranked = label_issues(y, probs)
     theirs = get_label_quality_scores(y, probs, method="normalized_margin")
@@ -176,6 +197,7 @@ def test_label_issue_scores_are_cleanlabs_normalized_margin(k):
 def test_expected_calibration_error_equals_torchmetrics_on_continuous_probabilities(k):
     import torch
     from torchmetrics.classification import MulticlassCalibrationError
+
     y, probs = _probabilities(5000, k, seed=k + 1, concentration=0.2)
     metric = MulticlassCalibrationError(num_classes=k, n_bins=15, norm="l1")
     theirs = float(metric(torch.from_numpy(probs), torch.from_numpy(y)))
@@ -199,6 +221,7 @@ def test_nearest_of_classes_searches_each_class_on_its_own():
     from types import SimpleNamespace
 
     from effnet_lib.evaluation.diagnostics import nearest_of_classes
+
     rng = np.random.default_rng(0)
     centres = np.array([[1.0, 0, 0], [0, 1.0, 0]])
     y = np.repeat([0, 1], 20)
@@ -213,6 +236,7 @@ def test_nearest_of_classes_searches_each_class_on_its_own():
 
 def test_a_class_reliability_table_is_its_per_class_ece():
     from effnet_lib.evaluation.diagnostics import calibration, class_calibration
+
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(5) * 0.3, 400)
     y = rng.integers(0, 5, 400)
@@ -230,6 +254,7 @@ def test_neighbour_index_agrees_with_scikit_learn():
     from sklearn.neighbors import NearestNeighbors
 
     from effnet_lib.evaluation.embedding import NeighbourIndex
+
     rng = np.random.default_rng(5)
     reference, query = rng.normal(size=(300, 24)).astype(np.float32), rng.normal(size=(7, 24)).astype(np.float32)
     reference[17] = 0
@@ -244,6 +269,7 @@ def test_ece_floor_separates_a_miscalibrated_class_from_a_small_calibrated_one()
     """Calibrated classes of 60 images have a clearly positive ECE (bias on few images) that stays
     under the floor's 95th percentile; a class right half the time at 95% confidence clears it."""
     from effnet_lib.evaluation.diagnostics import calibration_by_class, ece_floor
+
     rng = np.random.default_rng(0)
     k, n = 6, 60
     conf = rng.uniform(0.4, 1.0, (k, n))
@@ -267,10 +293,12 @@ def test_ece_floor_separates_a_miscalibrated_class_from_a_small_calibrated_one()
 
 def test_neighbours_with_their_distances():
     from effnet_lib.evaluation.diagnostics import nearest_of_classes
+
     rng = np.random.default_rng(1)
     feats = rng.normal(size=(40, 8)).astype(np.float32)
-    train = EvalResult(["a", "b"], [f"t{i}.png" for i in range(40)], np.repeat([0, 1], 20), np.full((40, 2), 0.5),
-                       feats)
+    train = EvalResult(
+        ["a", "b"], [f"t{i}.png" for i in range(40)], np.repeat([0, 1], 20), np.full((40, 2), 0.5), feats
+    )
     plain = nearest_of_classes(feats[3], train, ["a", "b"], k=3)
     both = nearest_of_classes(feats[3], train, ["a", "b"], k=3, distances=True)
     assert plain == {c: [p for p, _ in both[c]] for c in both} and plain["a"][0] == "t3.png"

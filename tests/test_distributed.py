@@ -10,8 +10,23 @@ import torch
 
 from effnet_lib.training.checkpoint import load_checkpoint
 
-COMMON = ["--epochs", "2", "--batch-size", "16", "--width", "0.25", "--depth", "0.25", "--image-size", "32",
-          "--dropout", "0", "--stochastic-depth", "0", "--no-progress"]
+COMMON = [
+    "--epochs",
+    "2",
+    "--batch-size",
+    "16",
+    "--width",
+    "0.25",
+    "--depth",
+    "0.25",
+    "--image-size",
+    "32",
+    "--dropout",
+    "0",
+    "--stochastic-depth",
+    "0",
+    "--no-progress",
+]
 
 
 def _free_port():
@@ -23,17 +38,66 @@ def _free_port():
 @pytest.mark.slow
 def test_two_process_ddp_matches_single_process(split_folder, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    single = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", str(split_folder),
-                             "--out", str(tmp_path / "single"), *COMMON], env=env, capture_output=True, text=True)
+    single = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "effnet_lib",
+            "train",
+            "--data",
+            str(split_folder),
+            "--out",
+            str(tmp_path / "single"),
+            *COMMON,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert single.returncode == 0, single.stderr
-    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                          "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-                          "-m", "effnet_lib", "train", "--data", str(split_folder),
-                          "--out", str(tmp_path / "ddp"), *COMMON], env=env, capture_output=True, text=True)
+    ddp = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(_free_port()),
+            "-m",
+            "effnet_lib",
+            "train",
+            "--data",
+            str(split_folder),
+            "--out",
+            str(tmp_path / "ddp"),
+            *COMMON,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    control = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", str(split_folder),
-                              "--out", str(tmp_path / "seed1"), "--seed", "1", *COMMON], env=env,
-                             capture_output=True, text=True)
+    control = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "effnet_lib",
+            "train",
+            "--data",
+            str(split_folder),
+            "--out",
+            str(tmp_path / "seed1"),
+            "--seed",
+            "1",
+            *COMMON,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert control.returncode == 0, control.stderr
     a, b, c = (load_checkpoint(tmp_path / name / "last.pt") for name in ("single", "ddp", "seed1"))
     assert a["epoch"] == b["epoch"] == 1 and len(b["history"]) == 2

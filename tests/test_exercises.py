@@ -26,7 +26,7 @@ def test_right_wrong_and_worked_answers(key, capsys):
     right = exercises.answer(key)
     assert exercises.check(key, right)
     if ex.choices:
-        assert right in "abcdefgh"[:len(ex.choices)]
+        assert right in "abcdefgh"[: len(ex.choices)]
         assert exercises.check(key, f"({right.upper()})")
         assert exercises.check(key, ex.choices[ord(right) - 97])
         assert "(a)" in exercises.question(key)
@@ -59,8 +59,9 @@ def test_the_head_counted_by_hand_is_what_the_flop_counter_counts():
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from effnet_lib.model.network import efficientnet
+    from effnet_lib.model.variants import efficientnet
     from effnet_lib.study.scaling_study import BASE
+
     model = efficientnet(BASE.width, BASE.depth, num_classes=10).eval()
     head = model.features[-1]  # the 1x1 convolution, BatchNorm and activation after the last stage
     counter = FlopCounterMode(display=False)
@@ -71,8 +72,9 @@ def test_the_head_counted_by_hand_is_what_the_flop_counter_counts():
 
 def test_the_two_triples_are_compared_by_the_notebooks_rule():
     from effnet_lib.study import scaling_analysis as A
-    from effnet_lib.study import scaling_study as S
-    t = S.load_results()[0]
+    from effnet_lib.study import scaling_results as R
+
+    t = R.load_results()[0]
     p, f = (A.compound_curve(t, e).set_index("phi").loc[3] for e in ("compound_paper", "compound_found"))
     verdict = A.compare(p.test_mean, p.test_std, p.seeds, f.test_mean, f.test_std, f.seeds)[2]
     assert exercises.answer("02.1") == {"beats": "a", "ties": "b", "loses": "c"}[verdict]
@@ -83,6 +85,7 @@ def test_every_notebook_exercise_exists_and_at_least_half_ask_for_work_not_on_sc
     reading of a given matrix (05.1) are the only ones that need no computation or code."""
     import re
     from pathlib import Path
+
     listed = set()
     for nb in sorted(Path("notebooks").glob("*.py")):
         for keys in re.findall(r"exercises\.listing\(\[([^\]]*)\]\)", nb.read_text()):
@@ -104,16 +107,33 @@ def _cam(a, g, normalise=True):
     return cam / top if normalise and top > 0 else cam
 
 
-@pytest.mark.parametrize("key, right, wrongs", [
-    ("00.4", _se, [lambda *a: _se(*a, act=torch.relu),  # ReLU where the block has SiLU
-                   lambda x, *a: _se(x, *a)[:, :, 0, 0],  # the weights, not the rescaled input
-                   lambda *a: None]),  # the notebook's empty stub
-    ("05.3", _cam, [lambda a, g: _cam(a, g, normalise=False),  # not scaled to [0, 1]
-                    lambda a, g: (g.mean((1, 2), keepdim=True) * a).sum(0).clamp(min=0)
-                    / (g.mean((1, 2), keepdim=True) * a).sum(0).clamp(min=0).max(),  # 0 / 0 where no evidence
-                    lambda a, g: _cam(a.mean(0, keepdim=True), g),  # channels averaged before weighting
-                    lambda a, g: None]),
-])
+@pytest.mark.parametrize(
+    "key, right, wrongs",
+    [
+        (
+            "00.4",
+            _se,
+            [
+                lambda *a: _se(*a, act=torch.relu),  # ReLU where the block has SiLU
+                lambda x, *a: _se(x, *a)[:, :, 0, 0],  # the weights, not the rescaled input
+                lambda *a: None,
+            ],
+        ),  # the notebook's empty stub
+        (
+            "05.3",
+            _cam,
+            [
+                lambda a, g: _cam(a, g, normalise=False),  # not scaled to [0, 1]
+                lambda a, g: (
+                    (g.mean((1, 2), keepdim=True) * a).sum(0).clamp(min=0)
+                    / (g.mean((1, 2), keepdim=True) * a).sum(0).clamp(min=0).max()
+                ),  # 0 / 0 where no evidence
+                lambda a, g: _cam(a.mean(0, keepdim=True), g),  # channels averaged before weighting
+                lambda a, g: None,
+            ],
+        ),
+    ],
+)
 def test_write_exercises_run_the_students_code(key, right, wrongs, capsys):
     assert exercises.check(key, right)
     assert exercises.check(key, exercises.answer(key))  # the library's own
@@ -130,7 +150,8 @@ def test_write_exercises_run_the_students_code(key, right, wrongs, capsys):
 def test_the_library_grad_cam_is_the_written_map_upsampled():
     """`cam_from`, which exercise 05.3 checks against, is what `grad_cam` draws: one stays true to the other."""
     from effnet_lib.evaluation.gradcam import cam_from, grad_cam
-    from effnet_lib.model.network import efficientnet
+    from effnet_lib.model.variants import efficientnet
+
     torch.manual_seed(0)
     model = efficientnet(0.25, 0.34, num_classes=4).eval()
     x = torch.randn(1, 3, 64, 64)

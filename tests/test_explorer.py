@@ -9,10 +9,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from effnet_lib.display.explorer import TABS, ConfusionExplorer, cam_maps
+from effnet_lib.display.explorer import TABS, ConfusionExplorer
 from effnet_lib.evaluation.error_analysis import ErrorAnalysis
-from effnet_lib.evaluation.gradcam import cam_layer, grad_cam
-from effnet_lib.evaluation.predict import EvalResult, Predictor
+from effnet_lib.evaluation.gradcam import cam_layer, cam_maps, grad_cam
+from effnet_lib.evaluation.predict import Predictor
+from effnet_lib.evaluation.results import EvalResult
 
 
 def synthetic_result(folder, n_classes=6, per_class=10, seed=0, names=None):
@@ -142,8 +143,13 @@ def test_every_view_draws_and_keeps_its_state(tmp_path):
     other = replace(result, probs=np.roll(result.probs, 1, axis=1))
     ex = ConfusionExplorer(result, train=train, compare=other, cache_dir=tmp_path)
     ex.class_list.value = "class 004"
-    output = {"Confusion matrix": "image", "Label issues": "table", "Calibration": "image", "Embedding map": "map",
-              "Run against run": "table"}  # the main output of each further view
+    output = {
+        "Confusion matrix": "image",
+        "Label issues": "table",
+        "Calibration": "image",
+        "Embedding map": "map",
+        "Run against run": "table",
+    }  # the main output of each further view
     assert set(output) == set(TABS[1:])
     for i, name in list(enumerate(TABS))[1:] + [(0, TABS[0])]:
         if name in output:
@@ -168,7 +174,7 @@ def test_every_view_draws_and_keeps_its_state(tmp_path):
     issues = ex.views["Label issues"]
     ex.tabs.selected_index = TABS.index("Label issues")
     assert "class" in issues.table.value and issues.images.value[:4] == b"\x89PNG"
-    first = ex.label_issues().iloc[0]  # the first candidate beside its neighbours of both classes
+    first = ex.label_issues.iloc[0]  # the first candidate beside its neighbours of both classes
     assert first.given in issues.neighbours_note.value and first.suggested in issues.neighbours_note.value
     assert issues.neighbours.value[:4] == b"\x89PNG"
     emb = ex.views["Embedding map"]

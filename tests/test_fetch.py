@@ -92,9 +92,7 @@ class Server:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:
@@ -117,9 +115,16 @@ def toy(tmp_path, server) -> RemoteDataset:
     data = _make_archive(tmp_path)
     server.files["/toy.tgz"] = data
     return RemoteDataset(
-        name="toy", url=server.url("/toy.tgz"), sha256=_sha(data), archive="toy.tgz",
-        root="toy", layout="one folder of class subfolders", num_classes=2,
-        num_images=2 * IMAGES_PER_CLASS, license="CC-BY 2.0", homepage="http://127.0.0.1/",
+        name="toy",
+        url=server.url("/toy.tgz"),
+        sha256=_sha(data),
+        archive="toy.tgz",
+        root="toy",
+        layout="one folder of class subfolders",
+        num_classes=2,
+        num_images=2 * IMAGES_PER_CLASS,
+        license="CC-BY 2.0",
+        homepage="http://127.0.0.1/",
     )
 
 
@@ -237,9 +242,16 @@ def test_archive_escaping_its_folder_is_refused(tmp_path, server, evil):
     data = _tgz(evil)
     server.files["/evil.tgz"] = data
     spec = RemoteDataset(
-        name="evil", url=server.url("/evil.tgz"), sha256=_sha(data), archive="evil.tgz",
-        root="toy", layout="one folder of class subfolders", num_classes=0, num_images=0,
-        license="-", homepage="-",
+        name="evil",
+        url=server.url("/evil.tgz"),
+        sha256=_sha(data),
+        archive="evil.tgz",
+        root="toy",
+        layout="one folder of class subfolders",
+        num_classes=0,
+        num_images=0,
+        license="-",
+        homepage="-",
     )
     outer = tmp_path / "outer"
     cache = outer / "inner" / "cache"
@@ -300,6 +312,7 @@ def test_fetch_files_gets_a_file_set_once_and_builds_fashion_from_it(tmp_path, s
     vendored subset (so the hashes are the subset's), then built into an image folder."""
     from effnet_lib.data import fashion
     from effnet_lib.data.downloads import RemoteFiles, fetch_files
+
     files = {}
     for name in fashion.FILES:
         data = (fashion.VENDORED / name).read_bytes()

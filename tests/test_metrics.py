@@ -7,9 +7,7 @@ from sklearn.metrics import classification_report
 from effnet_lib.evaluation.metrics import most_confused_classes, normalise, report, top_confusions
 
 # rows: true class, columns: predicted
-CM = np.array([[8, 1, 1],
-               [2, 5, 3],
-               [0, 0, 10]])
+CM = np.array([[8, 1, 1], [2, 5, 3], [0, 0, 10]])
 CLASSES = ["a", "b", "c"]
 
 
@@ -66,6 +64,7 @@ def test_normalise_and_confusions():
 # classes), with classes absent from the truth and classes never predicted, so that every
 # zero-division case occurs: no image of a class (recall, F1), no prediction of a class (precision).
 
+
 def _random_labels(k, n, seed):
     """Half the images right; a fifth of the classes has no image, 30% is never predicted (some of
     them with images, some without)."""
@@ -81,6 +80,7 @@ def _random_labels(k, n, seed):
 @pytest.mark.parametrize("k, n", [(50, 2000), (400, 11_535)])
 def test_per_class_and_averages_equal_sklearn_with_absent_and_unpredicted_classes(k, n):
     from sklearn.metrics import accuracy_score, multilabel_confusion_matrix, precision_recall_fscore_support
+
     y_true, y_pred = _random_labels(k, n, seed=k)
     labels = list(range(k))
     absent = sorted(set(labels) - set(y_true))
@@ -105,6 +105,7 @@ def test_per_class_and_averages_equal_sklearn_with_absent_and_unpredicted_classe
 
 def test_macro_recall_is_not_balanced_accuracy_when_classes_are_absent():
     from sklearn.metrics import balanced_accuracy_score
+
     y_true, y_pred = _random_labels(50, 2000, seed=1)
     rep = report(y_true, y_pred, [f"c{i}" for i in range(50)])
     present = np.unique(y_true)
@@ -116,6 +117,7 @@ def test_macro_recall_is_not_balanced_accuracy_when_classes_are_absent():
 
 def test_zero_division_cases_against_sklearn():
     from sklearn.metrics import precision_recall_fscore_support
+
     # class 0: images, never predicted; class 1: predicted, no image; class 2: neither; class 3: right
     y_true, y_pred = np.array([0, 0, 3]), np.array([1, 1, 3])
     t = report(y_true, y_pred, list("abcd")).per_class
@@ -131,6 +133,7 @@ def test_zero_division_cases_against_sklearn():
 @pytest.mark.parametrize("k, decimals", [(50, 1), (400, 2)])
 def test_top_k_accuracy_with_ties_equals_sklearn(k, decimals):
     from sklearn.metrics import top_k_accuracy_score
+
     rng = np.random.default_rng(k)
     y_true, _ = _random_labels(k, 3000, seed=k + 1)
     probs = rng.dirichlet(np.full(k, 0.3), size=3000).round(decimals)  # rounding makes many ties

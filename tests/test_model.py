@@ -11,8 +11,14 @@ from effnet_lib.model.network import BATCHNORM, MBConv
 
 VARIANTS = [f"b{i}" for i in range(8)]
 TORCHVISION_PARAMS = {
-    "b0": 5_288_548, "b1": 7_794_184, "b2": 9_109_994, "b3": 12_233_232,
-    "b4": 19_341_616, "b5": 30_389_784, "b6": 43_040_704, "b7": 66_347_960,
+    "b0": 5_288_548,
+    "b1": 7_794_184,
+    "b2": 9_109_994,
+    "b3": 12_233_232,
+    "b4": 19_341_616,
+    "b5": 30_389_784,
+    "b6": 43_040_704,
+    "b7": 66_347_960,
 }
 # Derived table from the reference: stem, stage out channels, repeats, head.
 DERIVED = {
@@ -164,6 +170,7 @@ def test_timm_network_has_our_parameters_and_with_our_weights_our_logits(variant
     """timm's efficientnet_b0..b3, an independent implementation: the same parameter count, and with
     our weights copied in by position (tensor for tensor, shapes checked) the same logits."""
     import timm  # a dev dependency: an independent implementation to check against
+
     torch.manual_seed(0)
     ours = build_model(variant).eval()
     theirs = timm.create_model(f"efficientnet_{variant}", pretrained=False).eval()

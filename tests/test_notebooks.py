@@ -14,8 +14,17 @@ from nbval.plugin import coalesce_streams, transform_streams_for_comparison
 from notebook_runs import NAMES, ORDER, execution
 
 # What nbval leaves out of a comparison without --nbdime (nbval.plugin.IPyNbFile.skip_compare).
-SKIP = {"metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
-        "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg"}
+SKIP = {
+    "metadata",
+    "traceback",
+    "prompt_number",
+    "output_type",
+    "name",
+    "execution_count",
+    "application/vnd.jupyter.widget-view+json",
+    "image/png",
+    "image/jpeg",
+}
 
 
 def comparable(outputs) -> dict[str, list]:
@@ -55,8 +64,13 @@ def test_every_cell_runs_and_checked_outputs_are_the_expected(name, which):
 
 def test_the_comparison_sees_a_changed_figure_and_ignores_what_nbval_ignores():
     out = lambda text, png="x": nbformat.from_dict(  # noqa: E731
-        {"output_type": "execute_result", "execution_count": 3, "metadata": {"a": 1},
-         "data": {"text/plain": text, "image/png": png}})
+        {
+            "output_type": "execute_result",
+            "execution_count": 3,
+            "metadata": {"a": 1},
+            "data": {"text/plain": text, "image/png": png},
+        }
+    )
     stream = lambda text: nbformat.from_dict({"output_type": "stream", "name": "stdout", "text": text})  # noqa: E731
     assert comparable([stream("a"), stream("b\n"), out("1")]) == comparable([stream("ab\n"), out("1", png="y")])
     assert comparable([out("1")]) != comparable([out("2")])

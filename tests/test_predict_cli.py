@@ -12,7 +12,8 @@ import pytest
 from conftest import run_cli
 from PIL import Image
 
-from effnet_lib.evaluation.predict import EvalResult, Predictor
+from effnet_lib.evaluation.predict import Predictor
+from effnet_lib.evaluation.results import EvalResult
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +57,15 @@ def test_predict_json_and_five_images_of_one_class_in_one_batch(trained, split_f
 def test_evaluate_writes_metrics_and_figures(trained, split_folder, tmp_path):
     proc = cli("evaluate", "--checkpoint", trained, "--data", split_folder, "--out", tmp_path / "ev")
     names = {p.name for p in (tmp_path / "ev").iterdir()}
-    assert names >= {"predictions.csv", "per_class.csv", "summary.json", "confusion_matrix.png",
-                     "confusion_matrix_normalised.png", "confusion_matrix.csv", "probabilities.npy"}
+    assert names >= {
+        "predictions.csv",
+        "per_class.csv",
+        "summary.json",
+        "confusion_matrix.png",
+        "confusion_matrix_normalised.png",
+        "confusion_matrix.csv",
+        "probabilities.npy",
+    }
     per_class = pd.read_csv(tmp_path / "ev" / "per_class.csv", index_col=0)
     assert list(per_class.columns) == ["precision", "recall", "specificity", "f1", "support"]
     assert per_class["support"].sum() == 15  # the test split
@@ -81,19 +89,35 @@ def test_evaluate_writes_metrics_and_figures(trained, split_folder, tmp_path):
 
 def test_cli_help_documents_every_option():
     text = cli("train", "--help").stdout
-    for option in ("--data", "--out", "--epochs", "--image-size", "--model", "--width", "--depth",
-                   "--recipe", "--resume", "--pretrained", "--freeze-features", "--workers", "--augment-on"):
+    for option in (
+        "--data",
+        "--out",
+        "--epochs",
+        "--image-size",
+        "--model",
+        "--width",
+        "--depth",
+        "--recipe",
+        "--resume",
+        "--pretrained",
+        "--freeze-features",
+        "--workers",
+        "--augment-on",
+    ):
         assert option in text
     top = cli("--help").stdout
     for command in ("train", "evaluate", "predict", "data", "table", "demo", "scaling"):
         assert command in top
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["train", "--data", "/nonexistent/folder", "--out", "{tmp}/r"], "/nonexistent/folder: no such folder"),
-    (["predict", "--checkpoint", "{tmp}/none.pt", "--out", "{tmp}/p.csv", "x.jpg"], "none.pt: no such checkpoint"),
-    (["evaluate", "--checkpoint", "{tmp}/none.pt", "--data", "builtin", "--out", "{tmp}/e"], "no such checkpoint"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["train", "--data", "/nonexistent/folder", "--out", "{tmp}/r"], "/nonexistent/folder: no such folder"),
+        (["predict", "--checkpoint", "{tmp}/none.pt", "--out", "{tmp}/p.csv", "x.jpg"], "none.pt: no such checkpoint"),
+        (["evaluate", "--checkpoint", "{tmp}/none.pt", "--data", "builtin", "--out", "{tmp}/e"], "no such checkpoint"),
+    ],
+)
 def test_cli_failures_are_one_clear_line(tmp_path, args, needle):
     proc = cli(*[a.format(tmp=tmp_path) for a in args], check=False)
     assert proc.returncode == 2
@@ -110,7 +134,10 @@ def test_the_package_runs_as_a_command_in_its_own_process(tmp_path):
     """`python -m effnet_lib`: a real process prints, exits 0, and fails with exit code 2 and one line."""
     ok = subprocess.run([sys.executable, "-m", "effnet_lib", "--help"], capture_output=True, text=True)
     assert ok.returncode == 0 and all(c in ok.stdout for c in ("train", "evaluate", "predict", "demo")), ok.stderr
-    bad = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", "/nonexistent/folder", "--out",
-                          str(tmp_path / "r")], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "effnet_lib", "train", "--data", "/nonexistent/folder", "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+    )
     lines = bad.stderr.strip().splitlines()
     assert bad.returncode == 2 and len(lines) == 1 and "/nonexistent/folder: no such folder" in lines[0], bad.stderr

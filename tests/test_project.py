@@ -50,8 +50,13 @@ def test_environment_yml_and_pyproject_name_the_same_packages():
     pip = _requirement_names(project["dependencies"] + project["optional-dependencies"]["dev"])
     conda_names = {"pytorch": "torch"}
     deps = (ROOT / "environment.yml").read_text().split("dependencies:")[1]
-    env = [line.strip()[2:] for line in deps.splitlines() if line.strip().startswith("- ")
-           and not line.strip().startswith("- pip") and not line.strip().startswith("- -e")]
+    env = [
+        line.strip()[2:]
+        for line in deps.splitlines()
+        if line.strip().startswith("- ")
+        and not line.strip().startswith("- pip")
+        and not line.strip().startswith("- -e")
+    ]
     conda = {}
     for spec in env:
         name, rest = re.match(r"([A-Za-z0-9_.-]+)(.*)", spec).groups()
@@ -80,8 +85,9 @@ def test_readme_speed_figures_are_the_benchmarks(bench):
     """Every decimal figure the README gives beside a benchmark's link is in that benchmark's file."""
     paragraphs = [p for p in _readme_paragraphs() if f"](benchmarks/{bench}.md)" in p]
     recorded = (ROOT / "benchmarks" / f"{bench}.md").read_text()
-    figures = {f for p in paragraphs
-               for f in re.findall(r"(?<![\w.])(\d+\.\d+)(?=x\b|[^\w.]|$)", re.sub(r"`[^`]*`", "", p))}
+    figures = {
+        f for p in paragraphs for f in re.findall(r"(?<![\w.])(\d+\.\d+)(?=x\b|[^\w.]|$)", re.sub(r"`[^`]*`", "", p))
+    }
     assert paragraphs and figures
     assert not [f for f in sorted(figures) if f not in recorded], f"README figures not in benchmarks/{bench}.md"
 
@@ -89,12 +95,17 @@ def test_readme_speed_figures_are_the_benchmarks(bench):
 def test_readme_demo_and_scaling_figures_are_the_recorded_ones():
     readme = " ".join((ROOT / "README.md").read_text().split())
     demo = json.loads((ROOT / "data/results/demo.json").read_text())
-    m = re.search(r"validation accuracy ([\d.]+) and test accuracy ([\d.]+) \(.*?([\d,]+) test images\); "
-                  r"the batch test of five `(\w+)` images got (\d) right", readme)
+    m = re.search(
+        r"validation accuracy ([\d.]+) and test accuracy ([\d.]+) \(.*?([\d,]+) test images\); "
+        r"the batch test of five `(\w+)` images got (\d) right",
+        readme,
+    )
     assert m, "the README's sentence on the demo's recorded run"
-    assert (float(m[1]), float(m[2]), int(m[3].replace(",", ""))) == (round(demo["val"]["accuracy"], 3),
-                                                                    round(demo["test"]["accuracy"], 3),
-                                                                    demo["test"]["n"])
+    assert (float(m[1]), float(m[2]), int(m[3].replace(",", ""))) == (
+        round(demo["val"]["accuracy"], 3),
+        round(demo["test"]["accuracy"], 3),
+        demo["test"]["n"],
+    )
     assert (m[4], int(m[5])) == (demo["batch_test"]["class"], demo["batch_test"]["right"])
     how = json.loads((ROOT / "data/results/scaling_full.json").read_text())
     m = re.search(r"trained (\d+) networks .*? for ([\d,]+) network-seconds", readme)

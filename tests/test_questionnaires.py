@@ -20,8 +20,9 @@ def test_every_notebook_ends_with_its_questionnaire_and_discussion_from_the_file
     assert sorted(COURSE["notebooks"]) == [p.stem for p in NOTEBOOKS]
     for path in NOTEBOOKS:
         text = path.read_text(encoding="utf-8")
-        assert questionnaires.with_cells(text, COURSE["notebooks"][path.stem]) == text, \
+        assert questionnaires.with_cells(text, COURSE["notebooks"][path.stem]) == text, (
             f"{path.name}: its last two cells differ from teaching/questionnaires.toml; run `make notebooks`"
+        )
         cells = text.split("# %%")
         assert cells[-2].startswith(f" [markdown]\n# {questionnaires.QUESTIONNAIRE}\n")
         assert cells[-1].startswith(f" [markdown]\n# {questionnaires.FURTHER}\n")
@@ -45,8 +46,9 @@ def test_the_sizes_the_course_promises_and_the_four_readings_it_names():
 
 
 def _numbers(text: str) -> set[str]:
-    return {n for n in re.findall(r"(?<![\w.-])\d+(?:\.\d+)?(?![\w])", text) if not re.fullmatch(r"\d", n)
-            and n != "10"}
+    return {
+        n for n in re.findall(r"(?<![\w.-])\d+(?:\.\d+)?(?![\w])", text) if not re.fullmatch(r"\d", n) and n != "10"
+    }
 
 
 def test_answers_quote_only_numbers_their_notebook_states():
@@ -68,8 +70,10 @@ def test_an_unknown_reading_is_one_line_that_names_it(tmp_path):
 
 
 def test_the_cells_are_written_where_a_notebook_has_none_and_replaced_where_it_has():
-    entry = {"questions": [("What is φ?", "The compound coefficient.")],
-             "discussion": [("Why?\nSay why.", [COURSE["reading"]["efficientnet"] | {"key": "efficientnet"}])]}
+    entry = {
+        "questions": [("What is φ?", "The compound coefficient.")],
+        "discussion": [("Why?\nSay why.", [COURSE["reading"]["efficientnet"] | {"key": "efficientnet"}])],
+    }
     once = questionnaires.with_cells("# %%\nprint(1)\n", entry)
     assert once.startswith("# %%\nprint(1)\n\n# %% [markdown]\n# ## Questionnaire\n#\n")
     assert "# 1. What is φ?\n" in once and "The compound coefficient" not in once

@@ -26,16 +26,29 @@ def _free_port() -> int:
 
 def _lab_env(tmp_path, port) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
-                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+    for name in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "IPYTHONDIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+    ):
         env[name] = str(tmp_path / name.lower())
     return {**env, "LAB_PORT": str(port)}
 
 
 def _make_lab(tmp_path, port, timeout=90):
     """Start `make lab`; return (process, printed lines, the URL it printed)."""
-    proc = subprocess.Popen(["make", "lab"], cwd=REPO, env=_lab_env(tmp_path, port), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "lab"],
+        cwd=REPO,
+        env=_lab_env(tmp_path, port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines, deadline = [], time.time() + timeout
     os.set_blocking(proc.stdout.fileno(), False)
     while time.time() < deadline and proc.poll() is None:
@@ -115,8 +128,9 @@ def test_make_demo_then_a_second_demo_leaves_one_complete_run():
         assert proc.returncode == 0, f"attempt {attempt}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         record = json.loads((out / "demo.json").read_text())
         history = pd.read_csv(out / "history.csv")
-        assert (len(history) == record["config"]["epochs"]
-                and (REPO / record["config"]["out"]).resolve() == out.resolve())
+        assert (
+            len(history) == record["config"]["epochs"] and (REPO / record["config"]["out"]).resolve() == out.resolve()
+        )
         assert {"best.pt", "last.pt", "eval-val", "eval-test", "batch_test.csv"} <= {p.name for p in out.iterdir()}
         assert not list(out.parent.glob(".demo.*"))  # no scratch or old copy left behind
         if attempt == 1:

@@ -10,7 +10,7 @@ from conftest import TINY
 from torch import nn
 
 from effnet_lib.data.transforms import Transforms
-from effnet_lib.model.network import efficientnet
+from effnet_lib.model.variants import efficientnet
 from effnet_lib.training.assemble import dataset_for, make_model
 from effnet_lib.training.checkpoint import load_checkpoint
 from effnet_lib.training.config import TrainConfig
@@ -23,9 +23,20 @@ def _pair(seed=0):
     """Two copies of a small network with the parameter kinds of EfficientNet (convolution,
     depthwise convolution, BatchNorm, linear with bias): 50 steps take a second."""
     torch.manual_seed(seed)
-    make = lambda: nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.SiLU(),  # noqa: E731
-                                 nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.BatchNorm2d(16), nn.SiLU(),
-                                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5))
+
+    def make():
+        return nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1),
+            nn.BatchNorm2d(16),
+            nn.SiLU(),
+            nn.Conv2d(16, 16, 3, padding=1, groups=16),
+            nn.BatchNorm2d(16),
+            nn.SiLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(16, 5),
+        )
+
     a, b = make(), make()
     b.load_state_dict(a.state_dict())
     return a.train(), b.train()
@@ -35,14 +46,22 @@ def _pair(seed=0):
 def test_rmsprop_tf_equals_timm_bit_for_bit_over_50_steps_with_a_changing_rate(foreach):
     ours_model, timm_model = _pair()
     ours = RMSpropTF(ours_model.parameters(), lr=0.1, decay=0.9, momentum=0.9, eps=1e-3, weight_decay=1e-5)
-    ref = timm_optim.RMSpropTF(timm_model.parameters(), lr=0.1, alpha=0.9, momentum=0.9, eps=1e-3,
-                               weight_decay=1e-5, lr_in_momentum=True, foreach=foreach)
+    ref = timm_optim.RMSpropTF(
+        timm_model.parameters(),
+        lr=0.1,
+        alpha=0.9,
+        momentum=0.9,
+        eps=1e-3,
+        weight_decay=1e-5,
+        lr_in_momentum=True,
+        foreach=foreach,
+    )
     g = torch.Generator().manual_seed(1)
     for step in range(50):
         x, y = torch.randn(8, 3, 16, 16, generator=g), torch.randint(0, 5, (8,), generator=g)
         for model, opt in ((ours_model, ours), (timm_model, ref)):
             for group in opt.param_groups:
-                group["lr"] = 0.1 * 0.9 ** step  # the rate changes every step: it must act on new gradients only
+                group["lr"] = 0.1 * 0.9**step  # the rate changes every step: it must act on new gradients only
             opt.zero_grad()
             nn.functional.cross_entropy(model(x), y).backward()
             opt.step()
@@ -84,8 +103,9 @@ def test_paper_recipe_values_and_their_sources(split_folder, tmp_path):
         assert value and source
 
     # What the recipe builds: BatchNorm without decay, TF's optimizer, the right rate per batch.
-    cfg = TrainConfig(data=str(split_folder), out=str(tmp_path / "run"), epochs=1, recipe="paper",
-                      warmup_epochs=0, **TINY)
+    cfg = TrainConfig(
+        data=str(split_folder), out=str(tmp_path / "run"), epochs=1, recipe="paper", warmup_epochs=0, **TINY
+    )
     model = efficientnet(0.25, 0.25, num_classes=3)
     opt, sched = make_optimizer(cfg, model, steps_per_epoch=10)
     assert isinstance(opt, RMSpropTF)
@@ -96,7 +116,7 @@ def test_paper_recipe_values_and_their_sources(split_folder, tmp_path):
     assert any(p.ndim == 1 for p in decayed["params"])  # biases (SE, classifier) keep their decay
     assert decayed["lr"] == pytest.approx(0.256 * 8 / 4096)
     step = Schedule("step", 10, 10, warmup_epochs=5, decay=0.97, decay_epochs=2.4)
-    assert step(4) == pytest.approx(0.1) and step(49) == 1.0 and step(72) == pytest.approx(0.97 ** 3)
+    assert step(4) == pytest.approx(0.1) and step(49) == 1.0 and step(72) == pytest.approx(0.97**3)
     run = fit(cfg, progress=False)
     ckpt = load_checkpoint(run.out / "last.pt")
     assert ckpt["arch"]["bn"] == [1e-3, 0.01] and ckpt["arch"]["stochastic_depth_prob"] == 0.2

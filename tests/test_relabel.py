@@ -11,8 +11,8 @@ from PIL import Image
 
 from effnet_lib.cli import main
 from effnet_lib.display.outputs import write_evaluation
-from effnet_lib.evaluation.predict import EvalResult
 from effnet_lib.evaluation.relabel import COLUMNS
+from effnet_lib.evaluation.results import EvalResult
 
 
 def _folder(root: Path) -> list[str]:
@@ -68,11 +68,14 @@ def test_nothing_moves_without_apply_then_apply_moves_and_logs(evaluated, capsys
     assert "is not there" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda t: t.assign(new_label=["dgo"] + [""] * 7), "no class 'dgo'"),
-    (lambda t: t.assign(given=["dog"] + list(t.given[1:]), new_label=["cat"] + [""] * 7), "lies in folder 'cat'"),
-    (lambda t: t.drop(columns="new_label"), "no column new_label"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.assign(new_label=["dgo"] + [""] * 7), "no class 'dgo'"),
+        (lambda t: t.assign(given=["dog"] + list(t.given[1:]), new_label=["cat"] + [""] * 7), "lies in folder 'cat'"),
+        (lambda t: t.drop(columns="new_label"), "no column new_label"),
+    ],
+)
 def test_a_bad_row_stops_the_whole_file_before_anything_moves(evaluated, capsys, edit, message):
     root, csv = evaluated
     table = pd.read_csv(csv, keep_default_na=False)

@@ -13,7 +13,7 @@ from conftest import TINY, run_cli, write_class_images
 from PIL import Image
 
 from effnet_lib import build_model, load_pretrained
-from effnet_lib.data.folders import load_image
+from effnet_lib.data.images import load_image
 from effnet_lib.data.transforms import Transforms
 from effnet_lib.evaluation.predict import Predictor
 from effnet_lib.training.checkpoint import CheckpointError, load_checkpoint
@@ -23,11 +23,14 @@ from effnet_lib.training.loop import fit
 
 def _png_header_only(path, width, height):
     """A PNG whose header claims width x height but holds almost no data."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+    )
 
 
 def make_messy(folder: Path) -> dict[str, str]:
@@ -49,9 +52,20 @@ def make_messy(folder: Path) -> dict[str, str]:
     rgb.save(folder / "exif_rotated.jpg", exif=exif)
     Image.new("RGB", (1, 1), (9, 9, 9)).save(folder / "tiny.png")
     _png_header_only(folder / "bomb.png", 100_000, 100_000)
-    return {"good.jpg": "ok", "truncated.jpg": "bad", "empty.jpg": "bad", "text.jpg": "bad", "cmyk.jpg": "ok",
-            "sixteen.png": "ok", "grey.png": "ok", "rgba.png": "ok", "palette.png": "ok",
-            "exif_rotated.jpg": "ok", "tiny.png": "ok", "bomb.png": "bad"}
+    return {
+        "good.jpg": "ok",
+        "truncated.jpg": "bad",
+        "empty.jpg": "bad",
+        "text.jpg": "bad",
+        "cmyk.jpg": "ok",
+        "sixteen.png": "ok",
+        "grey.png": "ok",
+        "rgba.png": "ok",
+        "palette.png": "ok",
+        "exif_rotated.jpg": "ok",
+        "tiny.png": "ok",
+        "bomb.png": "bad",
+    }
 
 
 def test_each_messy_file_is_converted_or_skipped(tmp_path):
@@ -96,8 +110,13 @@ def test_messy_folder_trains_without_crashing_and_counts_skips(messy_dataset, tm
     bad_in_train = {Path(p).name for p, _ in run.folder.train} & {"truncated.jpg", "empty.jpg", "text.jpg", "bomb.png"}
     assert len(bad_in_train) >= 2  # the seeded split puts unreadable files in training: the checks below check
     for name in bad_in_train:  # one warning per unreadable file, naming it
-        assert sum(name in m and ("not a readable image" in m or "decompression-bomb" in m) and "skipped" in m
-                   for m in messages) == 1, name
+        assert (
+            sum(
+                name in m and ("not a readable image" in m or "decompression-bomb" in m) and "skipped" in m
+                for m in messages
+            )
+            == 1
+        ), name
     assert run.history[-1]["skipped_files"] == len(bad_in_train)
     assert f"skipped {len(bad_in_train)} unreadable file(s)" in capsys.readouterr().out
     # the single image of its class stays in training (int(0.2 * 1) = 0)
@@ -110,11 +129,18 @@ def test_prediction_run_reports_unreadable_files(messy_dataset, tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         table, bad = Predictor.from_checkpoint(run_dir / "last.pt").predict(
-            [messy_dataset / "Große Möwe" / "circles" / "nested"], batch_size=4)
+            [messy_dataset / "Große Möwe" / "circles" / "nested"], batch_size=4
+        )
     assert sorted(Path(b).name for b in bad) == ["bomb.png", "empty.jpg", "text.jpg", "truncated.jpg"]
     assert len(table) == 8
-    assert sum(("not a readable image" in str(w.message) or "decompression-bomb" in str(w.message))
-               and "skipped" in str(w.message) for w in caught) == 4
+    assert (
+        sum(
+            ("not a readable image" in str(w.message) or "decompression-bomb" in str(w.message))
+            and "skipped" in str(w.message)
+            for w in caught
+        )
+        == 4
+    )
 
 
 def test_empty_split_stops_before_training(tmp_path):
@@ -150,6 +176,7 @@ def test_malicious_checkpoint_is_refused_and_runs_nothing(tmp_path):
 
 def test_checkpoint_of_another_class_count_or_architecture(split_folder, tmp_path):
     import shutil
+
     data = tmp_path / "data"
     shutil.copytree(split_folder, data)
     run = fit(TrainConfig(data=str(data), out=str(tmp_path / "run"), epochs=1, **TINY), progress=False)
@@ -164,8 +191,9 @@ def test_checkpoint_of_another_class_count_or_architecture(split_folder, tmp_pat
     torch.save(state, weights)
     with pytest.raises(ValueError, match=r"w\.pth: weights do not fit this model .*missing"):
         load_pretrained(build_model("b0"), weights)
-    proc = run_cli("evaluate", "--checkpoint", run.out / "last.pt", "--data", other, "--split", "train",
-                   "--out", tmp_path / "ev")
+    proc = run_cli(
+        "evaluate", "--checkpoint", run.out / "last.pt", "--data", other, "--split", "train", "--out", tmp_path / "ev"
+    )
     assert proc.returncode == 2 and "not among the 3 classes" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
@@ -183,6 +211,7 @@ def test_one_by_one_image_goes_through_train_and_eval_transforms():
 
 def test_atomic_writes_leave_the_old_file_or_the_new_one(tmp_path):
     from effnet_lib.files import _atomic_write, atomic_save
+
     path = tmp_path / "last.pt"
     atomic_save({"model": {"w": torch.ones(2)}, "config": {}}, path)
     before = path.read_bytes()

@@ -22,7 +22,7 @@ from conftest import TINY, run_cli, write_class_images
 from PIL import Image
 
 from effnet_lib.data.folders import DataError, open_image_folder
-from effnet_lib.evaluation.predict import EvalResult
+from effnet_lib.evaluation.results import EvalResult
 from effnet_lib.files import atomic_save
 from effnet_lib.training.checkpoint import CheckpointError, RunExistsError, load_checkpoint
 from effnet_lib.training.config import TrainConfig
@@ -89,9 +89,27 @@ def test_overwrite_that_fails_before_its_first_epoch_keeps_the_old_run(birds, fi
     shutil.copytree(finished, out)
     before = digest(out)
     # A real process: the exit code and the untouched folder are what a user's shell sees.
-    proc = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", str(birds / "train"), "--out",
-                           str(out), "--epochs", "2", "--overwrite", "--lr", "1e12", *NET], capture_output=True,
-                          text=True, env=ENV)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "effnet_lib",
+            "train",
+            "--data",
+            str(birds / "train"),
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--overwrite",
+            "--lr",
+            "1e12",
+            *NET,
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
     assert proc.returncode == 3 and "no checkpoint was written" in proc.stderr
     assert digest(out) == before
 
@@ -103,8 +121,22 @@ def test_overwrite_that_fails_before_its_first_epoch_keeps_the_old_run(birds, fi
 def test_resume_without_epochs_continues_to_the_runs_own_target(birds, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(birds / "train", data)
-    cut = [sys.executable, "-m", "effnet_lib", "train", "--data", str(data), "--out", str(tmp_path / "run"),
-           "--epochs", "4", *NET[:-1], "--batch-size", "4", "--no-progress"]
+    cut = [
+        sys.executable,
+        "-m",
+        "effnet_lib",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "run"),
+        "--epochs",
+        "4",
+        *NET[:-1],
+        "--batch-size",
+        "4",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cut, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     history = tmp_path / "run" / "history.csv"
     deadline = time.time() + 120
@@ -174,8 +206,11 @@ def test_divergence_fails_keeps_the_last_finite_checkpoint_and_evaluate_refuses_
     bad = load_checkpoint(out / "best.pt")
     bad["model"]["classifier.1.weight"][0, 0] = float("nan")
     atomic_save(bad, tmp_path / "nan.pt")
-    line = one_line(cli("evaluate", "--checkpoint", tmp_path / "nan.pt", "--data", birds / "test", "--out",
-                        tmp_path / "ev", check=2))
+    line = one_line(
+        cli(
+            "evaluate", "--checkpoint", tmp_path / "nan.pt", "--data", birds / "test", "--out", tmp_path / "ev", check=2
+        )
+    )
     assert "NaN or infinite weights" in line and not (tmp_path / "ev").exists()
 
 
@@ -194,8 +229,9 @@ def test_library_nan_stop_keeps_files(birds, finished, tmp_path):
 
 def test_reference_sequence_train_split_then_test_whole_then_five_images(birds, finished, tmp_path):
     test_before = sorted(p.name for p in (birds / "test").rglob("*"))
-    proc = cli("evaluate", "--checkpoint", finished / "best.pt", "--data", birds / "test", "--out", tmp_path / "ev",
-               check=0)
+    proc = cli(
+        "evaluate", "--checkpoint", finished / "best.pt", "--data", birds / "test", "--out", tmp_path / "ev", check=0
+    )
     assert "12 images: every image of" in proc.stdout
     assert sorted(p.name for p in (birds / "test").rglob("*")) == test_before  # nothing written into test/
     per_class = pd.read_csv(tmp_path / "ev" / "per_class.csv", index_col=0)
@@ -203,16 +239,36 @@ def test_reference_sequence_train_split_then_test_whole_then_five_images(birds, 
     assert per_class.loc["crane", "support"] == 0 and per_class["support"].sum() == 12
     assert json.loads((tmp_path / "ev" / "summary.json").read_text())["n"] == 12
     # The training folder itself: its own validation split (the run's manifest), by default.
-    proc = cli("evaluate", "--checkpoint", finished / "best.pt", "--data", birds / "train", "--out", tmp_path / "ev2",
-               check=0)
+    proc = cli(
+        "evaluate", "--checkpoint", finished / "best.pt", "--data", birds / "train", "--out", tmp_path / "ev2", check=0
+    )
     assert "9 images: the val split" in proc.stdout
     # --split all says so explicitly; five images of one class in one batch.
-    proc = cli("evaluate", "--checkpoint", finished / "best.pt", "--data", birds / "test", "--split", "all",
-               "--out", tmp_path / "ev3", check=0)
+    proc = cli(
+        "evaluate",
+        "--checkpoint",
+        finished / "best.pt",
+        "--data",
+        birds / "test",
+        "--split",
+        "all",
+        "--out",
+        tmp_path / "ev3",
+        check=0,
+    )
     assert "every image" in proc.stdout
     five = sorted((birds / "test" / "albatross").iterdir())[:5]
-    cli("predict", "--checkpoint", finished / "best.pt", "--out", tmp_path / "five.csv", "--batch-size", 5, *five,
-        check=0)
+    cli(
+        "predict",
+        "--checkpoint",
+        finished / "best.pt",
+        "--out",
+        tmp_path / "five.csv",
+        "--batch-size",
+        5,
+        *five,
+        check=0,
+    )
     assert len(pd.read_csv(tmp_path / "five.csv")) == 5
 
 
@@ -223,8 +279,9 @@ def test_small_held_out_folder_and_unknown_class(finished, tmp_path):
     assert not any(p.name.startswith(".effnet") for p in small.iterdir())
     odd = tmp_path / "odd"
     write_class_images(odd, classes=("albatross", "dodo"), per_class=3)
-    line = one_line(cli("evaluate", "--checkpoint", finished / "best.pt", "--data", odd, "--out", tmp_path / "e2",
-                        check=2))
+    line = one_line(
+        cli("evaluate", "--checkpoint", finished / "best.pt", "--data", odd, "--out", tmp_path / "e2", check=2)
+    )
     assert "dodo" in line and "not among the 3 classes" in line
 
 
@@ -232,9 +289,16 @@ def test_small_held_out_folder_and_unknown_class(finished, tmp_path):
 
 
 def test_eval_results_read_back_with_numeric_and_na_labels(tmp_path):
-    table = pd.DataFrame({"path": ["a.png", "b.png", "c.png", "d.png"], "true": ["0", "001", "NA", "0"],
-                          "pred_1": ["0", "NA", "NA", ""], "prob_1": ["0.9", "0.6", "0.8", ""],
-                          "pred_2": ["001", "001", "0", ""], "prob_2": ["0.1", "0.3", "0.1", ""]})
+    table = pd.DataFrame(
+        {
+            "path": ["a.png", "b.png", "c.png", "d.png"],
+            "true": ["0", "001", "NA", "0"],
+            "pred_1": ["0", "NA", "NA", ""],
+            "prob_1": ["0.9", "0.6", "0.8", ""],
+            "pred_2": ["001", "001", "0", ""],
+            "prob_2": ["0.1", "0.3", "0.1", ""],
+        }
+    )
     table.to_csv(tmp_path / "p.csv", index=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -299,12 +363,13 @@ def test_bad_arguments_get_one_line_each(birds, finished, tmp_path):
 def test_decompression_bomb_unsafe_checkpoint_and_manifest_changes_are_named(tmp_path, finished):
     import io
 
-    from effnet_lib.data.folders import unreadable_reason
+    from effnet_lib.data.images import unreadable_reason
+
     buf = io.BytesIO()
     Image.new("RGB", (16, 16), (50, 80, 120)).save(buf, "JPEG")
     raw = bytearray(buf.getvalue())
     sof = raw.index(b"\xff\xc0")  # baseline frame header: height and width as big-endian shorts
-    raw[sof + 5:sof + 9] = (20000).to_bytes(2, "big") + (20000).to_bytes(2, "big")
+    raw[sof + 5 : sof + 9] = (20000).to_bytes(2, "big") + (20000).to_bytes(2, "big")
     (tmp_path / "huge.jpg").write_bytes(bytes(raw))
     reason = unreadable_reason(tmp_path / "huge.jpg")
     assert "decompression-bomb limit" in reason and "EFFNET_MAX_IMAGE_PIXELS" in reason
@@ -314,8 +379,9 @@ def test_decompression_bomb_unsafe_checkpoint_and_manifest_changes_are_named(tmp
             return (os.system, ("true",))
 
     torch.save({"model": {}, "config": Exploit()}, tmp_path / "evil.pt")
-    line = one_line(cli("evaluate", "--checkpoint", tmp_path / "evil.pt", "--data", tmp_path, "--out",
-                        tmp_path / "e", check=2))
+    line = one_line(
+        cli("evaluate", "--checkpoint", tmp_path / "evil.pt", "--data", tmp_path, "--out", tmp_path / "e", check=2)
+    )
     assert "not a plain weights file" in line and "will not be loaded" in line and "weights_only" not in line
 
     data = tmp_path / "d"

@@ -23,6 +23,7 @@ def _build_site():
 @pytest.mark.notebooks
 def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
     from browser import chromium_page, serve_folder
+
     sources = sorted((ROOT / "notebooks").glob("*.py"))
     runs = {s.stem: execution(s.stem, "warm") for s in sources}
     for run in runs.values():
@@ -35,8 +36,10 @@ def test_site_builds_every_notebook_with_its_figures_and_opens(tmp_path):
     for s in sources:
         page = (out / f"{s.stem}.html").read_text()
         assert "data:image/png;base64," in page, s.stem  # its figures, embedded
-        assert ("Traceback" not in page
-                and 'class="jp-OutputArea-output" data-mime-type="application/vnd.jupyter.stderr"' not in page)
+        assert (
+            "Traceback" not in page
+            and 'class="jp-OutputArea-output" data-mime-type="application/vnd.jupyter.stderr"' not in page
+        )
     assert "explorer" in (out / "05_explorer.html").read_text().lower()
     assert "href='teaching.html'" in index
     teaching = (out / "teaching.html").read_text()

@@ -20,8 +20,9 @@ RESULT = ["width", "depth", "resolution", "seed", "key", "params", "macs", "val_
 
 @pytest.fixture(scope="module")
 def configs(split_folder):
-    base = TrainConfig(data=str(split_folder), model=None, width=0.25, depth=0.25, image_size=32, epochs=1,
-                       batch_size=8)
+    base = TrainConfig(
+        data=str(split_folder), model=None, width=0.25, depth=0.25, image_size=32, epochs=1, batch_size=8
+    )
     return [base, replace(base, image_size=40), replace(base, seed=1), replace(base, width=0.3)]
 
 
@@ -54,8 +55,11 @@ def test_local_pool_gives_the_sequential_rows_and_survives_a_killed_worker(confi
     with open_executor("local", jobs=2) as pool:
         assert isinstance(pool, LocalPool)
         killed: list[int] = []
-        watcher = threading.Thread(target=_kill_a_worker_when_training_starts, daemon=True,
-                                   args=(tmp_path / "runs", lambda: list(pool._pool._processes), killed))
+        watcher = threading.Thread(
+            target=_kill_a_worker_when_training_starts,
+            daemon=True,
+            args=(tmp_path / "runs", lambda: list(pool._pool._processes), killed),
+        )
         watcher.start()
         rows = sweep(configs, tmp_path, progress=False, executor=pool)
         watcher.join(timeout=5)
@@ -67,14 +71,17 @@ def test_local_pool_gives_the_sequential_rows_and_survives_a_killed_worker(confi
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_sequential_rows_and_survives_a_killed_worker(configs, sequential, tmp_path):
     import distributed  # a dev dependency: the real Dask engine, no stand-in
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         with open_executor("dask", scheduler=cluster.scheduler_address) as executor:
             client = distributed.get_client()
             killed: list[int] = []
             pids = lambda: list(client.run(os.getpid).values())  # noqa: E731
-            watcher = threading.Thread(target=_kill_a_worker_when_training_starts, daemon=True,
-                                       args=(tmp_path / "runs", pids, killed))
+            watcher = threading.Thread(
+                target=_kill_a_worker_when_training_starts, daemon=True, args=(tmp_path / "runs", pids, killed)
+            )
             watcher.start()
             rows = sweep(configs, tmp_path, progress=False, executor=executor)
             watcher.join(timeout=5)
@@ -91,8 +98,9 @@ def test_a_failing_config_is_named_with_its_traceback_and_the_others_are_cached(
     text = str(caught.value)
     assert "1 of 2 config(s) failed" in text and config_key(bad) in text and "no such folder" in text
     assert "Traceback" in text
-    assert ((tmp_path / f"{config_key(configs[0])}.json").exists()
-            and not (tmp_path / f"{config_key(bad)}.json").exists())
+    assert (tmp_path / f"{config_key(configs[0])}.json").exists() and not (
+        tmp_path / f"{config_key(bad)}.json"
+    ).exists()
 
 
 def test_executor_options_are_checked():
@@ -113,6 +121,7 @@ def test_a_signal_stops_the_whole_sweep_not_one_config(split_folder, tmp_path):
     for a resume) instead of going on to train the next configs."""
     import subprocess
     import sys
+
     script = f"""
 from dataclasses import replace
 from effnet_lib.training.config import TrainConfig
@@ -121,8 +130,13 @@ base = TrainConfig(data={str(split_folder)!r}, model=None, width=0.25, depth=0.2
 batch_size=8)
 sweep([base, replace(base, seed=1), replace(base, seed=2)], {str(tmp_path)!r}, progress=False)
 """
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     deadline = time.time() + 120
     while not list((tmp_path / "runs").glob("*/history.csv")) and time.time() < deadline:
         time.sleep(0.05)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from effnet_lib.evaluation.diagnostics import calibration
-from effnet_lib.evaluation.predict import EvalResult
+from effnet_lib.evaluation.results import EvalResult
 from effnet_lib.evaluation.temperature import fit_temperature, nll, scale, temperature_report
 
 

@@ -23,11 +23,23 @@ from effnet_lib.training.recipes import RECIPES, Schedule
 def test_one_epoch_writes_history_and_checkpoints(split_folder, tmp_path):
     cfg = TrainConfig(data=str(split_folder), out=str(tmp_path / "run"), epochs=1, **TINY)
     run = fit(cfg, progress=False)
-    assert [p.name for p in sorted(run.out.iterdir())] == ["best.pt", "classes.txt", "history.csv", "last.pt",
-                                                           "split.json"]  # the images it trained and validated on
+    assert [p.name for p in sorted(run.out.iterdir())] == [
+        "best.pt",
+        "classes.txt",
+        "history.csv",
+        "last.pt",
+        "split.json",
+    ]  # the images it trained and validated on
     rows = list(csv.DictReader(open(run.out / "history.csv")))
-    assert len(rows) == 1 and set(rows[0]) >= {"train_loss", "train_acc", "val_loss", "val_acc", "lr",
-                                               "seconds", "img_per_s"}
+    assert len(rows) == 1 and set(rows[0]) >= {
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "lr",
+        "seconds",
+        "img_per_s",
+    }
     ckpt = load_checkpoint(run.out / "last.pt")
     assert ckpt["classes"] == ["circles", "noise", "stripes"] and ckpt["epoch"] == 0
     assert set(ckpt) >= {"model", "optimizer", "scheduler", "config", "rng", "provenance", "arch", "transforms"}
@@ -68,8 +80,9 @@ def test_recipes_and_schedules():
 
 
 def test_paper_recipe_trains_with_ema_and_autoaugment(split_folder, tmp_path):
-    cfg = TrainConfig(data=str(split_folder), out=str(tmp_path / "run"), epochs=1, recipe="paper",
-                      warmup_epochs=0, **TINY)
+    cfg = TrainConfig(
+        data=str(split_folder), out=str(tmp_path / "run"), epochs=1, recipe="paper", warmup_epochs=0, **TINY
+    )
     run = fit(cfg, progress=False)
     ckpt = load_checkpoint(run.out / "last.pt")
     assert ckpt["ema"] is not None and "model_for_inference" in ckpt
@@ -78,9 +91,27 @@ def test_paper_recipe_trains_with_ema_and_autoaugment(split_folder, tmp_path):
 
 
 def _train_cmd(data, out, epochs):
-    return [sys.executable, "-m", "effnet_lib", "train", "--data", str(data), "--out", str(out),
-            "--epochs", str(epochs), "--width", "0.25", "--depth", "0.25", "--image-size", "32",
-            "--batch-size", "4", "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "effnet_lib",
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--epochs",
+        str(epochs),
+        "--width",
+        "0.25",
+        "--depth",
+        "0.25",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "4",
+        "--no-progress",
+    ]
 
 
 def _weights_hash(path):
@@ -99,6 +130,7 @@ def uninterrupted(single_folder, tmp_path_factory):
     """A 4-epoch run in its own process, never interrupted: what every interrupted run must equal."""
     root = tmp_path_factory.mktemp("uninterrupted")
     import shutil
+
     shutil.copytree(single_folder, root / "data")
     subprocess.run(_train_cmd(root / "data", root / "full", 4), check=True, env=ONE_THREAD, capture_output=True)
     return root
@@ -108,8 +140,9 @@ def uninterrupted(single_folder, tmp_path_factory):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_mid_epoch_then_resume_equals_uninterrupted(uninterrupted, tmp_path, sig):
     env, data, epochs = ONE_THREAD, uninterrupted / "data", 4  # the same data folder: the same manifest
-    proc = subprocess.Popen(_train_cmd(data, tmp_path / "cut", epochs), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _train_cmd(data, tmp_path / "cut", epochs), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     history = tmp_path / "cut" / "history.csv"
     deadline = time.time() + 120
     while not (history.exists() and len(history.read_text().splitlines()) >= 2) and time.time() < deadline:
@@ -121,8 +154,9 @@ def test_signal_mid_epoch_then_resume_equals_uninterrupted(uninterrupted, tmp_pa
     stopped_at = load_checkpoint(tmp_path / "cut" / "last.pt")["epoch"]
     assert stopped_at < epochs - 1
 
-    resumed = subprocess.run(_train_cmd(data, tmp_path / "cut", epochs) + ["--resume"], env=env,
-                             capture_output=True, text=True)
+    resumed = subprocess.run(
+        _train_cmd(data, tmp_path / "cut", epochs) + ["--resume"], env=env, capture_output=True, text=True
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert _weights_hash(tmp_path / "cut" / "last.pt") == _weights_hash(uninterrupted / "full" / "last.pt")
     full_rows = list(csv.DictReader(open(uninterrupted / "full" / "history.csv")))
@@ -168,12 +202,18 @@ def test_transfer_learning_from_torchvision_weights(split_folder, tmp_path):
     """Weights saved by torchvision's own EfficientNet-B0 (its format, its keys) start a run on a
     new class count: the features are torchvision's, the classifier is new."""
     import torchvision
+
     torch.manual_seed(0)
     source = torchvision.models.efficientnet_b0().state_dict()
     torch.save(source, tmp_path / "weights.pth")
-    cfg = TrainConfig(data=str(split_folder), out=str(tmp_path / "run"), epochs=1,
-                      pretrained=str(tmp_path / "weights.pth"), freeze_features=True,
-                      **{**TINY, "model": "b0", "width": None, "depth": None})
+    cfg = TrainConfig(
+        data=str(split_folder),
+        out=str(tmp_path / "run"),
+        epochs=1,
+        pretrained=str(tmp_path / "weights.pth"),
+        freeze_features=True,
+        **{**TINY, "model": "b0", "width": None, "depth": None},
+    )
     run = fit(cfg, progress=False)
     state = load_checkpoint(run.out / "last.pt")["model"]
     features = [k for k in source if k.startswith("features.") and "running" not in k and "num_batches" not in k]
@@ -182,10 +222,23 @@ def test_transfer_learning_from_torchvision_weights(split_folder, tmp_path):
 
 
 def test_augmenting_on_the_device_trains_and_is_reproducible(split_folder, tmp_path):
-    runs = [fit(TrainConfig(data=str(split_folder), out=str(tmp_path / f"run{i}"), epochs=2, augment_on="device",
-                            workers=2 * i, **TINY), progress=False) for i in (0, 1)]
-    a, b = ([{k: r[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")} for r in run.history]
-            for run in runs)
+    runs = [
+        fit(
+            TrainConfig(
+                data=str(split_folder),
+                out=str(tmp_path / f"run{i}"),
+                epochs=2,
+                augment_on="device",
+                workers=2 * i,
+                **TINY,
+            ),
+            progress=False,
+        )
+        for i in (0, 1)
+    ]
+    a, b = (
+        [{k: r[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")} for r in run.history] for run in runs
+    )
     assert a == b  # the same numbers with and without worker processes
     assert all(math.isfinite(r["train_loss"]) for r in a)
     with pytest.raises(ValueError, match="augment_on"):

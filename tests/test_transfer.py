@@ -39,6 +39,7 @@ def test_a_target_run_starts_from_the_source_features_with_a_fresh_classifier(tm
     import torch
 
     from effnet_lib.training.assemble import make_model
+
     source = make_model(transfer.source_config(0), num_classes=5)
     checkpoint = tmp_path / "best.pt"
     torch.save({"model": source.state_dict(), "epoch": 3}, checkpoint)
@@ -60,9 +61,15 @@ def _table(gain_by_n: dict, noise: float, seeds=(0, 1, 2)):
     for n, gain in gain_by_n.items():
         for s in seeds:
             base = 0.5 + 0.01 * s  # seeds differ in level: pairing by seed removes it
-            rows += [{"per_class": n, "seed": s, "start": "from scratch", "test_acc": base},
-                     {"per_class": n, "seed": s, "start": "from the source network",
-                      "test_acc": base + gain + rng.normal(0, noise)}]
+            rows += [
+                {"per_class": n, "seed": s, "start": "from scratch", "test_acc": base},
+                {
+                    "per_class": n,
+                    "seed": s,
+                    "start": "from the source network",
+                    "test_acc": base + gain + rng.normal(0, noise),
+                },
+            ]
     return pd.DataFrame(rows)
 
 
@@ -97,14 +104,17 @@ def test_a_small_study_runs_end_to_end_and_resumes(tmp_path):
 def test_notebook_03_reads_the_committed_table_as_it_is():
     """The sentences of notebook 03 on the transfer study hold on data/results/transfer.csv."""
     from pathlib import Path
+
     table, made = transfer.load_results()
     g = transfer.gains(table).set_index("per_class")
     assert made["seeds"] == list(transfer.SEEDS) and (g.seeds == len(transfer.SEEDS)).all()
     text = " ".join((Path(__file__).parents[1] / "notebooks" / "03_training.py").read_text().replace("# ", " ").split())
     assert "At 5, 10 and 100 images per class the study cannot tell the two starts apart (*ties*" in text
     assert list(g.verdict[[5, 10, 100]]) == ["ties"] * 3
-    assert (g.gain_se[10] > g.gain[10] / 2
-            and g.gain[10] - 2 * g.gain_se[10] < -0.05 < 0.05 < g.gain[10] + 2 * g.gain_se[10])
+    assert (
+        g.gain_se[10] > g.gain[10] / 2
+        and g.gain[10] - 2 * g.gain_se[10] < -0.05 < 0.05 < g.gain[10] + 2 * g.gain_se[10]
+    )
     loses = f"*behind* (loses, {g.gain[25] * 100:.1f} ± {g.gain_se[25] * 100:.1f} points, SE)".replace("-", "-")
     beats = f"*ahead* (beats, {g.gain[50] * 100:+.1f} ± {g.gain_se[50] * 100:.1f} points, SE, just past the line)"
     assert 2 < g.gain[50] / g.gain_se[50] < 2.5 < -g.gain[25] / g.gain_se[25]  # only the gain at 50 is near the line

@@ -20,7 +20,7 @@ from conftest import run_cli, write_class_images
 
 from effnet_lib.evaluation.diagnostics import compare_results
 from effnet_lib.evaluation.metrics import report
-from effnet_lib.evaluation.predict import EvalResult
+from effnet_lib.evaluation.results import EvalResult
 from effnet_lib.training.config import auto_batch_size
 
 SIX = ("a", "b", "c", "d", "e", "f")
@@ -56,6 +56,7 @@ def test_small_folder_trains_with_the_defaults_and_a_constant_network_is_named(s
     assert history.val_acc.max() >= 0.4  # chance is 1/6
     assert "predicts '" not in default.stdout
     from effnet_lib.training.checkpoint import load_checkpoint
+
     assert load_checkpoint(tmp_path / "default" / "last.pt")["config"]["batch_size"] == 8  # recorded as chosen
 
     big = cli("train", "--data", six_classes, "--out", tmp_path / "big", *SMALL_NET, "--batch-size", 64)
@@ -63,8 +64,9 @@ def test_small_folder_trains_with_the_defaults_and_a_constant_network_is_named(s
     assert "use --batch-size 8 or less" in big.stderr
     last = big.stdout.strip().splitlines()[-1]
     assert "but the network predicts '" in last and "for all 24 images" in last, last
-    evaluated = cli("evaluate", "--checkpoint", tmp_path / "big" / "best.pt", "--data", six_classes,
-                    "--out", tmp_path / "ev")
+    evaluated = cli(
+        "evaluate", "--checkpoint", tmp_path / "big" / "best.pt", "--data", six_classes, "--out", tmp_path / "ev"
+    )
     assert "but the network predicts '" in evaluated.stdout
 
     # A resume that gives no batch size keeps the run's own choice.
@@ -97,8 +99,10 @@ def test_a_resorted_or_filtered_csv_reads_back_by_path(saved):
     cows = EvalResult.load(folder / "cows.csv")
     keep = [i for i, y in enumerate(result.y_true) if y == 1]
     assert np.array_equal(cows.probs, result.probs[keep])
-    assert cows.report().summary == report(result.y_true[keep], result.y_pred[keep], result.classes,
-                                           result.probs[keep]).summary
+    assert (
+        cows.report().summary
+        == report(result.y_true[keep], result.y_pred[keep], result.classes, result.probs[keep]).summary
+    )
 
 
 def test_a_csv_that_no_longer_matches_its_arrays_is_refused(saved):
@@ -106,8 +110,11 @@ def test_a_csv_that_no_longer_matches_its_arrays_is_refused(saved):
     csv = pd.read_csv(folder / "predictions.csv", dtype=str, keep_default_na=False)
     csv.loc[3, "path"] = "img/elsewhere.png"
     csv.to_csv(folder / "predictions.csv", index=False)
-    with pytest.raises(ValueError, match=r"1 image\(s\) are not in this evaluation's paths.json \(first: "
-                                         r"img/elsewhere.png\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"1 image\(s\) are not in this evaluation's paths.json \(first: "
+        r"img/elsewhere.png\)",
+    ):
         EvalResult.load(folder)
     csv = pd.read_csv(folder / "predictions.csv", dtype=str, keep_default_na=False)
     csv.loc[3, "path"] = result.paths[3]
@@ -136,13 +143,16 @@ def test_an_older_evaluation_without_paths_is_read_by_position_only_while_it_agr
 def test_runs_with_different_class_lists_compare_by_name(tmp_path):
     paths = [f"img/{i}.png" for i in range(6)]
     true = ["cat", "cat", "cat", "dog", "dog", "dog"]
-    a = EvalResult(["cat", "dog"], paths, np.array([0, 0, 0, 1, 1, 1]),
-                   np.eye(2, dtype=np.float32)[[0, 0, 1, 1, 1, 0]])
+    a = EvalResult(["cat", "dog"], paths, np.array([0, 0, 0, 1, 1, 1]), np.eye(2, dtype=np.float32)[[0, 0, 1, 1, 1, 0]])
     order = [5, 4, 3, 2, 1, 0]  # b lists the images the other way round, and knows a cow
     b_classes = ["cat", "cow", "dog"]
     b_pred = ["cat", "cow", "cat", "dog", "dog", "dog"]
-    b = EvalResult(b_classes, [paths[i] for i in order], np.array([b_classes.index(true[i]) for i in order]),
-                   np.eye(3, dtype=np.float32)[[b_classes.index(b_pred[i]) for i in order]])
+    b = EvalResult(
+        b_classes,
+        [paths[i] for i in order],
+        np.array([b_classes.index(true[i]) for i in order]),
+        np.eye(3, dtype=np.float32)[[b_classes.index(b_pred[i]) for i in order]],
+    )
     c = compare_results(a, b)
     assert c["accuracy_a"] == pytest.approx(4 / 6) and c["accuracy_b"] == pytest.approx(5 / 6)
     table = c["per_class"]
@@ -157,7 +167,8 @@ def test_runs_with_different_class_lists_compare_by_name(tmp_path):
     assert "b only" in (tmp_path / "r.html").read_text()
 
     from effnet_lib.display.explorer import ConfusionExplorer
-    shown = ConfusionExplorer(a, compare=b).comparison()  # the explorer's Run against run tab
+
+    shown = ConfusionExplorer(a, compare=b).comparison  # the explorer's Run against run tab
     assert shown["per_class"].loc["cow", "known_to"] == "b only" and shown["accuracy_b"] == c["accuracy_b"]
 
     relabelled = EvalResult(b.classes, b.paths, np.where(b.y_true == 0, 2, 0), b.probs)
@@ -180,12 +191,41 @@ def test_inspection_writes_nothing_and_evaluate_then_scores_the_whole_folder(tmp
     info = cli("data", "info", data)
     assert "not written: the first training run writes it" in info.stdout and _manifests(data) == []
     tiny = write_class_images(tmp_path / "tiny", per_class=3)  # int(0.2 * 3) = 0: no validation image
-    refused = cli("train", "--data", tiny, "--out", tmp_path / "no-run", "--width", 0.25, "--depth", 0.34,
-                  "--image-size", 32, "--epochs", 1, "--no-progress", check=2)
+    refused = cli(
+        "train",
+        "--data",
+        tiny,
+        "--out",
+        tmp_path / "no-run",
+        "--width",
+        0.25,
+        "--depth",
+        0.34,
+        "--image-size",
+        32,
+        "--epochs",
+        1,
+        "--no-progress",
+        check=2,
+    )
     assert "validation split is empty" in refused.stderr and _manifests(tiny) == []
     run = tmp_path / "run"
-    cli("train", "--data", data, "--out", run, "--width", 0.25, "--depth", 0.34, "--image-size", 32,
-        "--epochs", 1, "--no-progress")
+    cli(
+        "train",
+        "--data",
+        data,
+        "--out",
+        run,
+        "--width",
+        0.25,
+        "--depth",
+        0.34,
+        "--image-size",
+        32,
+        "--epochs",
+        1,
+        "--no-progress",
+    )
     assert _manifests(data) == ["split-val0.2-seed0.json".join([".effnet-", ""])]
     held_out = write_class_images(tmp_path / "held-out", per_class=5, seed=5)
     cli("data", "info", held_out)
@@ -234,9 +274,25 @@ def test_a_second_train_into_a_folder_in_use_is_refused_and_touches_nothing(tmp_
     data = write_class_images(tmp_path / "data", per_class=12)
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    first = subprocess.Popen([sys.executable, "-m", "effnet_lib", "train", "--data", str(data), "--out", str(run),
-                              "--epochs", "500", *TINY_NET], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "effnet_lib",
+            "train",
+            "--data",
+            str(data),
+            "--out",
+            str(run),
+            "--epochs",
+            "500",
+            *TINY_NET,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 120
         while not (run / "last.pt").exists() and time.time() < deadline:
@@ -245,8 +301,9 @@ def test_a_second_train_into_a_folder_in_use_is_refused_and_touches_nothing(tmp_
         saving.write_bytes(b"half a checkpoint")
         for extra in ([], ["--overwrite"], ["--resume"]):
             second = run_cli("train", "--data", data, "--out", run, "--epochs", 1, *TINY_NET, *extra)
-            assert second.returncode == 2 and "another process is writing into this folder" in second.stderr, \
+            assert second.returncode == 2 and "another process is writing into this folder" in second.stderr, (
                 second.stderr
+            )
         assert saving.read_bytes() == b"half a checkpoint"
         saving.unlink()
         assert first.poll() is None  # still training, undisturbed
@@ -305,6 +362,7 @@ def test_a_full_disk_keeps_each_epoch_whole_and_says_what_was_kept(tmp_path, sma
     (small_disk / "ballast").unlink()
     cli("train", "--out", run, "--resume", "--epochs", 2, "--no-progress")
     from effnet_lib.training.checkpoint import load_checkpoint
+
     history = pd.read_csv(run / "history.csv")
     assert len(history) == 2 and load_checkpoint(run / "last.pt")["epoch"] == 1
     best = load_checkpoint(run / "best.pt")
@@ -327,6 +385,7 @@ def test_a_resumed_run_without_its_best_checkpoint_writes_it_again(tmp_path):
 def many(tmp_path_factory):
     """2,000 small images: enough for the decoding bar and a long prediction list."""
     from PIL import Image
+
     root = tmp_path_factory.mktemp("many")
     rng = np.random.default_rng(0)
     for c in ("a", "b"):
@@ -339,6 +398,7 @@ def many(tmp_path_factory):
 def test_no_progress_means_no_bars_and_long_lists_are_not_printed_whole(many, tmp_path, capsys):
     from effnet_lib.data.folders import open_image_folder
     from effnet_lib.data.loaders import decode_all
+
     folder = open_image_folder(many, write=False)
     samples = folder.train + folder.val
     decode_all(samples, 32, 2**30, progress=False)
@@ -347,8 +407,16 @@ def test_no_progress_means_no_bars_and_long_lists_are_not_printed_whole(many, tm
     assert "decoding" in capsys.readouterr().err
 
     run = tmp_path / "run"
-    cli("train", "--data", write_class_images(tmp_path / "data", classes=("a", "b"), per_class=10), "--out", run,
-        "--epochs", 1, *TINY_NET)
+    cli(
+        "train",
+        "--data",
+        write_class_images(tmp_path / "data", classes=("a", "b"), per_class=10),
+        "--out",
+        run,
+        "--epochs",
+        1,
+        *TINY_NET,
+    )
     out = cli("predict", "--checkpoint", run / "best.pt", "--out", tmp_path / "p.csv", "--no-progress", many)
     lines = out.stdout.strip().splitlines()
     assert len(lines) < 25 and f"... 1980 more in {tmp_path / 'p.csv'}" in out.stdout
@@ -386,6 +454,7 @@ def test_evaluating_the_runs_own_training_images_is_called_so(tmp_path):
 
 def test_the_explorers_cache_folder_is_made_and_an_unwritable_one_only_costs_the_cache(tmp_path):
     from effnet_lib.evaluation.embedding import projection
+
     features = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
     cache = tmp_path / "not" / "yet"
     xy = projection(features, cache, method="pca")
@@ -402,9 +471,24 @@ def test_a_read_only_data_folder_and_cache_are_named(tmp_path, small_disk):
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     try:
         env = {**os.environ, "EFFNET_CACHE": str(small_disk / "cache")}
-        proc = subprocess.run([sys.executable, "-m", "effnet_lib", "train", "--data", str(data), "--out",
-                               str(tmp_path / "run"), "--epochs", "1", *TINY_NET], env=env, capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "effnet_lib",
+                "train",
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "run"),
+                "--epochs",
+                "1",
+                *TINY_NET,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
     assert proc.returncode == 0, proc.stderr
@@ -417,6 +501,7 @@ def test_a_read_only_data_folder_and_cache_are_named(tmp_path, small_disk):
 
 def test_a_class_called_train_is_a_class_and_split_folders_may_be_spelled_as_people_do(tmp_path):
     from effnet_lib.data.folders import open_image_folder
+
     own = write_class_images(tmp_path / "own", classes=("cat", "train"), per_class=10)
     folder = open_image_folder(own, write=False)
     assert folder.layout == "single" and folder.classes == ["cat", "train"]
@@ -440,6 +525,7 @@ def test_a_class_called_train_is_a_class_and_split_folders_may_be_spelled_as_peo
 
 def test_birds_400s_own_two_spaces_and_other_lookalike_names_are_matched_or_refused(tmp_path):
     from effnet_lib.data.folders import open_image_folder
+
     counts = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "birds400-counts.csv")
     names = {split: set(counts.loc[counts[split] > 0, "class"]) for split in ("train", "valid", "test")}
     odd = sorted(names["train"] - names["valid"])

@@ -117,8 +117,7 @@ SOURCES: dict[str, dict[str, str]] = {
     ),
     "camera": dict(
         function="skimage.data.camera",
-        description='Gray-level "camera" image (the post-0.18 replacement of the '
-        "classic cameraman photo).",
+        description='Gray-level "camera" image (the post-0.18 replacement of the classic cameraman photo).',
         licence="No copyright restrictions. CC0 by the photographer (Lav Varshney). "
         "(Changed in 0.18: this image was replaced due to copyright restrictions; "
         "see https://github.com/scikit-image/scikit-image/issues/3927.)",
@@ -295,8 +294,14 @@ def _read_recipe(root: Path) -> dict | None:
 def _write_tree(out: Path, recipe: dict) -> dict:
     patch, counts, seed = recipe["patch_size"], recipe["counts"], recipe["seed"]
     t0 = time.perf_counter()
-    manifest = {"recipe": recipe, "counts": {s: {} for s in SPLITS}, "regions": {},
-                "source_shapes": {}, "boxes": {s: {} for s in SPLITS}, "ops": {s: {} for s in SPLITS}}
+    manifest = {
+        "recipe": recipe,
+        "counts": {s: {} for s in SPLITS},
+        "regions": {},
+        "source_shapes": {},
+        "boxes": {s: {} for s in SPLITS},
+        "ops": {s: {} for s in SPLITS},
+    }
     for ci, cls in enumerate(CLASSES):
         img, manifest["source_shapes"][cls] = _load_grey(cls)
         if img.shape[1] < patch:

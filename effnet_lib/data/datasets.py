@@ -30,13 +30,16 @@ def resolve(data: str | Path) -> Path:
     """A dataset name or folder -> its folder (building a named one if it is not there yet)."""
     if data == "builtin":
         from .builtin import ensure
+
         return ensure()
     if data == "fashion":
         from .fashion import ensure
+
         return ensure()
     sized = re.fullmatch(r"fashion-(\d+)-(\d+)-(\d+)", str(data))
     if sized and not Path(data).exists():
         from .fashion import ensure
+
         return ensure(counts=tuple(int(n) for n in sized.groups()))
     return Path(data).expanduser()
 

@@ -210,8 +210,14 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
     try:
-        pooch.retrieve(url, known_hash=f"sha256:{sha256.lower()}" if sha256 else None, fname=dest.name,
-                       path=dest.parent, downloader=downloader, progressbar=progress)
+        pooch.retrieve(
+            url,
+            known_hash=f"sha256:{sha256.lower()}" if sha256 else None,
+            fname=dest.name,
+            path=dest.parent,
+            downloader=downloader,
+            progressbar=progress,
+        )
     except requests.HTTPError as err:
         raise _unreachable(url, f"HTTP {err.response.status_code} {err.response.reason}", dest) from None
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as err:
@@ -225,7 +231,8 @@ def download(
             f"Checksum mismatch for {dest.name} from {url}: expected sha256 {sha256.lower()}, got "
             f"{_hash_in(str(err), sha256)}. The file was corrupted in transit or changed upstream; it was not "
             "kept. Try again; if it fails the same way, download it by hand, check it, and pass the unpacked "
-            "folder as `data`.") from None
+            "folder as `data`."
+        ) from None
     return dest
 
 
@@ -308,8 +315,7 @@ def fetch(
     return target / spec.root
 
 
-def fetch_files(files: str | RemoteFiles, cache_dir: str | os.PathLike | None = None, *,
-                progress: bool = True) -> Path:
+def fetch_files(files: str | RemoteFiles, cache_dir: str | os.PathLike | None = None, *, progress: bool = True) -> Path:
     """The folder holding every file of a `RemoteFiles` set (a key of `FILE_SETS`), each downloaded
     once and checked against its pinned SHA-256; a second call finds them and makes no request."""
     spec = FILE_SETS[files] if isinstance(files, str) else files
@@ -336,11 +342,7 @@ def _lookup(dataset: str | RemoteDataset) -> RemoteDataset:
 
 def _is_complete(target: Path, spec: RemoteDataset) -> bool:
     marker = target / _MARKER
-    return (
-        marker.is_file()
-        and marker.read_text().strip() == spec.sha256.lower()
-        and (target / spec.root).is_dir()
-    )
+    return marker.is_file() and marker.read_text().strip() == spec.sha256.lower() and (target / spec.root).is_dir()
 
 
 def _sha256_of(path: Path) -> str:
@@ -369,15 +371,17 @@ def _safe_extract(archive: Path, dest: Path) -> None:
         for member in tar:
             name = member.name
             if os.path.isabs(name) or not inside(name):
-                raise UnsafeArchiveError(f"{archive.name}: refusing member {name!r}: "
-                                         "it would be written outside the dataset folder.")
+                raise UnsafeArchiveError(
+                    f"{archive.name}: refusing member {name!r}: it would be written outside the dataset folder."
+                )
             if member.issym() or member.islnk():
                 # A symlink's target is relative to its own folder, a hard link's to the root.
                 base = os.path.dirname(name) if member.issym() else ""
                 link = member.linkname
                 if os.path.isabs(link) or not inside(os.path.join(base, link)):
-                    raise UnsafeArchiveError(f"{archive.name}: refusing link {name!r} -> "
-                                             f"{link!r}: it points outside the dataset folder.")
+                    raise UnsafeArchiveError(
+                        f"{archive.name}: refusing link {name!r} -> {link!r}: it points outside the dataset folder."
+                    )
             elif not (member.isfile() or member.isdir()):
                 continue  # device files and fifos have no place in an image dataset
             yield member

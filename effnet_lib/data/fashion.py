@@ -34,12 +34,32 @@ import numpy as np
 
 from ..errors import ExistsError, InputError, MissingInputError, ParameterError
 
-__all__ = ["CLASSES", "FILES", "SUBSET_COUNTS", "DEFAULT_COUNTS", "default_root", "read_idx", "load_source", "build",
-           "ensure", "vendor_subset"]
+__all__ = [
+    "CLASSES",
+    "FILES",
+    "SUBSET_COUNTS",
+    "DEFAULT_COUNTS",
+    "default_root",
+    "read_idx",
+    "load_source",
+    "build",
+    "ensure",
+    "vendor_subset",
+]
 
 # Folder names (the original label names, made file-system friendly), in label order 0..9.
-CLASSES: tuple[str, ...] = ("tshirt_top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
-                            "sneaker", "bag", "ankle_boot")
+CLASSES: tuple[str, ...] = (
+    "tshirt_top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle_boot",
+)
 # The original files and their sha256 (as published by zalandoresearch and packaged by Debian).
 FILES: dict[str, str] = {
     "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
@@ -79,7 +99,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
         raise InputError(f"{path}: not an IDX file of unsigned bytes; expected the Fashion-MNIST files")
     ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
         raise InputError(f"{path}: IDX header says {shape}, the file holds {data.size} values; the file is cut short")
@@ -107,9 +127,11 @@ def load_source(source=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         images, labels = folder / f"{prefix}-images-idx3-ubyte.gz", folder / f"{prefix}-labels-idx1-ubyte.gz"
         for f in (images, labels):
             if not f.is_file():
-                raise MissingInputError(f"{f}: Fashion-MNIST file missing; pass a folder with the four IDX files, "
-                                        f"install Debian's dataset-fashion-mnist or run `python -m effnet_lib data "
-                                        f"fetch fashion-mnist`")
+                raise MissingInputError(
+                    f"{f}: Fashion-MNIST file missing; pass a folder with the four IDX files, "
+                    f"install Debian's dataset-fashion-mnist or run `python -m effnet_lib data "
+                    f"fetch fashion-mnist`"
+                )
         x, y = read_idx(images), read_idx(labels)
         if len(x) != len(y):
             raise InputError(f"{folder}: {len(x)} {split} images but {len(y)} labels")
@@ -126,24 +148,31 @@ def _draw(labels: np.ndarray, per_class: list[int], seed: int) -> list[np.ndarra
         idx = np.flatnonzero(labels == c)
         order = idx[rng.permutation(len(idx))]
         if sum(per_class) > len(order):
-            raise ParameterError(f"class {CLASSES[c]!r} has {len(order)} images, {sum(per_class)} asked for; "
-                             f"use smaller counts or the full Fashion-MNIST files")
+            raise ParameterError(
+                f"class {CLASSES[c]!r} has {len(order)} images, {sum(per_class)} asked for; "
+                f"use smaller counts or the full Fashion-MNIST files"
+            )
         start = 0
         for j, n in enumerate(per_class):
-            picks[j].append(np.sort(order[start:start + n]))
+            picks[j].append(np.sort(order[start : start + n]))
             start += n
     return [np.concatenate(p) for p in picks]
 
 
 def _write_png(path: Path, arr: np.ndarray) -> None:
     from PIL import Image
+
     Image.fromarray(arr, mode="L").save(path, format="PNG", optimize=False, compress_level=6)
 
 
 def _recipe(counts, seed, source: Path) -> dict:
-    return {"recipe_version": RECIPE_VERSION, "counts": [int(c) for c in counts], "seed": int(seed),
-            "classes": list(CLASSES),
-            "source_sha256": {f: _sha256(source / f) for f in sorted(FILES) if (source / f).is_file()}}
+    return {
+        "recipe_version": RECIPE_VERSION,
+        "counts": [int(c) for c in counts],
+        "seed": int(seed),
+        "classes": list(CLASSES),
+        "source_sha256": {f: _sha256(source / f) for f in sorted(FILES) if (source / f).is_file()},
+    }
 
 
 def build(root=None, *, counts=DEFAULT_COUNTS, seed: int = 0, source=None, force: bool = False) -> Path:
@@ -175,18 +204,27 @@ def build(root=None, *, counts=DEFAULT_COUNTS, seed: int = 0, source=None, force
     old = root.with_name(f".{root.name}.old-{uuid.uuid4().hex[:8]}")
     try:
         written = {}
-        for split, (x, y, idx) in {"train": (x_tr, y_tr, train_idx), "val": (x_tr, y_tr, val_idx),
-                                   "test": (x_te, y_te, test_idx)}.items():
+        for split, (x, y, idx) in {
+            "train": (x_tr, y_tr, train_idx),
+            "val": (x_tr, y_tr, val_idx),
+            "test": (x_te, y_te, test_idx),
+        }.items():
             for c, name in enumerate(CLASSES):
                 (tmp / split / name).mkdir(parents=True)
                 mine = idx[y[idx] == c]
                 for k, i in enumerate(mine):
                     _write_png(tmp / split / name / f"{name}_{k:05d}.png", x[i])
-            written[split] = {"per_class": counts[("train", "val", "test").index(split)],
-                              "source_indices": idx.tolist()}
-        manifest = {"recipe": recipe, "source": str(src), "splits": written,
-                    "note": "train and val: disjoint draws from the original training set; "
-                            "test: from the original test set; source_indices index the source IDX files"}
+            written[split] = {
+                "per_class": counts[("train", "val", "test").index(split)],
+                "source_indices": idx.tolist(),
+            }
+        manifest = {
+            "recipe": recipe,
+            "source": str(src),
+            "splits": written,
+            "note": "train and val: disjoint draws from the original training set; "
+            "test: from the original test set; source_indices index the source IDX files",
+        }
         (tmp / _MANIFEST).write_text(json.dumps(manifest) + "\n")
         if root.exists():
             os.replace(root, old)

@@ -1,4 +1,4 @@
-"""Folders of images: which images, which class, which split, and reading one image.
+"""Folders of images: which images, which class, which split.
 
 Two layouts are read as they are:
 - split folders: ``ROOT/train/<class>/...``, ``ROOT/val|valid|validation/<class>/...`` and an
@@ -9,10 +9,9 @@ Two layouts are read as they are:
   -> 46,853 + 11,535). The split goes to a JSON manifest that later runs reuse, so a validation
   image never becomes a training image because a run was started again.
 
-Images are decoded with Pillow (EXIF orientation applied, any mode converted to 8-bit RGB) and
-reduced to a working resolution. Unreadable files are skipped and reported, never fatal; the
-reason is given in words (`unreadable_reason`). Augmentation lives in `transforms`, batching in
-`loaders`. This module knows nothing of the model.
+Reading one image is `images`' job (unreadable files are skipped and reported, never fatal; the
+reason is given in words). Augmentation lives in `transforms`, batching in `loaders`. This module
+knows nothing of the model.
 """
 
 from __future__ import annotations
@@ -25,20 +24,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from PIL import Image, ImageOps
 
 from ..errors import WorkbookError
 from ..files import atomic_write_text
 from .layout import check_distinct, find_splits, is_run_folder, match_names
 
-__all__ = ["IMAGE_EXTENSIONS", "DataError", "ImageFolder", "list_classes", "list_images",
-           "split_per_class", "other_files", "open_image_folder", "save_split", "split_changes", "labelled_images",
-           "has_split", "load_image", "unreadable_reason"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "DataError",
+    "ImageFolder",
+    "list_classes",
+    "list_images",
+    "split_per_class",
+    "other_files",
+    "open_image_folder",
+    "save_split",
+    "split_changes",
+    "labelled_images",
+    "has_split",
+]
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-if os.environ.get("EFFNET_MAX_IMAGE_PIXELS"):  # a trusted folder of huge scans: raise Pillow's bomb limit
-    Image.MAX_IMAGE_PIXELS = int(os.environ["EFFNET_MAX_IMAGE_PIXELS"])
 
 
 class DataError(WorkbookError, ValueError):
@@ -82,13 +88,14 @@ def other_files(folder: Path) -> str:
     if not found:
         return ""
     kinds = ", ".join(f"{n} {s} file{'s' if n > 1 else ''}" for s, n in sorted(found.items(), key=lambda kv: -kv[1]))
-    return (f"{kinds}; this library reads {', '.join(sorted(IMAGE_EXTENSIONS))} (convert the others, e.g. "
-            f"HEIC photos to JPEG)")
+    return (
+        f"{kinds}; this library reads {', '.join(sorted(IMAGE_EXTENSIONS))} (convert the others, e.g. "
+        f"HEIC photos to JPEG)"
+    )
 
 
 def _scan(folder: Path, classes: list[str]) -> list[tuple[str, int]]:
-    return [(str(p), i) for i, c in enumerate(classes) if (folder / c).is_dir()
-            for p in list_images(folder / c)]
+    return [(str(p), i) for i, c in enumerate(classes) if (folder / c).is_dir() for p in list_images(folder / c)]
 
 
 def split_per_class(samples: list[tuple[str, int]], val_fraction: float = 0.2, seed: int = 0):
@@ -128,8 +135,14 @@ class ImageFolder:
     def counts(self):
         """Images per class and split, as a DataFrame (classes as rows)."""
         import pandas as pd  # only for this table; the loaders' worker processes never need it
-        return pd.DataFrame({split: pd.Series([self.classes[y] for _, y in self.split(split)]).value_counts()
-                             for split in ("train", "val", "test") if self.split(split)})
+
+        return pd.DataFrame(
+            {
+                split: pd.Series([self.classes[y] for _, y in self.split(split)]).value_counts()
+                for split in ("train", "val", "test")
+                if self.split(split)
+            }
+        )
 
     def examples(self, split: str = "train") -> list[tuple[str, int]]:
         """The first sample of each class in `split`, in class order."""
@@ -139,8 +152,10 @@ class ImageFolder:
         return [(first[k], k) for k in sorted(first)]
 
     def summary(self) -> str:
-        return (f"{self.root}: {len(self.classes)} classes, {len(self.train)} train / "
-                f"{len(self.val)} val / {len(self.test)} test images ({self.layout} layout)")
+        return (
+            f"{self.root}: {len(self.classes)} classes, {len(self.train)} train / "
+            f"{len(self.val)} val / {len(self.test)} test images ({self.layout} layout)"
+        )
 
 
 def _manifest_path(root: Path, val_fraction: float, seed: int) -> Path:
@@ -153,8 +168,14 @@ def _manifest_path(root: Path, val_fraction: float, seed: int) -> Path:
     return cache / "splits" / f"{key}-{name}"
 
 
-def open_image_folder(root: str | Path, *, val_fraction: float = 0.2, seed: int = 0,
-                      manifest: str | Path | None = None, write: bool = True) -> ImageFolder:
+def open_image_folder(
+    root: str | Path,
+    *,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    manifest: str | Path | None = None,
+    write: bool = True,
+) -> ImageFolder:
     """Read a dataset folder in either layout; split a single folder reproducibly (see module doc)."""
     root = _existing_folder(root)
     if not 0 <= val_fraction < 1:
@@ -167,8 +188,13 @@ def open_image_folder(root: str | Path, *, val_fraction: float = 0.2, seed: int 
         if "val" in splits:
             folder = ImageFolder(root, classes, train, _scan_matched(splits["val"], classes), test, "splits")
             rel = lambda items: [(os.path.relpath(p, root), y) for p, y in items]  # noqa: E731
-            folder.split_record = {"layout": "splits", "root": str(root.resolve()), "classes": classes,
-                                   "train": rel(folder.train), "val": rel(folder.val)}  # a run's record of its data
+            folder.split_record = {
+                "layout": "splits",
+                "root": str(root.resolve()),
+                "classes": classes,
+                "train": rel(folder.train),
+                "val": rel(folder.val),
+            }  # a run's record of its data
         else:
             folder = _split_with_manifest(root, classes, train, val_fraction, seed, manifest, write)
             folder.test = test
@@ -178,16 +204,20 @@ def open_image_folder(root: str | Path, *, val_fraction: float = 0.2, seed: int 
     if not folder.train:
         raise DataError(f"{root}: the training split is empty; put images in the class folders")
     if not folder.val:
-        raise DataError(f"{root}: the validation split is empty; add images (a class of n images "
-                        f"gives int({val_fraction} * n) to validation) or a val/ folder")
+        raise DataError(
+            f"{root}: the validation split is empty; add images (a class of n images "
+            f"gives int({val_fraction} * n) to validation) or a val/ folder"
+        )
     return folder
 
 
 def _existing_folder(root) -> Path:
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DataError(f"{root}: no such folder; pass a folder of class subfolders "
-                        f"(or with train/ and val/ inside), or `data='builtin'`")
+        raise DataError(
+            f"{root}: no such folder; pass a folder of class subfolders "
+            f"(or with train/ and val/ inside), or `data='builtin'`"
+        )
     return root
 
 
@@ -199,12 +229,18 @@ def _scan_matched(folder: Path, classes: list[str]) -> list[tuple[str, int]]:
     matched, extra, loose = match_names(classes, names)
     if loose:
         pairs = "; ".join(f"{a!r} as {b!r}" for a, b in loose[:3])
-        warnings.warn(f"{folder}: {len(loose)} class folder(s) named as in train/ except for case, spaces or Unicode "
-                      f"form are matched to them: {pairs}{' ...' if len(loose) > 3 else ''}", stacklevel=3)
+        warnings.warn(
+            f"{folder}: {len(loose)} class folder(s) named as in train/ except for case, spaces or Unicode "
+            f"form are matched to them: {pairs}{' ...' if len(loose) > 3 else ''}",
+            stacklevel=3,
+        )
     if extra:
         sizes = ", ".join(f"{c} ({len(list_images(folder / c))} images)" for c in extra[:10])
-        warnings.warn(f"{folder}: {len(extra)} class folder(s) not in train/ are left out: {sizes}"
-                      + (" ..." if len(extra) > 10 else ""), stacklevel=3)
+        warnings.warn(
+            f"{folder}: {len(extra)} class folder(s) not in train/ are left out: {sizes}"
+            + (" ..." if len(extra) > 10 else ""),
+            stacklevel=3,
+        )
     index = {c: i for i, c in enumerate(classes)}
     order = sorted(matched, key=lambda name: index[matched[name]])
     return [(str(p), index[matched[name]]) for name in order for p in list_images(folder / name)]
@@ -222,9 +258,11 @@ def labelled_images(root) -> tuple[list[str], list[tuple[str, int]]]:
 def _nonempty_classes(folder: Path) -> list[str]:
     runs = [p.name for p in folder.iterdir() if p.is_dir() and _visible(p) and is_run_folder(p)]
     if runs:
-        warnings.warn(f"{folder}: {', '.join(runs[:3])} {'is a run folder' if len(runs) == 1 else 'are run folders'} "
-                      f"(last.pt, history.csv), not a class; left out: keep run folders outside the data folder",
-                      stacklevel=3)
+        warnings.warn(
+            f"{folder}: {', '.join(runs[:3])} {'is a run folder' if len(runs) == 1 else 'are run folders'} "
+            f"(last.pt, history.csv), not a class; left out: keep run folders outside the data folder",
+            stacklevel=3,
+        )
     classes = list_classes(folder)
     check_distinct(folder, classes)
     if not classes:
@@ -232,8 +270,9 @@ def _nonempty_classes(folder: Path) -> list[str]:
     empty = [c for c in classes if not list_images(folder / c)]
     for c in empty:
         instead = other_files(folder / c)
-        warnings.warn(f"{folder / c}: class folder holds no images{': only ' + instead if instead else ''}; skipped",
-                      stacklevel=3)
+        warnings.warn(
+            f"{folder / c}: class folder holds no images{': only ' + instead if instead else ''}; skipped", stacklevel=3
+        )
     classes = [c for c in classes if c not in empty]
     if not classes:
         raise DataError(f"{folder}: every class folder is empty; put image files in them")
@@ -253,26 +292,37 @@ def _split_with_manifest(root, classes, samples, val_fraction, seed, manifest, w
         saved = json.loads(path.read_text())
         listed = {tuple(s) for s in saved["train"] + saved["val"]}
         if saved["classes"] != classes or listed != set(rel):
-            changes = _changes(saved['classes'], classes, listed, set(rel))
+            changes = _changes(saved["classes"], classes, listed, set(rel))
             if manifest:  # a run's own split (its split.json): deleting anything would mix the splits
-                raise DataError(f"{path}: the run's split does not match the files under {root}: {changes}; a "
-                                f"resumed run keeps the split it trained on: resume on the same data (put the files "
-                                f"back), or train a new run (another `out`, or `overwrite=True`) on the changed folder")
-            raise DataError(f"{path}: split manifest does not match the files under {root}: {changes}; put the "
-                            f"files back, or delete the manifest to draw a new split for new runs (a run "
-                            f"already trained keeps its own split.json and must not be resumed on the new one)")
+                raise DataError(
+                    f"{path}: the run's split does not match the files under {root}: {changes}; a "
+                    f"resumed run keeps the split it trained on: resume on the same data (put the files "
+                    f"back), or train a new run (another `out`, or `overwrite=True`) on the changed folder"
+                )
+            raise DataError(
+                f"{path}: split manifest does not match the files under {root}: {changes}; put the "
+                f"files back, or delete the manifest to draw a new split for new runs (a run "
+                f"already trained keeps its own split.json and must not be resumed on the new one)"
+            )
         train, val, record = saved["train"], saved["val"], saved
     else:
         train, val = split_per_class(rel, val_fraction, seed)
-        record = {"root": str(root.resolve()), "rule": "int(val_fraction * n) per class, "
-                  "numpy default_rng(seed).permutation over each class's sorted files",
-                  "val_fraction": val_fraction, "seed": seed, "classes": classes,
-                  "train": train, "val": val}
+        record = {
+            "root": str(root.resolve()),
+            "rule": "int(val_fraction * n) per class, "
+            "numpy default_rng(seed).permutation over each class's sorted files",
+            "val_fraction": val_fraction,
+            "seed": seed,
+            "classes": classes,
+            "train": train,
+            "val": val,
+        }
         if write:
             _write_manifest(path, record)
     absolute = lambda items: [(str(root / p), int(y)) for p, y in items]  # noqa: E731
-    return ImageFolder(root, classes, absolute(train), absolute(val), [], "single", path if path.exists() else None,
-                       record, path)
+    return ImageFolder(
+        root, classes, absolute(train), absolute(val), [], "single", path if path.exists() else None, record, path
+    )
 
 
 def _write_manifest(path: Path, record: dict):
@@ -280,8 +330,12 @@ def _write_manifest(path: Path, record: dict):
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(record))
     except OSError as e:
-        where = (f"the data folder {record['root']} is read-only, so it goes to the cache: set EFFNET_CACHE to a "
-                 f"writable folder" if path.parent.resolve() != Path(record["root"]) else "make the folder writable")
+        where = (
+            f"the data folder {record['root']} is read-only, so it goes to the cache: set EFFNET_CACHE to a "
+            f"writable folder"
+            if path.parent.resolve() != Path(record["root"])
+            else "make the folder writable"
+        )
         raise DataError(f"{path}: cannot write the split manifest ({e.strerror}); {where}") from None
 
 
@@ -309,8 +363,10 @@ def split_changes(saved: dict, folder: ImageFolder) -> str:
 def _changes(old_classes, new_classes, old_files, new_files) -> str:
     """What differs between a manifest and the folder, in a few words."""
     parts = []
-    for what, old, new in (("classes", set(old_classes), set(new_classes)),
-                           ("files", {f for f, _ in old_files}, {f for f, _ in new_files})):
+    for what, old, new in (
+        ("classes", set(old_classes), set(new_classes)),
+        ("files", {f for f, _ in old_files}, {f for f, _ in new_files}),
+    ):
         for verb, names in (("added", sorted(new - old)), ("removed", sorted(old - new))):
             if names:
                 parts.append(f"{len(names)} {what} {verb} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
@@ -319,52 +375,3 @@ def _changes(old_classes, new_classes, old_files, new_files) -> str:
 
 # -----------------------------------------------------------------------------
 # Decoding
-
-
-def load_image(path: str | Path, max_side: int | None = None) -> torch.Tensor | None:
-    """An 8-bit RGB CHW tensor, or None when the file cannot be read as an image.
-
-    EXIF orientation is applied; 16-bit, greyscale, CMYK, palette and alpha images are converted.
-    With `max_side`, the image is reduced (never enlarged) so its shorter side is `max_side`.
-    """
-    try:
-        with Image.open(path) as img:
-            img.draft("RGB", (max_side, max_side) if max_side else img.size)  # cheap JPEG downscale
-            img = ImageOps.exif_transpose(img)
-            img.load()
-            img = _to_rgb(img)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError):
-        return None
-    if max_side and min(img.size) > max_side:
-        scale = max_side / min(img.size)
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                         Image.BICUBIC, reducing_gap=None)
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
-
-
-def unreadable_reason(path: str | Path) -> str:
-    """Why `load_image` gave None for `path`, in words a user can act on."""
-    try:
-        with Image.open(path) as img:
-            img.load()
-    except Image.DecompressionBombError as e:
-        return (f"larger than Pillow's decompression-bomb limit ({e}); if the file is trusted, raise "
-                f"Pillow's MAX_IMAGE_PIXELS (now {Image.MAX_IMAGE_PIXELS:,}; images over twice it are refused) "
-                f"with the environment variable EFFNET_MAX_IMAGE_PIXELS")
-    except FileNotFoundError:
-        return "no such file"
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        return f"not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
-    return "not a readable image"
-
-
-def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit / float greyscale
-        a = np.asarray(img, dtype=np.float32)
-        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
-        img = Image.fromarray(np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    return img.convert("RGB")

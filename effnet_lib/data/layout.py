@@ -22,11 +22,22 @@ from pathlib import Path
 
 from ..errors import WorkbookError
 
-__all__ = ["SPLIT_NAMES", "RUN_MARKERS", "LayoutError", "name_key", "is_run_folder", "find_splits", "match_names",
-           "check_distinct"]
+__all__ = [
+    "SPLIT_NAMES",
+    "RUN_MARKERS",
+    "LayoutError",
+    "name_key",
+    "is_run_folder",
+    "find_splits",
+    "match_names",
+    "check_distinct",
+]
 
-SPLIT_NAMES = {"train": ("train", "training"), "val": ("val", "valid", "validation", "dev"),
-               "test": ("test", "testing")}
+SPLIT_NAMES = {
+    "train": ("train", "training"),
+    "val": ("val", "valid", "validation", "dev"),
+    "test": ("test", "testing"),
+}
 RUN_MARKERS = ("last.pt", "best.pt", "history.csv")
 _ALIAS = {alias: split for split, aliases in SPLIT_NAMES.items() for alias in aliases}
 
@@ -45,8 +56,7 @@ def is_run_folder(folder: Path) -> bool:
 
 
 def _subfolders(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
-                  and p.name != "__pycache__")
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "__pycache__")
 
 
 def find_splits(root: Path) -> dict[str, Path]:
@@ -59,16 +69,19 @@ def find_splits(root: Path) -> dict[str, Path]:
             found.setdefault(split, []).append(sub)
     for split, dirs in found.items():
         if len(dirs) > 1:
-            raise LayoutError(f"{root}: {' and '.join(d.name + '/' for d in dirs)} are both the {split} split; keep "
-                              f"one of them")
+            raise LayoutError(
+                f"{root}: {' and '.join(d.name + '/' for d in dirs)} are both the {split} split; keep one of them"
+            )
     train = found.get("train", [None])[0]
     if train is None or not [d for d in _subfolders(train) if not is_run_folder(d)]:
         return {}  # no split layout (a class may be called "train")
     others = [d.name for d in _subfolders(root) if _ALIAS.get(name_key(d.name)) is None and not is_run_folder(d)]
     if others:
-        raise LayoutError(f"{root}: has the split folder {train.name}/ beside folders that are no split "
-                          f"({', '.join(others[:3])}{' ...' if len(others) > 3 else ''}); use split folders "
-                          f"(train/, val/, test/, each with class folders) or class folders, not both")
+        raise LayoutError(
+            f"{root}: has the split folder {train.name}/ beside folders that are no split "
+            f"({', '.join(others[:3])}{' ...' if len(others) > 3 else ''}); use split folders "
+            f"(train/, val/, test/, each with class folders) or class folders, not both"
+        )
     return {split: dirs[0] for split, dirs in found.items()}
 
 
@@ -96,5 +109,7 @@ def check_distinct(folder: Path, names: list[str]):
     for name in names:
         other = seen.setdefault(name_key(name), name)
         if other != name:
-            raise LayoutError(f"{folder}: class folders {other!r} and {name!r} differ only in case, spaces or "
-                              f"Unicode form; merge them or rename one")
+            raise LayoutError(
+                f"{folder}: class folders {other!r} and {name!r} differ only in case, spaces or "
+                f"Unicode form; merge them or rename one"
+            )

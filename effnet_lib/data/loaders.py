@@ -16,11 +16,23 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from .folders import DataError, load_image, unreadable_reason
+from .folders import DataError
+from .images import load_image, unreadable_reason
 from .transforms import Transforms
 
-__all__ = ["ImageDataset", "collate", "to_device", "decode_all", "same_image_in_two_classes", "EpochSampler",
-           "ShardSampler", "make_loader", "seed_epoch", "training_loaders", "check_decoded"]
+__all__ = [
+    "ImageDataset",
+    "collate",
+    "to_device",
+    "decode_all",
+    "same_image_in_two_classes",
+    "EpochSampler",
+    "ShardSampler",
+    "make_loader",
+    "seed_epoch",
+    "training_loaders",
+    "check_decoded",
+]
 
 
 class ImageDataset(Dataset):
@@ -74,7 +86,7 @@ def collate(batch):
         height, width = max(i.shape[1] for i in images), max(i.shape[2] for i in images)
         canvas = torch.zeros(len(images), 3, height, width, dtype=torch.uint8)
         for c, img in zip(canvas, images):
-            c[:, :img.shape[1], :img.shape[2]] = img
+            c[:, : img.shape[1], : img.shape[2]] = img
         x = (canvas, torch.stack([b[0][1] for b in good]))
     else:
         x = torch.stack([b[0] for b in good])
@@ -149,15 +161,34 @@ class EpochSampler(Sampler):
         return self.n
 
 
-def make_loader(samples, transform, *, batch_size: int, working_size: int, shuffle=False,
-                seed=0, workers=0, cache=None, sampler=None, pin_memory=False, drop_last=False):
+def make_loader(
+    samples,
+    transform,
+    *,
+    batch_size: int,
+    working_size: int,
+    shuffle=False,
+    seed=0,
+    workers=0,
+    cache=None,
+    sampler=None,
+    pin_memory=False,
+    drop_last=False,
+):
     ds = ImageDataset(samples, transform, working_size, cache, seed if shuffle else None)
     sampler = sampler or EpochSampler(len(ds), seed, shuffle)
-    return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      collate_fn=collate, pin_memory=pin_memory, drop_last=drop_last,
-                      persistent_workers=workers > 0,  # no worker start-up every epoch
-                      generator=torch.Generator().manual_seed(seed),
-                      multiprocessing_context="fork" if workers and os.name == "posix" else None)
+    return DataLoader(
+        ds,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=pin_memory,
+        drop_last=drop_last,
+        persistent_workers=workers > 0,  # no worker start-up every epoch
+        generator=torch.Generator().manual_seed(seed),
+        multiprocessing_context="fork" if workers and os.name == "posix" else None,
+    )
 
 
 def seed_epoch(loader: DataLoader, seed: int, epoch: int):
@@ -185,7 +216,7 @@ class ShardSampler(EpochSampler):
         order = list(super().__iter__())
         if self.pad:
             order += order[: math.ceil(self.n / self.world) * self.world - len(order)]
-        return iter(order[self.rank:: self.world])
+        return iter(order[self.rank :: self.world])
 
     def __len__(self):
         return self.per_rank
@@ -199,31 +230,54 @@ def training_loaders(cfg, folder, tf, device, rank, world, finished: bool, progr
     bar = progress and rank == 0
     train_cache = decode_all(folder.train, tf.working_size, limit, cfg.workers, progress=bar) if use_cache else None
     used = sum(t.numel() for t in train_cache if t is not None) if train_cache else 0
-    val_cache = (decode_all(folder.val, tf.working_size, limit - used, cfg.workers, progress=bar)
-                 if use_cache and train_cache is not None else None)
+    val_cache = (
+        decode_all(folder.val, tf.working_size, limit - used, cfg.workers, progress=bar)
+        if use_cache and train_cache is not None
+        else None
+    )
     if train_cache is not None:
         check_decoded(folder, train_cache, val_cache)
     on_device = cfg.augment_on == "device" or (cfg.augment_on == "auto" and device.type == "cuda")
     on_device = on_device and not tf.autoaugment  # AutoAugment's per-image operations run in the loader
     pin = device.type == "cuda"
-    train = make_loader(folder.train, tf.crop_params() if on_device else tf.train(normalise=False),
-                          batch_size=per_rank_batch, shuffle=True, seed=cfg.seed, workers=cfg.workers,
-                          cache=train_cache, working_size=tf.working_size, pin_memory=pin,
-                          sampler=ShardSampler(len(folder.train), cfg.seed, rank, world) if world > 1 else None,
-                          drop_last=len(folder.train) > per_rank_batch)
-    val = make_loader(folder.val, tf.eval(normalise=False), batch_size=per_rank_batch * 2, workers=cfg.workers,
-                        cache=val_cache, working_size=tf.working_size, pin_memory=pin,
-                        sampler=ShardSampler(len(folder.val), 0, rank, world, False, pad=False) if world > 1 else None)
+    train = make_loader(
+        folder.train,
+        tf.crop_params() if on_device else tf.train(normalise=False),
+        batch_size=per_rank_batch,
+        shuffle=True,
+        seed=cfg.seed,
+        workers=cfg.workers,
+        cache=train_cache,
+        working_size=tf.working_size,
+        pin_memory=pin,
+        sampler=ShardSampler(len(folder.train), cfg.seed, rank, world) if world > 1 else None,
+        drop_last=len(folder.train) > per_rank_batch,
+    )
+    val = make_loader(
+        folder.val,
+        tf.eval(normalise=False),
+        batch_size=per_rank_batch * 2,
+        workers=cfg.workers,
+        cache=val_cache,
+        working_size=tf.working_size,
+        pin_memory=pin,
+        sampler=ShardSampler(len(folder.val), 0, rank, world, False, pad=False) if world > 1 else None,
+    )
     return train, val
 
 
 def check_decoded(folder, train_cache, val_cache):
     """Refuse a training split with no readable image; warn of an image filed under two classes."""
     if all(t is None for t in train_cache):
-        raise DataError(f"{folder.root}: none of the {len(train_cache)} training images could be read "
-                          f"(first: {unreadable_reason(folder.train[0][0])}); check the files")
+        raise DataError(
+            f"{folder.root}: none of the {len(train_cache)} training images could be read "
+            f"(first: {unreadable_reason(folder.train[0][0])}); check the files"
+        )
     samples, cache = folder.train + folder.val, train_cache + (val_cache or [None] * len(folder.val))
     pairs = same_image_in_two_classes(samples, cache, folder.classes)
     if pairs:
-        warnings.warn(f"{len(pairs)} image(s) are filed under two classes, e.g. {pairs[0][0]} and {pairs[0][1]}; "
-                      f"remove the wrong copy", stacklevel=4)
+        warnings.warn(
+            f"{len(pairs)} image(s) are filed under two classes, e.g. {pairs[0][0]} and {pairs[0][1]}; "
+            f"remove the wrong copy",
+            stacklevel=4,
+        )

@@ -23,8 +23,16 @@ __all__ = ["EVAL_RESIZE_RATIO", "IMAGENET_MEAN", "IMAGENET_STD", "Transforms", "
 
 # The ratio of resize to centre crop in torchvision's eval preprocessing per variant (its B2 crops
 # 288 px; the paper's, and this library's, B2 resolution is 260: the ratio is what carries over).
-EVAL_RESIZE_RATIO = {"b0": 256 / 224, "b1": 256 / 240, "b2": 1.0, "b3": 320 / 300, "b4": 384 / 380,
-                     "b5": 1.0, "b6": 1.0, "b7": 1.0}
+EVAL_RESIZE_RATIO = {
+    "b0": 256 / 224,
+    "b1": 256 / 240,
+    "b2": 1.0,
+    "b3": 320 / 300,
+    "b4": 384 / 380,
+    "b5": 1.0,
+    "b6": 1.0,
+    "b7": 1.0,
+}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -55,6 +63,7 @@ class Transforms:
         steps = [_RandomResizedCrop(self.image_size, self.crop_scale, self.hflip)]
         if self.autoaugment:
             from torchvision.transforms import v2
+
             steps.append(v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET))
         return Pipeline(steps + ([_Normalise(self.mean, self.std)] if normalise else []))
 
@@ -73,9 +82,18 @@ class Transforms:
         crops at `image_size`, still unnormalised. One roi_align call does every crop-and-resize;
         its adaptive sampling averages over each output pixel's area, like an antialiased resize."""
         from torchvision.ops import roi_align
+
         p = params.to(canvas.device, torch.float32)
-        boxes = torch.stack([torch.arange(len(p), device=p.device, dtype=p.dtype),
-                             p[:, 1], p[:, 0], p[:, 1] + p[:, 3], p[:, 0] + p[:, 2]], 1)
+        boxes = torch.stack(
+            [
+                torch.arange(len(p), device=p.device, dtype=p.dtype),
+                p[:, 1],
+                p[:, 0],
+                p[:, 1] + p[:, 3],
+                p[:, 0] + p[:, 2],
+            ],
+            1,
+        )
         out = roi_align(canvas.float(), boxes, self.image_size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
         return torch.where(p[:, 4, None, None, None] > 0, out.flip(-1), out)
 
@@ -120,7 +138,7 @@ class _RandomResizedCrop:
     def __call__(self, img):
         _, (top, left, h, w, flip) = self.params(img)
         top, left, h, w = int(top), int(left), int(h), int(w)
-        out = _resize(img[..., top:top + h, left:left + w], (self.size, self.size), "bilinear")
+        out = _resize(img[..., top : top + h, left : left + w], (self.size, self.size), "bilinear")
         return out.flip(-1) if flip else out
 
 
@@ -138,7 +156,7 @@ class _ResizeCentreCrop:
             img = _resize(img, (self.resize, other) if h <= w else (other, self.resize), "bicubic")
             h, w = img.shape[-2:]
         top, left = int(round((h - self.size) / 2.0)), int(round((w - self.size) / 2.0))
-        return img[..., top:top + self.size, left:left + self.size]
+        return img[..., top : top + self.size, left : left + self.size]
 
 
 class _Normalise:
@@ -173,8 +191,13 @@ class CropParams:
         if box is None:  # fall back to the largest centred box within the ratio range
             ratio = width / height
             lo, hi = math.exp(self.log_ratio[0]), math.exp(self.log_ratio[1])
-            w, h = ((width, round(width / lo)) if ratio < lo
-                    else (round(height * hi), height) if ratio > hi else (width, height))
+            w, h = (
+                (width, round(width / lo))
+                if ratio < lo
+                else (round(height * hi), height)
+                if ratio > hi
+                else (width, height)
+            )
             box = ((height - h) // 2, (width - w) // 2, h, w)
         flip = float(self.hflip and torch.rand(1).item() < 0.5)
         return img, torch.tensor([*box, flip])

@@ -36,11 +36,18 @@ class OrderedConfusion(_Display):
         self.figure_, self.ax_, cax = _matrix_axes(ax, self.classes if labels else [], min(9.0, max(3.5, 0.22 * n)))
         shown = np.where(self.values > 0, self.values, np.nan)
         positive = shown[np.isfinite(shown)]
-        norm = (LogNorm(vmin=positive.min(), vmax=positive.max())
-                if positive.size and positive.max() > positive.min() else None)
+        norm = (
+            LogNorm(vmin=positive.min(), vmax=positive.max())
+            if positive.size and positive.max() > positive.min()
+            else None
+        )
         image = self.ax_.imshow(shown, cmap="magma_r", norm=norm, interpolation="nearest")
-        self.figure_.colorbar(image, cax=cax, ax=None if cax is not None else self.ax_,
-                              label="count" if self.normalize in (None, "counts") else "share")
+        self.figure_.colorbar(
+            image,
+            cax=cax,
+            ax=None if cax is not None else self.ax_,
+            label="count" if self.normalize in (None, "counts") else "share",
+        )
         ticks = np.arange(n) if labels else []
         self.ax_.set_xticks(ticks, [self.classes[i] for i in ticks], rotation=90, fontsize=7)
         self.ax_.set_yticks(ticks, [self.classes[i] for i in ticks], fontsize=7)
@@ -88,11 +95,20 @@ class ReliabilityDiagram(_Display):
         """The reliability panel's contents on a `frame`: each bin's accuracy as a bar and a point at
         its mean confidence, the diagonal, the legend; returns the artists, so a caller can remove them."""
         t = self.calibration["table"].dropna(subset=["accuracy"])
-        bars = ax.bar(t.low, t.accuracy, width=t.high - t.low, align="edge", alpha=0.7, color="C0", edgecolor="k",
-                      label="accuracy")
+        bars = ax.bar(
+            t.low,
+            t.accuracy,
+            width=t.high - t.low,
+            align="edge",
+            alpha=0.7,
+            color="C0",
+            edgecolor="k",
+            label="accuracy",
+        )
         marks = [bars] + ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-        marks += ax.plot(t.confidence, t.accuracy, "o", color="C3",
-                         label="a bin: x its mean confidence, y its accuracy")
+        marks += ax.plot(
+            t.confidence, t.accuracy, "o", color="C3", label="a bin: x its mean confidence, y its accuracy"
+        )
         return marks + [ax.legend(fontsize=8, loc="upper left")]
 
 
@@ -120,8 +136,16 @@ class EmbeddingMap(_Display):
         wrong = self.y_true != self.y_pred
         faded = 0.15 if self.highlight else 0.5
         self.ax_.scatter(*self.xy[~wrong].T, c=self.y_true[~wrong], cmap="tab20", s=4, alpha=faded, linewidths=0)
-        self.ax_.scatter(*self.xy[wrong].T, c=self.y_true[wrong], cmap="tab20", s=14, marker="x", alpha=faded + 0.2,
-                         linewidths=0.8, label="misclassified")
+        self.ax_.scatter(
+            *self.xy[wrong].T,
+            c=self.y_true[wrong],
+            cmap="tab20",
+            s=14,
+            marker="x",
+            alpha=faded + 0.2,
+            linewidths=0.8,
+            label="misclassified",
+        )
         self.ax_.set_xticks([])
         self.ax_.set_yticks([])
         self.ax_.set_title(title or f"Embedding map ({wrong.mean():.1%} misclassified)", fontsize=10)
@@ -137,6 +161,9 @@ class EmbeddingMap(_Display):
             mine = self.y_true == c
             marks.append(self.ax_.scatter(*self.xy[mine].T, s=10, color=f"C{k}", label=f"true {self.classes[c]}"))
         if self.picked is not None:
-            marks.append(self.ax_.scatter(*self.xy[self.picked], s=220, facecolors="none", edgecolors="k",
-                                          linewidths=2, label="picked image"))
+            marks.append(
+                self.ax_.scatter(
+                    *self.xy[self.picked], s=220, facecolors="none", edgecolors="k", linewidths=2, label="picked image"
+                )
+            )
         return marks + [self.ax_.legend(fontsize=7, loc="upper right", markerscale=1.5)]

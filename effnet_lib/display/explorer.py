@@ -4,7 +4,7 @@ The *Classes* tab: pick a class (type to search, sort by any metric), see its me
 its row of the confusion matrix among its most-confused neighbours (counts, or normalised by true
 or predicted class), choose a confused pair to see those images with their confidence, ask
 Grad-CAM where the model looked, and save the view as a PNG for a handout. Further tabs
-(`explorer_views`): the whole matrix ordered by confusion clusters, label-issue candidates,
+(`explorer_views`, `explorer_runs`): the whole matrix ordered by confusion clusters, label-issue candidates,
 calibration, the embedding map with nearest training images, and run against run.
 
 The widget only wires controls to `error_analysis`, `diagnostics`, `embedding` and `gradcam`
@@ -29,7 +29,6 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from PIL import Image
 
-from ..data.folders import load_image
 from ..errors import InputError
 from ..evaluation.diagnostics import (
     calibration,
@@ -41,26 +40,23 @@ from ..evaluation.diagnostics import (
 )
 from ..evaluation.embedding import projection
 from ..evaluation.error_analysis import ErrorAnalysis
-from ..evaluation.gradcam import grad_cam
-from ..evaluation.predict import EvalResult
+from ..evaluation.results import EvalResult
 from ..files import atomic_savefig
-from .explorer_views import (
-    CalibrationView,
-    CompareView,
-    EmbeddingView,
-    LabelIssuesView,
-    MatrixView,
-    contact_sheet,
-    png,
-)
-from .plots import ConfusionHeatmap, overlay
+from .explorer_runs import CompareView, EmbeddingView
+from .explorer_views import CalibrationView, LabelIssuesView, MatrixView, contact_sheet, png
+from .plots import ConfusionHeatmap, cam_figure
 
-__all__ = ["SORTS", "NORMALISE", "TABS", "ConfusionExplorer", "cam_maps", "cam_figure"]
+__all__ = ["SORTS", "NORMALISE", "TABS", "ConfusionExplorer"]
 
-SORTS = {"F1, worst first": ("f1", True), "recall, worst first": ("recall", True),
-         "precision, worst first": ("precision", True), "specificity, worst first": ("specificity", True),
-         "errors, most first": ("errors", False), "support, most first": ("support", False),
-         "name": (None, True)}
+SORTS = {
+    "F1, worst first": ("f1", True),
+    "recall, worst first": ("recall", True),
+    "precision, worst first": ("precision", True),
+    "specificity, worst first": ("specificity", True),
+    "errors, most first": ("errors", False),
+    "support, most first": ("support", False),
+    "name": (None, True),
+}
 NORMALISE = {"counts": "counts", "share of true class": "true", "share of predicted class": "pred"}
 BUSY = "<i class='effnet-busy'>working&hellip;</i>"
 TABS = ("Classes", "Confusion matrix", "Label issues", "Calibration", "Embedding map", "Run against run")
@@ -72,42 +68,34 @@ def _set_image(widget: W.Image, data: bytes):
     widget.layout.display = None if data else "none"
 
 
-def cam_maps(predictor, path: str, classes) -> tuple:
-    """The image as the network sees it (HWC in [0, 1]) and one Grad-CAM map per class name."""
-    tf = predictor.transforms
-    x = tf.eval()(load_image(path, tf.working_size))[None].to(predictor.device)
-    maps = [grad_cam(predictor.model, x, predictor.classes.index(c))[0].cpu().numpy() for c in classes]
-    return tf.to_image(x[0].cpu()).numpy(), maps
-
-
-def cam_figure(predictor, path: str, true: str, predicted: str):
-    """The image and its Grad-CAM maps for the predicted and for the true class, side by side."""
-    image, maps = cam_maps(predictor, path, (predicted, true))
-    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
-    axes[0].imshow(image)
-    axes[0].axis("off")
-    axes[0].set_title(f"true: {true}", fontsize=9)
-    for ax, name, cam in zip(axes[1:], (predicted, true), maps):
-        overlay(image, cam, ax, title=f"Grad-CAM for '{name}'")
-    return fig
-
-
 class ConfusionExplorer:
     """Interactive error explorer over an `EvalResult`. Optional: a `Predictor` (Grad-CAM), the
     result on the training images (`train`: nearest neighbours), a second result on the same
     images (`compare`), and the folder to cache the 2-D projection in (`cache_dir`)."""
 
-    def __init__(self, result: EvalResult, predictor=None, neighbours: int = 8, gallery: int = 10,
-                 train: EvalResult | None = None, compare: EvalResult | None = None, cache_dir=None):
+    def __init__(
+        self,
+        result: EvalResult,
+        predictor=None,
+        neighbours: int = 8,
+        gallery: int = 10,
+        train: EvalResult | None = None,
+        compare: EvalResult | None = None,
+        cache_dir=None,
+    ):
         self.analysis = ErrorAnalysis(result)
         self.predictor, self.n_neighbours, self.n_gallery = predictor, neighbours, gallery
         self.train, self.other, self.cache_dir = train, compare, cache_dir
         self.timings: dict[str, float] = {}
         self._refilling, self._shown = False, None
         self._build_class_tab()
-        self.views = {"Confusion matrix": MatrixView(), "Label issues": LabelIssuesView(),
-                      "Calibration": CalibrationView(), "Embedding map": EmbeddingView(),
-                      "Run against run": CompareView()}
+        self.views = {
+            "Confusion matrix": MatrixView(),
+            "Label issues": LabelIssuesView(),
+            "Calibration": CalibrationView(),
+            "Embedding map": EmbeddingView(),
+            "Run against run": CompareView(),
+        }
         self.tabs = W.Tab(children=[self.class_tab] + [v.box for v in self.views.values()]).add_class("effnet-tabs")
         for i, name in enumerate(TABS):
             self.tabs.set_title(i, name)
@@ -120,8 +108,9 @@ class ConfusionExplorer:
         self._fill_list()
 
     def _build_class_tab(self):
-        self.search = W.Text(placeholder="type to filter classes",
-                             description="search").add_class("effnet-class-search")
+        self.search = W.Text(placeholder="type to filter classes", description="search").add_class(
+            "effnet-class-search"
+        )
         self.sort = W.Dropdown(options=list(SORTS), value="F1, worst first", description="sort by")
         self.class_list = W.Select(rows=14, layout=W.Layout(width="340px")).add_class("effnet-class-list")
         self.normalize = W.ToggleButtons(options=list(NORMALISE), value="counts").add_class("effnet-normalize")
@@ -130,16 +119,27 @@ class ConfusionExplorer:
         self.pairs = W.Dropdown(description="confused pair", layout=W.Layout(width="460px")).add_class("effnet-pairs")
         self.gallery = W.Image(format="png").add_class("effnet-gallery")
         self.image = W.Dropdown(description="image", layout=W.Layout(width="460px"))
-        self.cam_button = W.Button(description="Grad-CAM", disabled=self.predictor is None,
-                                   tooltip="where the model looked" if self.predictor else "needs a Predictor")
+        self.cam_button = W.Button(
+            description="Grad-CAM",
+            disabled=self.predictor is None,
+            tooltip="where the model looked" if self.predictor else "needs a Predictor",
+        )
         self.cam = W.Image(format="png", layout=W.Layout(display="none")).add_class("effnet-cam")
         self.save_path = W.Text(value="explorer-view.png", description="save as")
         self.save_button = W.Button(description="Save view as PNG")
         self.status = W.HTML().add_class("effnet-status")
-        self.class_tab = W.VBox([
-            W.HBox([W.VBox([self.search, self.sort, self.class_list]), self.card]),
-            W.VBox([self.normalize, self.heatmap]), W.HTML("<b>Confused images</b>"), self.pairs, self.gallery,
-            W.HBox([self.image, self.cam_button]), self.cam, W.HBox([self.save_path, self.save_button])])
+        self.class_tab = W.VBox(
+            [
+                W.HBox([W.VBox([self.search, self.sort, self.class_list]), self.card]),
+                W.VBox([self.normalize, self.heatmap]),
+                W.HTML("<b>Confused images</b>"),
+                self.pairs,
+                self.gallery,
+                W.HBox([self.image, self.cam_button]),
+                self.cam,
+                W.HBox([self.save_path, self.save_button]),
+            ]
+        )
         self.search.observe(lambda _: self._timed("search", self._fill_list), "value")
         self.sort.observe(lambda _: self._timed("sort", self._fill_list), "value")
         self.class_list.observe(lambda _: None if self._refilling else self._timed("class", self._show_class), "value")
@@ -150,63 +150,42 @@ class ConfusionExplorer:
 
     # -- what the views need, computed once --------------------------------------------------------
 
-    def order(self):
-        return self._order
-
     @cached_property
-    def _order(self):
+    def order(self):
         return cluster_order(self.analysis.confusion)
 
-    def clusters(self) -> list[list[str]]:
-        return self._clusters
-
     @cached_property
-    def _clusters(self):
+    def clusters(self) -> list[list[str]]:
         return confusion_clusters(self.analysis.confusion, self.analysis.classes)
 
     @cached_property
-    def _calibration(self):
+    def calibration(self) -> dict:
         r = self.analysis.result
         return calibration(r.y_true, r.probs, r.classes)
 
-    def calibration(self) -> dict:
-        return self._calibration
-
     @cached_property
-    def _issues(self):
+    def label_issues(self) -> pd.DataFrame:
         r = self.analysis.result
         return label_issues(r.y_true, r.probs, r.paths, r.classes)
 
-    def label_issues(self) -> pd.DataFrame:
-        return self._issues
-
     @cached_property
-    def _overlap(self):
+    def overlapping(self) -> pd.DataFrame:
         r = self.analysis.result
         return overlapping_classes(r.y_true, r.probs, r.classes)
 
-    def overlapping(self) -> pd.DataFrame:
-        return self._overlap
-
     @cached_property
-    def _xy(self):
+    def projection(self):
         f = self.analysis.result.features
         return None if f is None or len(f) < 4 else projection(f, self.cache_dir)
 
-    def projection(self):
-        return self._xy
-
     @cached_property
-    def _comparison(self):
+    def comparison(self):
         if self.other is None:
             return None
         try:
             return compare_results(self.analysis.result, self.other, tested=True, n_boot=500)
         except ValueError as e:
             raise InputError(f"compare: {e}") from None
-
-    def comparison(self):
-        return self._comparison
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -224,8 +203,9 @@ class ConfusionExplorer:
             if self.status.value == BUSY:
                 self.status.value = ""
         except Exception as e:  # show it in the widget; a callback's traceback would be lost
-            self.status.value = (f"<span style='color:#b00'>{html.escape(type(e).__name__)}: "
-                                 f"{html.escape(str(e))}</span>")
+            self.status.value = (
+                f"<span style='color:#b00'>{html.escape(type(e).__name__)}: {html.escape(str(e))}</span>"
+            )
             raise
         finally:
             if collecting:
@@ -284,8 +264,9 @@ class ConfusionExplorer:
         pairs = self.analysis.pairs_of(name)
         self._refilling = True  # setting the options selects the first one: draw it once, below
         try:
-            self.pairs.options = [(f"{t} → predicted {p}  ({n} images)", (t, p))
-                                  for t, p, n in pairs] or [("no confusions", None)]
+            self.pairs.options = [(f"{t} → predicted {p}  ({n} images)", (t, p)) for t, p, n in pairs] or [
+                ("no confusions", None)
+            ]
             self.pairs.value = self.pairs.options[0][1]
         finally:
             self._refilling = False
@@ -294,20 +275,26 @@ class ConfusionExplorer:
 
     def _card_html(self, name) -> str:
         c = self.analysis.card(name)
-        rows = "".join(f"<tr><td>{html.escape(r['class'])}</td><td>{r['taken for it']}</td>"
-                       f"<td>{r['it is taken for']}</td></tr>" for _, r in c["confused_with"].iterrows())
-        metrics = "".join(f"<tr><td>{k}</td><td><b>{c[k]:.3f}</b></td></tr>"
-                          for k in ("precision", "recall", "specificity", "f1"))
-        return (f"<div style='padding:0 12px'><h3 style='margin:4px 0'>{html.escape(name)}</h3>"
-                f"<table>{metrics.replace('>f1<', '>F1<')}<tr><td>support</td>"
-                f"<td><b>{c['support']}</b></td></tr></table>"
-                f"<p style='margin:6px 0 2px'>confused with</p><table><tr><th>class</th><th>taken for it</th>"
-                f"<th>it is taken for</th></tr>{rows or '<tr><td colspan=3>no confusions</td></tr>'}</table></div>")
+        rows = "".join(
+            f"<tr><td>{html.escape(r['class'])}</td><td>{r['taken for it']}</td><td>{r['it is taken for']}</td></tr>"
+            for _, r in c["confused_with"].iterrows()
+        )
+        metrics = "".join(
+            f"<tr><td>{k}</td><td><b>{c[k]:.3f}</b></td></tr>" for k in ("precision", "recall", "specificity", "f1")
+        )
+        return (
+            f"<div style='padding:0 12px'><h3 style='margin:4px 0'>{html.escape(name)}</h3>"
+            f"<table>{metrics.replace('>f1<', '>F1<')}<tr><td>support</td>"
+            f"<td><b>{c['support']}</b></td></tr></table>"
+            f"<p style='margin:6px 0 2px'>confused with</p><table><tr><th>class</th><th>taken for it</th>"
+            f"<th>it is taken for</th></tr>{rows or '<tr><td colspan=3>no confusions</td></tr>'}</table></div>"
+        )
 
     def heatmap_figure(self):
         idx = self.analysis.neighbours(self.selected, self.n_neighbours)
-        display = ConfusionHeatmap(self.analysis.confusion, self.analysis.classes,
-                                   normalize=NORMALISE[self.normalize.value], indices=idx)
+        display = ConfusionHeatmap(
+            self.analysis.confusion, self.analysis.classes, normalize=NORMALISE[self.normalize.value], indices=idx
+        )
         part = "" if len(idx) == len(self.analysis.classes) else f"\nand its {len(idx) - 1} most-confused classes"
         fig = display.plot(title=f"{self.selected}{part}").figure_
         display.ax_.title.set_wrap(True)
@@ -332,15 +319,26 @@ class ConfusionExplorer:
 
     def _render_gallery(self):
         samples = self.pair_images()
-        _set_image(self.gallery, contact_sheet(samples["path"], [
-            f"{p} ({c:.0%})\ntrue: {t}"
-            for p, c, t in zip(samples["predicted"], samples["confidence"], samples["true"])],
-            [False] * len(samples)) if len(samples) else b"")
+        _set_image(
+            self.gallery,
+            contact_sheet(
+                samples["path"],
+                [
+                    f"{p} ({c:.0%})\ntrue: {t}"
+                    for p, c, t in zip(samples["predicted"], samples["confidence"], samples["true"])
+                ],
+                [False] * len(samples),
+            )
+            if len(samples)
+            else b"",
+        )
 
     def _show_pair(self):
         samples = self.pair_images()
-        self.image.options = [(f"{i + 1}: {p.split('/')[-1]} ({c:.0%})", p)
-                              for i, (p, c) in enumerate(zip(samples.get("path", []), samples.get("confidence", [])))]
+        self.image.options = [
+            (f"{i + 1}: {p.split('/')[-1]} ({c:.0%})", p)
+            for i, (p, c) in enumerate(zip(samples.get("path", []), samples.get("confidence", [])))
+        ]
         self.image.value = self.image.options[0][1] if self.image.options else None
         _set_image(self.cam, b"")
         if self._on_class_tab():
@@ -368,8 +366,10 @@ class ConfusionExplorer:
         self._refresh_class_tab()
         parts = [Image.open(io.BytesIO(w.value)) for w in (self.heatmap, self.gallery, self.cam) if w.value]
         c = self.analysis.card(self.selected)
-        text = (f"{self.selected}: precision {c['precision']:.3f}, recall {c['recall']:.3f}, "
-                f"specificity {c['specificity']:.3f}, F1 {c['f1']:.3f}, support {c['support']}")
+        text = (
+            f"{self.selected}: precision {c['precision']:.3f}, recall {c['recall']:.3f}, "
+            f"specificity {c['specificity']:.3f}, F1 {c['f1']:.3f}, support {c['support']}"
+        )
         total, width = sum(p.height for p in parts) + 40, max(p.width for p in parts)
         fig = plt.figure(figsize=(width / 90, total / 90), dpi=90)
         fig.text(0.01, 1 - 20 / total, text, fontsize=10)

@@ -1,7 +1,8 @@
 """The explorer's further views, one tab each: the whole confusion matrix ordered by confusion
-clusters, label-issue candidates, calibration, the embedding map with an image's nearest training
-images, and run against run. Each view computes through `diagnostics` / `embedding` (once, then
-cached on the explorer) and draws through `diagnostic_plots`; it reads results and never trains.
+clusters, label-issue candidates and calibration (the embedding map and run against run, which
+bring in other results, are in `explorer_runs`), and what every view draws with. Each view
+computes through `diagnostics` / `embedding` (once, then cached on the explorer) and draws through
+`diagnostic_plots`; it reads results and never trains.
 
 A view has a `box` (its widgets) and `draw(explorer)`, called when its tab is shown or the
 selected class changes while it is shown; its controls keep their values when the user switches
@@ -23,11 +24,9 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
 from ..evaluation.diagnostics import calibration_by_class, class_calibration, nearest_of_classes
-from ..evaluation.embedding import NeighbourIndex
-from .diagnostic_plots import EmbeddingMap, OrderedConfusion, ReliabilityDiagram
+from .diagnostic_plots import OrderedConfusion, ReliabilityDiagram
 
-__all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "EmbeddingView", "CompareView", "Blitted", "png",
-           "contact_sheet"]
+__all__ = ["MatrixView", "LabelIssuesView", "CalibrationView", "Blitted", "png", "contact_sheet", "html_table"]
 
 
 def png(fig) -> bytes:
@@ -104,7 +103,8 @@ def contact_sheet(paths, titles, correct=None, size: int = 96, ncols: int = 6) -
 
     Drawn with Pillow rather than matplotlib: the explorer redraws galleries on every click, and a
     figure of a dozen axes takes most of a second to lay out and render on a small CPU."""
-    from ..data.folders import load_image
+    from ..data.images import load_image
+
     paths, titles = list(paths), list(titles)
     if not paths:
         return b""
@@ -119,8 +119,12 @@ def contact_sheet(paths, titles, correct=None, size: int = 96, ncols: int = 6) -
         x, y = (k % ncols) * cell_w, (k // ncols) * cell_h
         for j, text in enumerate(title.split("\n")):
             text = _fit(draw, text, font, cell_w - 4)
-            draw.text((x + (cell_w - draw.textlength(text, font=font)) / 2, y + 2 + j * line), text,
-                      fill=_COLOURS[ok], font=font)
+            draw.text(
+                (x + (cell_w - draw.textlength(text, font=font)) / 2, y + 2 + j * line),
+                text,
+                fill=_COLOURS[ok],
+                font=font,
+            )
         img = load_image(path, size)
         if img is not None:
             thumb = Image.fromarray(img.permute(1, 2, 0).numpy())
@@ -131,7 +135,7 @@ def contact_sheet(paths, titles, correct=None, size: int = 96, ncols: int = 6) -
     return buf.getvalue()
 
 
-def _html_table(frame: pd.DataFrame) -> str:
+def html_table(frame: pd.DataFrame) -> str:
     return frame.round(3).to_html(border=0, escape=True, classes="effnet-table")
 
 
@@ -149,10 +153,11 @@ class MatrixView:
         self.drawn = {}  # the matrix does not depend on the selected class: each setting drawn once
 
     def draw(self, ex):
-        clusters = ex.clusters()
+        clusters = ex.clusters
         options = [("all classes, ordered by confusion clusters", None)] + [
             (f"cluster {k + 1}: {', '.join(g[:4])}{' ...' if len(g) > 4 else ''} ({len(g)} classes)", k)
-            for k, g in enumerate(clusters)]
+            for k, g in enumerate(clusters)
+        ]
         if [v for _, v in self.scope.options] != [v for _, v in options]:
             keep = self.scope.value
             self.scope.options = options
@@ -164,13 +169,17 @@ class MatrixView:
         self.image.value = self.drawn[key]
 
     def _png(self, ex, k) -> bytes:
-        clusters, order = ex.clusters(), ex.order()
+        clusters, order = ex.clusters, ex.order
         if k is not None:
             keep = {ex.analysis.index[c] for c in clusters[k]}
             order = np.array([i for i in order if i in keep])
-        display = OrderedConfusion(ex.analysis.confusion, ex.analysis.classes, indices=order,
-                                   normalize=None if self.scale.value == "counts" else "true",
-                                   errors_only=self.errors_only.value)
+        display = OrderedConfusion(
+            ex.analysis.confusion,
+            ex.analysis.classes,
+            indices=order,
+            normalize=None if self.scale.value == "counts" else "true",
+            errors_only=self.errors_only.value,
+        )
         return png(display.plot().figure_)
 
 
@@ -185,21 +194,35 @@ class LabelIssuesView:
         self.neighbours_note = W.HTML()
         self.neighbours = W.Image(format="png")
         self.pairs = W.HTML()
-        self.box = W.VBox([self.only_class, self.table, self.images, self.neighbours_note, self.neighbours,
-                           W.HTML("<b>Overlapping classes</b>"), self.pairs])
+        self.box = W.VBox(
+            [
+                self.only_class,
+                self.table,
+                self.images,
+                self.neighbours_note,
+                self.neighbours,
+                W.HTML("<b>Overlapping classes</b>"),
+                self.pairs,
+            ]
+        )
         self.controls = [self.only_class]
 
     def draw(self, ex):
-        issues = ex.label_issues()
+        issues = ex.label_issues
         if self.only_class.value and ex.selected is not None:
             issues = issues[issues.given == ex.selected]
         top = issues.head(12)
-        self.table.value = _html_table(top[["path", "given", "suggested", "p_given", "p_suggested", "margin"]].assign(
-            path=[p.split("/")[-1] for p in top.path]))
-        self.images.value = contact_sheet(top.path, [f"labelled {g}\nlooks {s} ({p:.0%})" for g, s, p in
-                                                     zip(top.given, top.suggested, top.p_suggested)])
+        self.table.value = html_table(
+            top[["path", "given", "suggested", "p_given", "p_suggested", "margin"]].assign(
+                path=[p.split("/")[-1] for p in top.path]
+            )
+        )
+        self.images.value = contact_sheet(
+            top.path,
+            [f"labelled {g}\nlooks {s} ({p:.0%})" for g, s, p in zip(top.given, top.suggested, top.p_suggested)],
+        )
         self._draw_neighbours(ex, top)
-        self.pairs.value = _html_table(ex.overlapping())
+        self.pairs.value = html_table(ex.overlapping)
 
     def _draw_neighbours(self, ex, top):
         features = ex.analysis.result.features
@@ -208,12 +231,17 @@ class LabelIssuesView:
             return
         first = top.iloc[0]
         near = nearest_of_classes(features[first["index"]], ex.train, [first.given, first.suggested], k=4)
-        self.neighbours_note.value = (f"<p>The first candidate beside the training images nearest to it (pooled "
-                                      f"features, cosine) labelled <b>{html.escape(first.given)}</b> and labelled "
-                                      f"<b>{html.escape(first.suggested)}</b>: which does it resemble?</p>")
+        self.neighbours_note.value = (
+            f"<p>The first candidate beside the training images nearest to it (pooled "
+            f"features, cosine) labelled <b>{html.escape(first.given)}</b> and labelled "
+            f"<b>{html.escape(first.suggested)}</b>: which does it resemble?</p>"
+        )
         paths = [first.path] + near[first.given] + near[first.suggested]
-        titles = (["candidate"] + [f"train: {first.given}"] * len(near[first.given])
-                  + [f"train: {first.suggested}"] * len(near[first.suggested]))
+        titles = (
+            ["candidate"]
+            + [f"train: {first.given}"] * len(near[first.given])
+            + [f"train: {first.suggested}"] * len(near[first.suggested])
+        )
         self.neighbours.value = contact_sheet(paths, titles, ncols=9)
 
 
@@ -226,121 +254,38 @@ class CalibrationView:
         self.text, self.worst = W.HTML(), W.HTML()
         # Blitted frames have a fixed size: said here, or some frontends (Voila) stretch them.
         self.mine = W.Image(format="png", layout=W.Layout(width="400px", min_width="400px")).add_class(
-            "effnet-class-calibration")
+            "effnet-class-calibration"
+        )
         self.box = W.VBox([self.text, self.image, W.HBox([self.mine, self.worst])])
         self.controls = []
         self.overall = None  # the same for every class: drawn once
         self.canvas = Blitted((5, 3.6), dict(left=0.11, right=0.97, bottom=0.14, top=0.97))
 
     def draw(self, ex):
-        cal, name = ex.calibration(), ex.selected
+        cal, name = ex.calibration, ex.selected
         if self.overall is None:
             self.overall = png(ReliabilityDiagram(cal).plot().figure_)
             r = ex.analysis.result
             worst = calibration_by_class(r.y_true, r.probs, r.classes, n=5)
-            self.worst.value = ("<p>Worst-calibrated classes (the ECE of the images predicted as each). Even a "
-                                "perfectly calibrated model shows an ECE on few images: <i>floor_p95</i> is the 95th "
-                                "percentile of its ECE there; only an ECE above it is a sign of miscalibration.</p>"
-                                + _html_table(worst))
+            self.worst.value = (
+                "<p>Worst-calibrated classes (the ECE of the images predicted as each). Even a "
+                "perfectly calibrated model shows an ECE on few images: <i>floor_p95</i> is the 95th "
+                "percentile of its ECE there; only an ECE above it is a sign of miscalibration.</p>" + html_table(worst)
+            )
         self.image.value = self.overall
         mine = cal["per_class_ece"].get(name)
-        self.text.value = (f"<p>Expected calibration error {cal['ece']:.3f} overall"
-                           + (f"; {mine:.3f} for the images predicted as <b>{html.escape(name)}</b> (below, left)"
-                              if mine is not None else f"; no image is predicted as <b>{html.escape(name)}</b>")
-                           + ".</p>")
+        self.text.value = (
+            f"<p>Expected calibration error {cal['ece']:.3f} overall"
+            + (
+                f"; {mine:.3f} for the images predicted as <b>{html.escape(name)}</b> (below, left)"
+                if mine is not None
+                else f"; no image is predicted as <b>{html.escape(name)}</b>"
+            )
+            + ".</p>"
+        )
         if mine is None:
             self.mine.value = b""
             return
         r = ex.analysis.result
         one = ReliabilityDiagram(class_calibration(r.y_true, r.probs, r.classes, name))
         self.mine.value = self.canvas.render("frame", ReliabilityDiagram.frame, one.plot_bins)
-
-
-class EmbeddingView:
-    """Every image on the 2-D map of its pooled features; the selected class or confused pair
-    highlighted; a picked image shown with its prediction and its nearest training images."""
-
-    def __init__(self):
-        self.highlight = W.ToggleButtons(options=["selected class", "confused pair", "nothing"], value="selected class")
-        self.picker = W.Dropdown(description="image", layout=W.Layout(width="520px")).add_class("effnet-embedding-pick")
-        self.map = W.Image(format="png",
-                           layout=W.Layout(width="520px", min_width="520px")).add_class("effnet-embedding")
-        self.neighbours = W.Image(format="png")
-        self.note = W.HTML()
-        self.box = W.VBox([self.highlight, self.picker, self.note, W.HBox([self.map]), self.neighbours])
-        self.controls = [self.highlight, self.picker]
-        self.canvas = Blitted((6.5, 5.5), dict(left=0.03, right=0.97, bottom=0.03, top=0.93))
-        self.index = None  # the training features, normalised once
-
-    def draw(self, ex):
-        xy = ex.projection()
-        if xy is None:
-            self.note.value = "<p>This result has no saved features: evaluate again to get the map.</p>"
-            return
-        a, name = ex.analysis, ex.selected
-        mine = np.flatnonzero(a.y_true == a.index[name])
-        wrong_first = mine[np.argsort(a.y_true[mine] == a.y_pred[mine], kind="stable")]
-        options = [(f"{a.result.paths[i].split('/')[-1]}: predicted {a.classes[a.y_pred[i]]}", int(i))
-                   for i in wrong_first[:50]]
-        if [v for _, v in self.picker.options] != [v for _, v in options]:
-            self.picker.options = options or [("no images", None)]
-            self.picker.value = self.picker.options[0][1]
-        picked = self.picker.value
-        pair = ex.pair or (name, name)
-        shown = {"selected class": [name], "confused pair": list(dict.fromkeys(pair)),
-                 "nothing": []}[self.highlight.value]
-        display = EmbeddingMap(xy, a.y_true, a.y_pred, a.classes, shown, picked)
-        self.map.value = self.canvas.render(bool(shown), display.plot_points, display.plot_marks)
-        self._neighbours(ex, picked)
-
-    def _neighbours(self, ex, picked):
-        a = ex.analysis
-        if picked is None:
-            self.neighbours.value = b""
-            return
-        head = [(a.result.paths[picked], f"this image: {a.classes[a.y_pred[picked]]} "
-                 f"({a.result.probs[picked].max():.0%})\ntrue {a.classes[a.y_true[picked]]}",
-                 a.y_pred[picked] == a.y_true[picked])]
-        if ex.train is not None and ex.train.features is not None:
-            self.index = self.index or NeighbourIndex(ex.train.features)
-            idx, dist = self.index.query(a.result.features[picked], k=5)
-            head += [(ex.train.paths[j], f"training image\n{ex.train.classes[ex.train.y_true[j]]} (d {d:.2f})", None)
-                     for j, d in zip(idx[0], dist[0])]
-            self.note.value = "<p>The picked image and the five training images nearest to it in feature space.</p>"
-        else:
-            self.note.value = "<p>Give the explorer a training-set result (<code>train=</code>) to see neighbours.</p>"
-        paths, titles, correct = zip(*head)
-        self.neighbours.value = contact_sheet(paths, titles, correct)
-
-
-class CompareView:
-    """This run against another on the same images: each class's change with its test (McNemar,
-    Benjamini-Hochberg across classes, a bootstrap interval for F1), and the images that flip."""
-
-    def __init__(self):
-        self.table = W.HTML().add_class("effnet-compare")
-        self.flips = W.Image(format="png")
-        self.box = W.VBox([self.table, self.flips])
-        self.controls = []
-
-    def draw(self, ex):
-        c = ex.comparison()
-        if c is None:
-            self.table.value = "<p>Give the explorer a second result of the same images (<code>compare=</code>).</p>"
-            return
-        tested = c["tested"]
-        called = tested[tested.verdict != "no change shown"]
-        self.table.value = (f"<p>accuracy {c['accuracy_a']:.3f} here (a), {c['accuracy_b']:.3f} there (b); "
-                            f"{len(called)} of {len(tested)} classes changed by the test (q &le; 0.05): "
-                            f"{(called.verdict == 'b better').sum()} better there, "
-                            f"{(called.verdict == 'a better').sum()} "
-                            f"better here</p>"
-                            + _html_table(tested[["support", "recall_a", "recall_b", "right_b_only", "right_a_only",
-                                                  "q_value", "f1_change", "f1_low", "f1_high", "verdict"]].head(15)))
-        name = ex.selected
-        rows = pd.concat([c["wrong_to_right"].assign(kind="becomes right"),
-                          c["right_to_wrong"].assign(kind="becomes wrong")])
-        rows = rows[rows.true == name].head(12)
-        self.flips.value = contact_sheet(rows.path,
-                                         [f"{k}\n{a} -> {b}" for k, a, b in zip(rows.kind, rows.pred_a, rows.pred_b)],
-                                         [k == "becomes right" for k in rows.kind])

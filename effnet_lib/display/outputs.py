@@ -16,8 +16,9 @@ import pandas as pd
 
 from ..evaluation.diagnostics import label_issues
 from ..evaluation.metrics import Report
-from ..evaluation.predict import EvalResult, Predictor
+from ..evaluation.predict import Predictor
 from ..evaluation.relabel import write_relabel_file
+from ..evaluation.results import EvalResult
 from ..files import atomic_write_text
 from .plots import ConfusionHeatmap, PredictionGallery, TrainingCurves
 
@@ -31,8 +32,10 @@ def verdict(rep: Report, what: str = "accuracy") -> str:
     only = rep.classes[int(predicted.argmax())] if predicted.sum() > 1 and (predicted > 0).sum() == 1 else None
     if only is None:
         return f"{what} {rep.summary['accuracy']:.3f}"
-    return (f"{what} {rep.summary['accuracy']:.3f}, but the network predicts '{only}' for all {rep.summary['n']} "
-            f"images: it does not tell the classes apart (give it more steps: a smaller `batch_size` or more `epochs`)")
+    return (
+        f"{what} {rep.summary['accuracy']:.3f}, but the network predicts '{only}' for all {rep.summary['n']} "
+        f"images: it does not tell the classes apart (give it more steps: a smaller `batch_size` or more `epochs`)"
+    )
 
 
 def batch_test(predictor: Predictor, paths, true_class: str, out_dir, topk: int = 3) -> pd.DataFrame:
@@ -51,13 +54,17 @@ def write_evaluation(result: EvalResult, out_dir, history=None, title="") -> Rep
     out = result.save(out_dir)
     rep = result.report()
     atomic_write_text(out / "per_class.csv", rep.per_class.to_csv(float_format="%.4f"))
-    atomic_write_text(out / "summary.json", json.dumps({k: float(v) if isinstance(v, np.floating) else v
-                                                        for k, v in rep.summary.items()}, indent=2))
-    atomic_write_text(out / "confusion_matrix.csv",
-                      pd.DataFrame(rep.confusion, index=rep.classes, columns=rep.classes).to_csv())
+    atomic_write_text(
+        out / "summary.json",
+        json.dumps({k: float(v) if isinstance(v, np.floating) else v for k, v in rep.summary.items()}, indent=2),
+    )
+    atomic_write_text(
+        out / "confusion_matrix.csv", pd.DataFrame(rep.confusion, index=rep.classes, columns=rep.classes).to_csv()
+    )
     # the labels to check first, ready to edit and feed to `python -m effnet_lib relabel`
-    write_relabel_file(label_issues(result.y_true, result.probs, result.paths, result.classes),
-                       out / "label_issues.csv")
+    write_relabel_file(
+        label_issues(result.y_true, result.probs, result.paths, result.classes), out / "label_issues.csv"
+    )
     for norm, name in ((None, "confusion_matrix.png"), ("true", "confusion_matrix_normalised.png")):
         ConfusionHeatmap(rep.confusion, rep.classes, normalize=norm).plot(title=title or None).save(out / name)
         plt.close("all")

@@ -13,15 +13,25 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from ..evaluation.gradcam import cam_maps
 from ..evaluation.metrics import most_confused_classes, normalise
 from ..files import atomic_savefig
 
-__all__ = ["TrainingCurves", "ConfusionHeatmap", "PredictionGallery", "DIMENSION_COLOURS", "ScalingCurves",
-           "GainOverBase", "overlay"]
+__all__ = [
+    "TrainingCurves",
+    "ConfusionHeatmap",
+    "PredictionGallery",
+    "DIMENSION_COLOURS",
+    "ScalingCurves",
+    "GainOverBase",
+    "overlay",
+    "cam_figure",
+]
 
 
 def _axes(ax, ncols=1, figsize=(6, 4)):
     import matplotlib.pyplot as plt
+
     if ax is not None:
         axes = np.atleast_1d(ax)
         return axes[0].figure, axes
@@ -33,6 +43,7 @@ def _matrix_axes(ax, labels: list[str], side: float):
     """A square matrix axes and its colour-bar axes, margins sized from the longest tick label
     (fixed placement: a layout engine would measure every label again on each draw)."""
     import matplotlib.pyplot as plt
+
     if ax is not None:
         return ax.figure, ax, None
     label = 0.075 * max((len(c) for c in labels), default=0) + 0.55
@@ -78,8 +89,7 @@ class ConfusionHeatmap(_Display):
     written): the explorer redraws it on every click, and a layout engine or a heatmap library
     measures every label again on each draw."""
 
-    def __init__(self, confusion, classes, normalize: str | None = None, max_classes: int = 25,
-                 indices=None):
+    def __init__(self, confusion, classes, normalize: str | None = None, max_classes: int = 25, indices=None):
         cm = np.asarray(confusion)
         if indices is None:
             indices = np.arange(len(classes)) if len(classes) <= max_classes else most_confused_classes(cm, max_classes)
@@ -102,12 +112,23 @@ class ConfusionHeatmap(_Display):
             high = values.max() / 2 if values.size else 0
             for (i, j), v in np.ndenumerate(values):
                 if v:  # zeros left blank: the few confusions stand out
-                    self.ax_.text(j, i, f"{v:d}" if counts else f"{v:.2f}", ha="center", va="center", fontsize=8,
-                                  color="white" if v > high else "black")
+                    self.ax_.text(
+                        j,
+                        i,
+                        f"{v:d}" if counts else f"{v:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if v > high else "black",
+                    )
         self.ax_.set_xlabel("predicted class")
         self.ax_.set_ylabel("true class")
-        label = {None: "counts", "counts": "counts", "true": "share of each true class",
-                 "pred": "share of each predicted class"}[self.normalize]
+        label = {
+            None: "counts",
+            "counts": "counts",
+            "true": "share of each true class",
+            "pred": "share of each predicted class",
+        }[self.normalize]
         part = "" if n == self.total_classes else f", {n} most-confused of {self.total_classes} classes"
         self.ax_.set_title(title or f"Confusion matrix ({label}{part})", fontsize=10)
         return self
@@ -124,16 +145,19 @@ class PredictionGallery(_Display):
     @classmethod
     def from_paths(cls, paths, titles, size: int = 96, correct=None):
         """Image files with a title each (an unreadable file leaves an empty cell)."""
-        from ..data.folders import load_image
+        from ..data.images import load_image
+
         images = [load_image(p, size) for p in paths]
         return cls([None if img is None else img.permute(1, 2, 0).numpy() for img in images], titles, correct)
 
     @classmethod
-    def from_predictions(cls, predictions: pd.DataFrame, max_images: int = 12, size: int = 160,
-                         truth_name: str = "true"):
+    def from_predictions(
+        cls, predictions: pd.DataFrame, max_images: int = 12, size: int = 160, truth_name: str = "true"
+    ):
         """`predictions` has path, pred_1, prob_1 and optionally true columns (see `predict`);
         `truth_name` is what the titles call the label ("given" where the label may be wrong)."""
-        from ..data.folders import load_image
+        from ..data.images import load_image
+
         rows = predictions.head(max_images)
         images, titles, correct = [], [], []
         for _, r in rows.iterrows():
@@ -146,12 +170,14 @@ class PredictionGallery(_Display):
 
     def plot(self, ax=None, ncols: int = 5):
         import matplotlib.pyplot as plt
+
         n = max(1, len(self.images))
         ncols = min(ncols, n)
         nrows = -(-n // ncols)
         if ax is None:
-            self.figure_, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.9 * nrows),
-                                              layout="constrained", squeeze=False)
+            self.figure_, axes = plt.subplots(
+                nrows, ncols, figsize=(2.6 * ncols, 2.9 * nrows), layout="constrained", squeeze=False
+            )
         else:
             axes = np.atleast_2d(ax)
             self.figure_ = axes.flat[0].figure
@@ -166,8 +192,13 @@ class PredictionGallery(_Display):
 
 
 # One colour per dimension in every scaling figure of notebooks 00-02 (seaborn's colour-blind palette).
-DIMENSION_COLOURS = {"width": "#0173B2", "depth": "#DE8F05", "resolution": "#029E73", "compound": "#D55E00",
-                     "base": "#555555"}
+DIMENSION_COLOURS = {
+    "width": "#0173B2",
+    "depth": "#DE8F05",
+    "resolution": "#029E73",
+    "compound": "#D55E00",
+    "base": "#555555",
+}
 
 
 def _colour(name: str):
@@ -203,8 +234,15 @@ class ScalingCurves(_Display):
             fmt = (styles or {}).get(name, ("o-", "s--", "^:", "v-.")[nth % 4])
             one = bool((seeds < 2).all())
             every_one &= one
-            self.ax_.errorbar(c.macs_ratio, c.test_mean, yerr=None if one else se.fillna(0), fmt=fmt, capsize=3,
-                              color=_colour(name), label=name + (" (one seed: no error bar)" if one else ""))
+            self.ax_.errorbar(
+                c.macs_ratio,
+                c.test_mean,
+                yerr=None if one else se.fillna(0),
+                fmt=fmt,
+                capsize=3,
+                color=_colour(name),
+                label=name + (" (one seed: no error bar)" if one else ""),
+            )
             if self.label and self.label in c:
                 for x, y, v in zip(c.macs_ratio, c.test_mean, c[self.label]):
                     self.ax_.annotate(f"{v:g}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
@@ -240,12 +278,14 @@ class GainOverBase(_Display):
         for k, step in enumerate(steps):
             rows = self.table[self.table[self.step] == step].set_index(self.group).reindex(groups)
             x = np.arange(len(groups)) + (k - (len(steps) - 1) / 2) * width
-            self.ax_.errorbar(x, rows.points, yerr=2 * rows.points_se, fmt="o", capsize=4,
-                              color=_colour(str(step)), label=str(step))
+            self.ax_.errorbar(
+                x, rows.points, yerr=2 * rows.points_se, fmt="o", capsize=4, color=_colour(str(step)), label=str(step)
+            )
             if "verdict" in rows:
                 for xi, y, se, v in zip(x, rows.points, rows.points_se, rows.verdict):
-                    self.ax_.annotate(str(v), (xi, y + 2 * se), textcoords="offset points", xytext=(0, 4),
-                                      ha="center", fontsize=7)
+                    self.ax_.annotate(
+                        str(v), (xi, y + 2 * se), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=7
+                    )
         self.ax_.axhline(0, color="grey", lw=1)
         self.ax_.set_xticks(np.arange(len(groups)), [str(g) for g in groups])
         self.ax_.set_xlabel(self.xlabel or self.group)
@@ -260,6 +300,7 @@ class GainOverBase(_Display):
 def overlay(image_hwc, cam, ax=None, alpha=0.45, title=None):
     """Draw a Grad-CAM map (`gradcam.grad_cam`) over the image (HWC in [0, 1])."""
     import matplotlib.pyplot as plt
+
     if ax is None:
         _, ax = plt.subplots(figsize=(3.5, 3.5))
     ax.imshow(image_hwc)
@@ -268,3 +309,17 @@ def overlay(image_hwc, cam, ax=None, alpha=0.45, title=None):
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+def cam_figure(predictor, path: str, true: str, predicted: str):
+    """The image and its Grad-CAM maps for the predicted and for the true class, side by side."""
+    import matplotlib.pyplot as plt
+
+    image, maps = cam_maps(predictor, path, (predicted, true))
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
+    axes[0].imshow(image)
+    axes[0].axis("off")
+    axes[0].set_title(f"true: {true}", fontsize=9)
+    for ax, name, cam in zip(axes[1:], (predicted, true), maps):
+        overlay(image, cam, ax, title=f"Grad-CAM for '{name}'")
+    return fig

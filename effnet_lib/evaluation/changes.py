@@ -69,8 +69,9 @@ def _f1_interval(y_true, pred_a, pred_b, k: int, n_boot: int, seed: int, confide
     return np.percentile(draws, tail, axis=0), np.percentile(draws, 100 - tail, axis=0)
 
 
-def class_changes(y_true, pred_a, pred_b, classes, fdr: float = 0.05, n_boot: int = 1000, seed: int = 0,
-                  confidence: float = 0.95) -> pd.DataFrame:
+def class_changes(
+    y_true, pred_a, pred_b, classes, fdr: float = 0.05, n_boot: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> pd.DataFrame:
     """Per class, run b against run a on the same images: recall of each, the images right in one
     run only, McNemar's p and its Benjamini-Hochberg q, the change in F1 with a paired bootstrap
     interval, and the verdict on recall ("b better", "a better", or "no change shown" when q > fdr).
@@ -88,9 +89,23 @@ def class_changes(y_true, pred_a, pred_b, classes, fdr: float = 0.05, n_boot: in
     f1_a, f1_b = _f1(y_true, pred_a, k), _f1(y_true, pred_b, k)
     low, high = _f1_interval(y_true, pred_a, pred_b, k, n_boot, seed, confidence)
     verdict = np.where(q > fdr, "no change shown", np.where(b_only > a_only, "b better", "a better"))
-    table = pd.DataFrame({"support": support, "recall_a": recall_a, "recall_b": recall_b,
-                          "recall_change": recall_b - recall_a, "right_b_only": b_only, "right_a_only": a_only,
-                          "p_value": p, "q_value": q, "f1_a": f1_a, "f1_b": f1_b, "f1_change": f1_b - f1_a,
-                          "f1_low": low, "f1_high": high, "verdict": verdict},
-                         index=pd.Index(list(classes), name="class"))
+    table = pd.DataFrame(
+        {
+            "support": support,
+            "recall_a": recall_a,
+            "recall_b": recall_b,
+            "recall_change": recall_b - recall_a,
+            "right_b_only": b_only,
+            "right_a_only": a_only,
+            "p_value": p,
+            "q_value": q,
+            "f1_a": f1_a,
+            "f1_b": f1_b,
+            "f1_change": f1_b - f1_a,
+            "f1_low": low,
+            "f1_high": high,
+            "verdict": verdict,
+        },
+        index=pd.Index(list(classes), name="class"),
+    )
     return table.sort_values(["q_value", "f1_change"], kind="stable")

@@ -30,9 +30,21 @@ from ..errors import InputError
 from .changes import class_changes
 from .metrics import per_class_table
 
-__all__ = ["paired", "label_issues", "nearest_of_classes", "class_calibration", "ece_floor", "calibration_by_class",
-           "overlapping_classes", "calibration", "cluster_order", "confusion_clusters", "off_diagonal", "compare_runs",
-           "compare_results"]
+__all__ = [
+    "paired",
+    "label_issues",
+    "nearest_of_classes",
+    "class_calibration",
+    "ece_floor",
+    "calibration_by_class",
+    "overlapping_classes",
+    "calibration",
+    "cluster_order",
+    "confusion_clusters",
+    "off_diagonal",
+    "compare_runs",
+    "compare_results",
+]
 
 
 def label_issues(y_true, probs, paths=None, classes=None) -> pd.DataFrame:
@@ -45,9 +57,17 @@ def label_issues(y_true, probs, paths=None, classes=None) -> pd.DataFrame:
     suggested = others.argmax(1)
     margin = given - others[np.arange(n), suggested]
     order = np.lexsort((given, margin))
-    t = pd.DataFrame({"index": order, "path": [paths[i] for i in order] if paths is not None else order,
-                      "given": y_true[order], "suggested": suggested[order], "p_given": given[order],
-                      "p_suggested": probs[order, suggested[order]], "margin": margin[order]})
+    t = pd.DataFrame(
+        {
+            "index": order,
+            "path": [paths[i] for i in order] if paths is not None else order,
+            "given": y_true[order],
+            "suggested": suggested[order],
+            "p_given": given[order],
+            "p_suggested": probs[order, suggested[order]],
+            "margin": margin[order],
+        }
+    )
     if classes is not None:
         t["given"] = [classes[i] for i in t["given"]]
         t["suggested"] = [classes[i] for i in t["suggested"]]
@@ -60,6 +80,7 @@ def nearest_of_classes(features, train, classes, k: int = 4, distances: bool = F
     with `distances`, (path, distance) pairs. In the network's own features the class it believes
     is near by construction: the distances say why it believes it, the eye decides the label."""
     from .embedding import nearest
+
     out = {}
     for name in classes:
         rows = np.flatnonzero(np.asarray(train.y_true) == list(train.classes).index(name))
@@ -92,9 +113,17 @@ def overlapping_classes(y_true, probs, classes, n: int = 10) -> pd.DataFrame:
     np.fill_diagonal(sym, 0)
     i, j = np.triu_indices(len(classes), 1)
     order = np.argsort(-sym[i, j], kind="stable")[:n]
-    rows = [{"class_a": classes[i[o]], "class_b": classes[j[o]], "a_as_b": int(joint[i[o], j[o]]),
-             "b_as_a": int(joint[j[o], i[o]]), "share": sym[i[o], j[o]] / max(len(y_true), 1)}
-            for o in order if sym[i[o], j[o]] > 0]
+    rows = [
+        {
+            "class_a": classes[i[o]],
+            "class_b": classes[j[o]],
+            "a_as_b": int(joint[i[o], j[o]]),
+            "b_as_a": int(joint[j[o], i[o]]),
+            "share": sym[i[o], j[o]] / max(len(y_true), 1),
+        }
+        for o in order
+        if sym[i[o], j[o]] > 0
+    ]
     return pd.DataFrame(rows, columns=["class_a", "class_b", "a_as_b", "b_as_a", "share"])
 
 
@@ -106,8 +135,11 @@ def calibration(y_true, probs, classes=None, bins: int = 15) -> dict:
     right = predicted == y_true
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    table = pd.DataFrame({"bin": which, "confidence": confidence, "right": right}).groupby("bin").agg(
-        confidence=("confidence", "mean"), accuracy=("right", "mean"), count=("right", "size"))
+    table = (
+        pd.DataFrame({"bin": which, "confidence": confidence, "right": right})
+        .groupby("bin")
+        .agg(confidence=("confidence", "mean"), accuracy=("right", "mean"), count=("right", "size"))
+    )
     table = table.reindex(range(bins)).assign(low=edges[:-1], high=edges[1:])
     ece = float(np.nansum(table["count"] * (table.accuracy - table.confidence).abs()) / max(len(y_true), 1))
     per_class = {}
@@ -115,8 +147,13 @@ def calibration(y_true, probs, classes=None, bins: int = 15) -> dict:
         mine = predicted == c
         if mine.any():
             per_class[classes[c] if classes else c] = _ece(confidence[mine], right[mine], edges)
-    return {"table": table, "ece": ece, "per_class_ece": pd.Series(per_class, name="ece").sort_values(ascending=False),
-            "right_confidence": confidence[right], "wrong_confidence": confidence[~right]}
+    return {
+        "table": table,
+        "ece": ece,
+        "per_class_ece": pd.Series(per_class, name="ece").sort_values(ascending=False),
+        "right_confidence": confidence[right],
+        "wrong_confidence": confidence[~right],
+    }
 
 
 def class_calibration(y_true, probs, classes, name, bins: int = 15) -> dict:
@@ -151,8 +188,16 @@ def calibration_by_class(y_true, probs, classes, n: int = 5, bins: int = 15) -> 
     for name, ece in cal["per_class_ece"].head(n).items():
         mine = probs.argmax(1) == list(classes).index(name)
         floor = ece_floor(probs[mine].max(1), bins)
-        rows.append({"class": name, "images": int(mine.sum()), "ece": ece, "floor_mean": floor["mean"],
-                     "floor_p95": floor["p95"], "beyond_floor": ece > floor["p95"]})
+        rows.append(
+            {
+                "class": name,
+                "images": int(mine.sum()),
+                "ece": ece,
+                "floor_mean": floor["mean"],
+                "floor_p95": floor["p95"],
+                "beyond_floor": ece > floor["p95"],
+            }
+        )
     return pd.DataFrame(rows).set_index("class")
 
 
@@ -210,19 +255,30 @@ def compare_runs(y_true, pred_a, pred_b, classes, paths=None) -> dict:
     y_true, pred_a, pred_b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
     a, b = per_class_table(y_true, pred_a, classes), per_class_table(y_true, pred_b, classes)
     delta = (b[["precision", "recall", "f1"]] - a[["precision", "recall", "f1"]]).add_prefix("delta_")
-    table = pd.concat([a[["f1"]].rename(columns={"f1": "f1_a"}), b[["f1"]].rename(columns={"f1": "f1_b"}), delta,
-                       a[["support"]]], axis=1).sort_values("delta_f1", kind="stable")
+    table = pd.concat(
+        [a[["f1"]].rename(columns={"f1": "f1_a"}), b[["f1"]].rename(columns={"f1": "f1_b"}), delta, a[["support"]]],
+        axis=1,
+    ).sort_values("delta_f1", kind="stable")
     paths = np.asarray(paths if paths is not None else np.arange(len(y_true)), dtype=object)
 
     def flips(mask):
-        return pd.DataFrame({"path": paths[mask], "true": [classes[i] for i in y_true[mask]],
-                             "pred_a": [classes[i] for i in pred_a[mask]],
-                             "pred_b": [classes[i] for i in pred_b[mask]]})
+        return pd.DataFrame(
+            {
+                "path": paths[mask],
+                "true": [classes[i] for i in y_true[mask]],
+                "pred_a": [classes[i] for i in pred_a[mask]],
+                "pred_b": [classes[i] for i in pred_b[mask]],
+            }
+        )
 
     right_a, right_b = pred_a == y_true, pred_b == y_true
-    return {"per_class": table, "right_to_wrong": flips(right_a & ~right_b),
-            "wrong_to_right": flips(~right_a & right_b),
-            "accuracy_a": float(right_a.mean()), "accuracy_b": float(right_b.mean())}
+    return {
+        "per_class": table,
+        "right_to_wrong": flips(right_a & ~right_b),
+        "wrong_to_right": flips(~right_a & right_b),
+        "accuracy_a": float(right_a.mean()),
+        "accuracy_b": float(right_b.mean()),
+    }
 
 
 def paired(a, b) -> tuple:
@@ -235,8 +291,10 @@ def paired(a, b) -> tuple:
     missing = [p for p in a.paths if p not in where]
     if missing or len(a.paths) != len(b.paths):
         first = missing[0] if missing else next(p for p in b.paths if p not in set(a.paths))
-        raise InputError(f"the two evaluations hold different images ({len(a.paths)} and {len(b.paths)}; first "
-                         f"not in both: {first}); evaluate both on the same data")
+        raise InputError(
+            f"the two evaluations hold different images ({len(a.paths)} and {len(b.paths)}; first "
+            f"not in both: {first}); evaluate both on the same data"
+        )
     rows = np.array([where[p] for p in a.paths], dtype=np.int64)
     in_a = set(a.classes)
     classes = list(a.classes) + [c for c in b.classes if c not in in_a]
@@ -245,9 +303,11 @@ def paired(a, b) -> tuple:
     differ = np.flatnonzero(true_b != np.asarray(a.y_true))
     if len(differ):
         i = differ[0]
-        raise InputError(f"the two evaluations label {len(differ)} image(s) differently (first: {a.paths[i]} is "
-                         f"{classes[a.y_true[i]]!r} in one, {classes[true_b[i]]!r} in the other); compare "
-                         f"evaluations of the same labelled images")
+        raise InputError(
+            f"the two evaluations label {len(differ)} image(s) differently (first: {a.paths[i]} is "
+            f"{classes[a.y_true[i]]!r} in one, {classes[true_b[i]]!r} in the other); compare "
+            f"evaluations of the same labelled images"
+        )
     return np.asarray(a.y_true), np.asarray(a.y_pred), to_union[np.asarray(b.y_pred)[rows]], classes, list(a.paths)
 
 
@@ -263,6 +323,7 @@ def compare_results(a, b, tested: bool = False, n_boot: int = 1000) -> dict:
     in_a, in_b = set(a.classes), set(b.classes)
     for table in (out["per_class"], out.get("tested")):
         if table is not None:
-            table["known_to"] = ["both" if c in in_a and c in in_b else "a only" if c in in_a else "b only"
-                                 for c in table.index]
+            table["known_to"] = [
+                "both" if c in in_a and c in in_b else "a only" if c in in_a else "b only" for c in table.index
+            ]
     return out

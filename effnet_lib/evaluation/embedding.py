@@ -39,8 +39,11 @@ def project(features: np.ndarray, method: str = "tsne", seed: int = 0) -> np.nda
     if method == "pca":
         return reduced[:, :2].astype(np.float32)
     perplexity = min(30.0, (len(x) - 1) / 3)
-    return TSNE(2, perplexity=perplexity, init="pca", random_state=seed,
-                n_jobs=1).fit_transform(reduced).astype(np.float32)
+    return (
+        TSNE(2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=1)
+        .fit_transform(reduced)
+        .astype(np.float32)
+    )
 
 
 def projection(features: np.ndarray, folder: str | Path | None, method: str = "tsne") -> np.ndarray:
@@ -59,8 +62,11 @@ def projection(features: np.ndarray, folder: str | Path | None, method: str = "t
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, buf.getvalue())
     except OSError as e:  # a read-only or full cache folder costs the cache, not the map
-        warnings.warn(f"{path.parent}: cannot keep the projection there ({e.strerror}); it is computed again next "
-                      f"time: give a writable cache_dir", stacklevel=2)
+        warnings.warn(
+            f"{path.parent}: cannot keep the projection there ({e.strerror}); it is computed again next "
+            f"time: give a writable cache_dir",
+            stacklevel=2,
+        )
     return xy
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import normalise, report, top_confusions
-from .predict import EvalResult
+from .results import EvalResult
 
 __all__ = ["ErrorAnalysis"]
 
@@ -49,10 +49,14 @@ class ErrorAnalysis:
         both = as_true + as_pred
         order = [j for j in np.argsort(-both, kind="stable") if both[j] > 0][:n]
         # as_true[j]: images of `name` predicted as j; as_pred[j]: images of j predicted as `name`.
-        return pd.DataFrame({"class": [self.classes[j] for j in order],
-                             "taken for it": [int(as_pred[j]) for j in order],
-                             "it is taken for": [int(as_true[j]) for j in order]},
-                            columns=["class", "taken for it", "it is taken for"])
+        return pd.DataFrame(
+            {
+                "class": [self.classes[j] for j in order],
+                "taken for it": [int(as_pred[j]) for j in order],
+                "it is taken for": [int(as_true[j]) for j in order],
+            },
+            columns=["class", "taken for it", "it is taken for"],
+        )
 
     def neighbours(self, name: str, n: int = 8) -> np.ndarray:
         """`name` and up to n classes it is most confused with (all classes when there are few)."""
@@ -73,9 +77,15 @@ class ErrorAnalysis:
         t, p = self.index[true], self.index[predicted]
         rows = np.flatnonzero((self.y_true == t) & (self.y_pred == p))
         probs = self.result.probs
-        table = pd.DataFrame({"path": [self.result.paths[r] for r in rows], "true": true,
-                              "predicted": predicted, "confidence": probs[rows, p],
-                              "prob_true": probs[rows, t]})
+        table = pd.DataFrame(
+            {
+                "path": [self.result.paths[r] for r in rows],
+                "true": true,
+                "predicted": predicted,
+                "confidence": probs[rows, p],
+                "prob_true": probs[rows, t],
+            }
+        )
         return table.sort_values("confidence", ascending=False, kind="stable").reset_index(drop=True)
 
     def pairs_of(self, name: str, n: int = 8) -> list[tuple[str, str, int]]:
@@ -87,5 +97,9 @@ class ErrorAnalysis:
 
     def card(self, name: str) -> dict:
         row = self.table.loc[name]
-        return {"class": name, **{k: float(row[k]) for k in ("precision", "recall", "specificity", "f1")},
-                "support": int(row["support"]), "confused_with": self.confused_with(name)}
+        return {
+            "class": name,
+            **{k: float(row[k]) for k in ("precision", "recall", "specificity", "f1")},
+            "support": int(row["support"]),
+            "confused_with": self.confused_with(name),
+        }

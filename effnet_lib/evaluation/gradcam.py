@@ -10,7 +10,8 @@ where. So by default the map comes from the last stage whose output is still at 
 stage at 32 px.
 
 A short hook-based implementation: two hooks, one backward pass, no extra dependency. It computes
-the map only; `plots.overlay` draws it over the image.
+the maps only (`grad_cam`; `cam_maps` for one image file as a predictor sees it); `display.plots`
+draws them (`overlay`, `cam_figure`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MIN_SIDE", "cam_layer", "cam_from", "grad_cam"]
+from ..data.images import load_image
+
+__all__ = ["MIN_SIDE", "cam_layer", "cam_from", "grad_cam", "cam_maps"]
 
 MIN_SIDE = 4  # the smallest map a Grad-CAM can show a place on
 
@@ -54,8 +57,9 @@ def cam_from(activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor
     return cam / top if top > 0 else cam
 
 
-def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None,
-             layer: nn.Module | None = None) -> tuple[torch.Tensor, int]:
+def grad_cam(
+    model: nn.Module, x: torch.Tensor, target: int | None = None, layer: nn.Module | None = None
+) -> tuple[torch.Tensor, int]:
     """Map (H x W, in [0, 1], at the input's size) for class `target` (default: the top class),
     from `layer` (default: `cam_layer`'s choice for this input size)."""
     layer = layer if layer is not None else model.features[cam_layer(model, x.shape[-1], channels=x.shape[1])[0]]
@@ -82,3 +86,11 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int | None = None,
     cam = F.interpolate(cam[None, None], size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     top = cam.max()
     return (cam / top if top > 0 else cam), target
+
+
+def cam_maps(predictor, path: str, classes) -> tuple:
+    """The image as the network sees it (HWC in [0, 1]) and one Grad-CAM map per class name."""
+    tf = predictor.transforms
+    x = tf.eval()(load_image(path, tf.working_size))[None].to(predictor.device)
+    maps = [grad_cam(predictor.model, x, predictor.classes.index(c))[0].cpu().numpy() for c in classes]
+    return tf.to_image(x[0].cpu()).numpy(), maps

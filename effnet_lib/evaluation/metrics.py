@@ -22,8 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Report", "confusion_matrix", "per_class_table", "top_k_accuracy", "report", "normalise", "top_confusions",
-           "most_confused_classes"]
+__all__ = [
+    "Report",
+    "confusion_matrix",
+    "per_class_table",
+    "top_k_accuracy",
+    "report",
+    "normalise",
+    "top_confusions",
+    "most_confused_classes",
+]
 
 
 @dataclass
@@ -50,14 +58,19 @@ def _ratio(a, b) -> np.ndarray:
 def _per_class(cm: np.ndarray) -> dict[str, np.ndarray]:
     tp, support, predicted = np.diag(cm), cm.sum(1), cm.sum(0)
     tn = cm.sum() - support - predicted + tp
-    return {"precision": _ratio(tp, predicted), "recall": _ratio(tp, support),
-            "specificity": _ratio(tn, tn + predicted - tp), "f1": _ratio(2 * tp, support + predicted),
-            "support": support}
+    return {
+        "precision": _ratio(tp, predicted),
+        "recall": _ratio(tp, support),
+        "specificity": _ratio(tn, tn + predicted - tp),
+        "f1": _ratio(2 * tp, support + predicted),
+        "support": support,
+    }
 
 
 def per_class_table(y_true, y_pred, classes) -> pd.DataFrame:
-    return pd.DataFrame(_per_class(confusion_matrix(y_true, y_pred, len(classes))),
-                        index=pd.Index(list(classes), name="class"))
+    return pd.DataFrame(
+        _per_class(confusion_matrix(y_true, y_pred, len(classes))), index=pd.Index(list(classes), name="class")
+    )
 
 
 def top_k_accuracy(y_true, probs, k: int) -> float:
@@ -102,8 +115,14 @@ def top_confusions(cm: np.ndarray, classes, n: int = 10) -> pd.DataFrame:
     for i, j in zip(*np.unravel_index(flat, off.shape)):
         if off[i, j] == 0:
             break
-        rows.append({"true": classes[i], "predicted": classes[j], "count": int(off[i, j]),
-                     "share_of_true": off[i, j] / max(cm[i].sum(), 1)})
+        rows.append(
+            {
+                "true": classes[i],
+                "predicted": classes[j],
+                "count": int(off[i, j]),
+                "share_of_true": off[i, j] / max(cm[i].sum(), 1),
+            }
+        )
     return pd.DataFrame(rows, columns=["true", "predicted", "count", "share_of_true"])
 
 
@@ -112,4 +131,3 @@ def most_confused_classes(cm: np.ndarray, n: int = 20) -> np.ndarray:
     cm = np.asarray(cm)
     errors = cm.sum(0) + cm.sum(1) - 2 * np.diag(cm)
     return np.sort(np.argsort(errors, kind="stable")[::-1][:n])
-

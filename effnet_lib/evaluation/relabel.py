@@ -50,8 +50,9 @@ def _read(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: not a readable CSV ({e})") from None
     missing = [c for c in ("path", "given", "new_label") if c not in table.columns]
     if missing:
-        raise InputError(f"{path}: no column {', '.join(missing)}; start from the label_issues.csv that evaluate "
-                         f"writes")
+        raise InputError(
+            f"{path}: no column {', '.join(missing)}; start from the label_issues.csv that evaluate writes"
+        )
     return table
 
 
@@ -67,16 +68,21 @@ def plan(path) -> list[Move]:
         where = f"{path}, line {line}"
         source = Path(row.path)
         if not source.is_file():
-            raise InputError(f"{where}: {source} is not there (moved already, or another folder?); fix or "
-                             f"clear the row")
+            raise InputError(
+                f"{where}: {source} is not there (moved already, or another folder?); fix or clear the row"
+            )
         if source.parent.name != row.given:
-            raise InputError(f"{where}: {source} lies in folder {source.parent.name!r}, the row says "
-                             f"{row.given!r}; relabel files from the evaluation of this folder")
+            raise InputError(
+                f"{where}: {source} lies in folder {source.parent.name!r}, the row says "
+                f"{row.given!r}; relabel files from the evaluation of this folder"
+            )
         target_dir = source.parent.parent / new
         if not target_dir.is_dir():
             known = sorted(p.name for p in source.parent.parent.iterdir() if p.is_dir())
-            raise InputError(f"{where}: no class {new!r} beside {row.given!r} in {source.parent.parent} (classes: "
-                             f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''}); check the spelling")
+            raise InputError(
+                f"{where}: no class {new!r} beside {row.given!r} in {source.parent.parent} (classes: "
+                f"{', '.join(known[:8])}{', ...' if len(known) > 8 else ''}); check the spelling"
+            )
         target = target_dir / source.name
         if target.exists() or target in seen:
             raise InputError(f"{where}: {target} exists already; rename one of the two files first")

@@ -36,8 +36,12 @@ def nll(y_true, probs) -> float:
 
 def fit_temperature(y_true, probs, bounds=(0.05, 20.0)) -> float:
     """The T that minimises the negative log-likelihood of `y_true` (searched on a log scale)."""
-    found = minimize_scalar(lambda log_t: nll(y_true, scale(probs, float(np.exp(log_t)))),
-                            bounds=tuple(np.log(bounds)), method="bounded", options={"xatol": 1e-5})
+    found = minimize_scalar(
+        lambda log_t: nll(y_true, scale(probs, float(np.exp(log_t)))),
+        bounds=tuple(np.log(bounds)),
+        method="bounded",
+        options={"xatol": 1e-5},
+    )
     return float(np.exp(found.x))
 
 
@@ -46,9 +50,12 @@ def temperature_report(val, test, bins: int = 15) -> dict:
     split's ECE and NLL before and after, with its accuracy (the same both times)."""
     t = fit_temperature(val.y_true, val.probs)
     after = scale(test.probs, t)  # one T keeps every image's ranking of the classes
-    return {"temperature": t,
-            "ece_before": calibration(test.y_true, test.probs, bins=bins)["ece"],
-            "ece_after": calibration(test.y_true, after, bins=bins)["ece"],
-            "nll_before": nll(test.y_true, test.probs), "nll_after": nll(test.y_true, after),
-            "accuracy": float((np.asarray(test.probs).argmax(1) == np.asarray(test.y_true)).mean()),
-            "probs_after": after}
+    return {
+        "temperature": t,
+        "ece_before": calibration(test.y_true, test.probs, bins=bins)["ece"],
+        "ece_after": calibration(test.y_true, after, bins=bins)["ece"],
+        "nll_before": nll(test.y_true, test.probs),
+        "nll_after": nll(test.y_true, after),
+        "accuracy": float((np.asarray(test.probs).argmax(1) == np.asarray(test.y_true)).mean()),
+        "probs_after": after,
+    }

@@ -17,18 +17,21 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .network import (
-    B0_STAGES,
-    VARIANTS,
-    build_model,
-    count_parameters,
-    round_filters,
-    round_repeats,
-)
+from .network import B0_STAGES, VARIANTS, round_filters, round_repeats
+from .variants import build_model, count_parameters
 
 __all__ = [
-    "round_filters", "round_repeats", "count_blocks", "compound_coefficients", "constraint", "distance_from_2",
-    "OFFICIAL", "PAPER_TABLE2", "measure", "variant_table", "mnas_objective",
+    "round_filters",
+    "round_repeats",
+    "count_blocks",
+    "compound_coefficients",
+    "constraint",
+    "distance_from_2",
+    "OFFICIAL",
+    "PAPER_TABLE2",
+    "measure",
+    "variant_table",
+    "mnas_objective",
 ]
 
 ALPHA, BETA, GAMMA = 1.2, 1.1, 1.15
@@ -47,12 +50,12 @@ class Coefficients:
 
 def compound_coefficients(phi: float, alpha=ALPHA, beta=BETA, gamma=GAMMA) -> Coefficients:
     """Depth, width and resolution multipliers for compound coefficient `phi`."""
-    return Coefficients(alpha ** phi, beta ** phi, gamma ** phi)
+    return Coefficients(alpha**phi, beta**phi, gamma**phi)
 
 
 def constraint(alpha=ALPHA, beta=BETA, gamma=GAMMA) -> float:
     """alpha * beta^2 * gamma^2: the FLOPs factor of one phi step (the paper asks for ~2)."""
-    return alpha * beta ** 2 * gamma ** 2
+    return alpha * beta**2 * gamma**2
 
 
 def distance_from_2(alpha=ALPHA, beta=BETA, gamma=GAMMA) -> float:
@@ -65,9 +68,14 @@ OFFICIAL = VARIANTS
 
 # Paper Table 2 (ICML version): ImageNet top-1 %, parameters (M) and FLOPs (B multiply-adds).
 PAPER_TABLE2: dict[str, tuple[float, float, float]] = {
-    "b0": (76.3, 5.3, 0.39), "b1": (78.8, 7.8, 0.70), "b2": (79.8, 9.2, 1.0),
-    "b3": (81.1, 12.0, 1.8), "b4": (82.6, 19.0, 4.2), "b5": (83.3, 30.0, 9.9),
-    "b6": (84.0, 43.0, 19.0), "b7": (84.4, 66.0, 37.0),
+    "b0": (76.3, 5.3, 0.39),
+    "b1": (78.8, 7.8, 0.70),
+    "b2": (79.8, 9.2, 1.0),
+    "b3": (81.1, 12.0, 1.8),
+    "b4": (82.6, 19.0, 4.2),
+    "b5": (83.3, 30.0, 9.9),
+    "b6": (84.0, 43.0, 19.0),
+    "b7": (84.4, 66.0, 37.0),
 }
 
 
@@ -98,19 +106,31 @@ def variant_table(num_classes: int = 1000) -> list[dict]:
         cost = measure(model, res)
         stages = [s for s in _stages(w, d)]
         paper_top1, paper_params, paper_macs = PAPER_TABLE2[name]
-        rows.append({
-            "model": name.upper(), "width": w, "depth": d, "resolution": res, "dropout": dropout,
-            "stem": round_filters(32, w), "channels": "/".join(str(c) for _, c in stages),
-            "repeats": ",".join(str(r) for r, _ in stages),
-            "blocks": sum(r for r, _ in stages), "head": 4 * stages[-1][1],
-            "params": cost.params, "macs": cost.macs,
-            "paper_params_M": paper_params, "paper_macs_B": paper_macs, "paper_top1": paper_top1,
-        })
+        rows.append(
+            {
+                "model": name.upper(),
+                "width": w,
+                "depth": d,
+                "resolution": res,
+                "dropout": dropout,
+                "stem": round_filters(32, w),
+                "channels": "/".join(str(c) for _, c in stages),
+                "repeats": ",".join(str(r) for r, _ in stages),
+                "blocks": sum(r for r, _ in stages),
+                "head": 4 * stages[-1][1],
+                "params": cost.params,
+                "macs": cost.macs,
+                "paper_params_M": paper_params,
+                "paper_macs_B": paper_macs,
+                "paper_top1": paper_top1,
+            }
+        )
     return rows
 
 
 def _stages(width: float, depth: float) -> list[tuple[int, int]]:
     from .network import B0_STAGES
+
     return [(round_repeats(s.layers, depth), round_filters(s.out_channels, width)) for s in B0_STAGES]
 
 

@@ -90,15 +90,23 @@ def open_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
     distributed = _import("distributed", "dask")
     if kind == "dask":
         if not scheduler:
-            raise ParameterError("`executor=dask` needs `scheduler=tcp://HOST:8786` "
-                                 "(start it with the command dask scheduler)")
+            raise ParameterError(
+                "`executor=dask` needs `scheduler=tcp://HOST:8786` (start it with the command dask scheduler)"
+            )
         with distributed.Client(scheduler) as client:
             yield client.get_executor(pure=False)
         return
     jobqueue = _import("dask_jobqueue", "slurm")
     s = slurm or Slurm()
-    with jobqueue.SLURMCluster(queue=s.partition, account=s.account, cores=s.cores, processes=1, memory=s.memory,
-                               walltime=s.walltime, job_extra_directives=list(s.extra)) as cluster:
+    with jobqueue.SLURMCluster(
+        queue=s.partition,
+        account=s.account,
+        cores=s.cores,
+        processes=1,
+        memory=s.memory,
+        walltime=s.walltime,
+        job_extra_directives=list(s.extra),
+    ) as cluster:
         cluster.scale(jobs=s.jobs)
         with distributed.Client(cluster) as client:
             yield client.get_executor(pure=False)
@@ -106,11 +114,13 @@ def open_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
 
 def _import(module: str, extra: str):
     import importlib
+
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingPackageError(f"`executor={extra}` needs the package {module}: "
-                                  f"pip install -e '.[cluster]'") from None
+        raise MissingPackageError(
+            f"`executor={extra}` needs the package {module}: pip install -e '.[cluster]'"
+        ) from None
 
 
 def resubmitting(executor, fn, configs, *args, attempts: int = 3):

@@ -36,15 +36,28 @@ class Evaluated:
     reports: dict[str, Report] = field(default_factory=dict)
 
 
-def train_and_evaluate(cfg: TrainConfig, splits=("val",), *, write: bool = True, reuse: bool = False,
-                       resume: bool = False, overwrite: bool = False, progress: bool = True, given=None) -> Evaluated:
+def train_and_evaluate(
+    cfg: TrainConfig,
+    splits=("val",),
+    *,
+    write: bool = True,
+    reuse: bool = False,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    given=None,
+) -> Evaluated:
     """Train `cfg` (`fit`, with its `resume` and `overwrite`), or with `reuse` read back a finished
     run of the same config (`train_or_load`); then evaluate the best checkpoint on each of `splits`
     that holds images. With `write`, each evaluation leaves its files in `<out>/eval-<split>/`.
     `given`: on resume, the settings of `cfg` to apply, as `fit` takes it."""
-    run = train_or_load(cfg, progress=progress) if reuse else \
-        fit(cfg, resume=resume, overwrite=overwrite, progress=progress, given=given)
+    run = (
+        train_or_load(cfg, progress=progress)
+        if reuse
+        else fit(cfg, resume=resume, overwrite=overwrite, progress=progress, given=given)
+    )
     import torch.distributed as dist
+
     if dist.is_initialized():  # torchrun: the first process evaluates, the others are done
         rank = dist.get_rank()
         dist.destroy_process_group()
@@ -58,21 +71,33 @@ def train_and_evaluate(cfg: TrainConfig, splits=("val",), *, write: bool = True,
         if not samples:
             continue
         result = done.predictor.evaluate(samples)
-        done.reports[split] = (write_evaluation(result, run.out / f"eval-{split}",
-                                                history=run.history if split == "val" else None,
-                                                title="" if split == "val" else f"{split} split")
-                               if write else result.report())
+        done.reports[split] = (
+            write_evaluation(
+                result,
+                run.out / f"eval-{split}",
+                history=run.history if split == "val" else None,
+                title="" if split == "val" else f"{split} split",
+            )
+            if write
+            else result.report()
+        )
     return done
 
 
 def demo_config(epochs: int | None = None, out: Path | str | None = None) -> TrainConfig:
     """The demo's settings: `presets.QUICK`, with `epochs` and `out` where given."""
-    return replace(QUICK, out=str(out) if out is not None else QUICK.out,
-                   epochs=epochs if epochs is not None else QUICK.epochs)
+    return replace(
+        QUICK, out=str(out) if out is not None else QUICK.out, epochs=epochs if epochs is not None else QUICK.epochs
+    )
 
 
-def demo(out: Path, epochs: int | None = None, progress: bool = True, command: str = "python -m effnet_lib demo",
-         recorded_out: Path | None = None) -> tuple[dict, Evaluated]:
+def demo(
+    out: Path,
+    epochs: int | None = None,
+    progress: bool = True,
+    command: str = "python -m effnet_lib demo",
+    recorded_out: Path | None = None,
+) -> tuple[dict, Evaluated]:
     """The main job in `out`: `presets.QUICK` (or `epochs` of it) trained on the built-in data,
     evaluated on its validation and test splits, and five test images of its first class predicted
     in one batch (`batch_test.csv/.png`). Writes the record `demo.json` and returns it with the
@@ -82,10 +107,16 @@ def demo(out: Path, epochs: int | None = None, progress: bool = True, command: s
     run, predictor, val, test = done.run, done.predictor, done.reports["val"], done.reports["test"]
     first = run.classes[0]  # the reference batch test: five images of one class in one batch
     table = batch_test(predictor, [p for p, y in run.folder.test if y == 0][:5], first, out)
-    record = {"command": command, "provenance": provenance(str(predictor.device), seed=cfg.seed, quick=True),
-              "config": {**asdict(cfg), "out": str(recorded_out or out)}, "chance": 1 / len(run.classes),
-              "train_seconds": sum(r["seconds"] for r in run.history), "val": val.summary, "test": test.summary,
-              "batch_test": {"class": first, "right": int((table["pred_1"] == first).sum()), "of": len(table)},
-              "test_per_class": test.per_class.round(4).reset_index().to_dict(orient="records")}
+    record = {
+        "command": command,
+        "provenance": provenance(str(predictor.device), seed=cfg.seed, quick=True),
+        "config": {**asdict(cfg), "out": str(recorded_out or out)},
+        "chance": 1 / len(run.classes),
+        "train_seconds": sum(r["seconds"] for r in run.history),
+        "val": val.summary,
+        "test": test.summary,
+        "batch_test": {"class": first, "right": int((table["pred_1"] == first).sum()), "of": len(table)},
+        "test_per_class": test.per_class.round(4).reset_index().to_dict(orient="records"),
+    }
     atomic_write_text(Path(out) / "demo.json", json.dumps(record, indent=1, default=float))
     return record, done

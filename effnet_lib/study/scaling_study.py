@@ -17,8 +17,9 @@ triple at phi = 1 (`grid_triples`), so the grid compares triples at equal cost a
 not simply the most expensive network.
 
 `experiment_configs(mode)` lists every config of a mode, `run(mode)` trains them through
-`sweeps.sweep` (cached per config, any executor), and `scaling_analysis` turns the table into
-curves, claims and the headline. The full mode's table is committed under data/results:
+`sweeps.sweep` (cached per config, any executor), `scaling_analysis` turns the table into curves
+and `scaling_claims` into claims and the headline. The full mode's table is committed under
+data/results (`scaling_results`):
 
     python -m effnet_lib scaling --mode full
 """
@@ -26,7 +27,6 @@ curves, claims and the headline. The full mode's table is committed under data/r
 from __future__ import annotations
 
 import functools
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,19 +34,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import MissingInputError
-from ..files import atomic_write_text
-from ..model.network import efficientnet, round_filters, scaled_stages
+from ..model.network import round_filters, scaled_stages
 from ..model.scaling import ALPHA, BETA, GAMMA, measure
-from ..provenance import provenance
+from ..model.variants import efficientnet
 from ..training.config import TrainConfig, config_key
 from .scaling_analysis import best_triple
 from .sweeps import default_cache, sweep
 
-__all__ = ["BASE", "PAPER_TRIPLE", "GRID_COST_BAND", "Mode", "QUICK", "FULL", "MODES", "config", "compound",
-           "macs_of", "matched_value", "architecture", "grid_triples", "experiment_configs", "run", "run_folder",
-           "costs",
-           "save_results", "load_results", "RESULTS", "ROOM_FILES", "ROOM_STEPS", "load_room"]
+__all__ = [
+    "BASE",
+    "PAPER_TRIPLE",
+    "GRID_COST_BAND",
+    "Mode",
+    "QUICK",
+    "FULL",
+    "MODES",
+    "config",
+    "compound",
+    "macs_of",
+    "matched_value",
+    "architecture",
+    "grid_triples",
+    "experiment_configs",
+    "run",
+    "run_folder",
+    "costs",
+]
 
 BASE = TrainConfig(data="fashion", model=None, width=0.25, depth=0.34, image_size=32, recipe="short", batch_size=64)
 NUM_CLASSES = 10  # Fashion-MNIST; only the classifier's few MACs depend on it
@@ -72,22 +85,46 @@ class Mode:
 
 
 # Quick mode trains on 200 / 50 / 200 images per class (full mode: 500 / 100 / 500) for 3 epochs, one seed.
-QUICK = Mode("quick", epochs=3, seeds=(0,), phis=(0, 1, 2), grid_alphas=(1.0, 1.5), grid_betas=(1.0, 1.2),
-             fig4=((2.0, 1.3),), fig4_phis=(0, 1), data="fashion-200-50-200")
-FULL = Mode("full", epochs=6, seeds=(0, 1, 2), phis=(0, 1, 2, 3), grid_alphas=(1.0, 1.5, 2.0),
-            grid_betas=(1.0, 1.1, 1.2, 1.3), fig4=((2.0, 1.3),), fig4_phis=(0, 1))
+QUICK = Mode(
+    "quick",
+    epochs=3,
+    seeds=(0,),
+    phis=(0, 1, 2),
+    grid_alphas=(1.0, 1.5),
+    grid_betas=(1.0, 1.2),
+    fig4=((2.0, 1.3),),
+    fig4_phis=(0, 1),
+    data="fashion-200-50-200",
+)
+FULL = Mode(
+    "full",
+    epochs=6,
+    seeds=(0, 1, 2),
+    phis=(0, 1, 2, 3),
+    grid_alphas=(1.0, 1.5, 2.0),
+    grid_betas=(1.0, 1.1, 1.2, 1.3),
+    fig4=((2.0, 1.3),),
+    fig4_phis=(0, 1),
+)
 MODES = {"quick": QUICK, "full": FULL}
 
 
 def config(mode: Mode, width=BASE.width, depth=BASE.depth, resolution=BASE.image_size, seed=0) -> TrainConfig:
-    return replace(BASE, width=round(float(width), 4), depth=round(float(depth), 4), image_size=int(resolution),
-                   epochs=mode.epochs, seed=seed, quick=mode.name == "quick", data=mode.data)
+    return replace(
+        BASE,
+        width=round(float(width), 4),
+        depth=round(float(depth), 4),
+        image_size=int(resolution),
+        epochs=mode.epochs,
+        seed=seed,
+        quick=mode.name == "quick",
+        data=mode.data,
+    )
 
 
 def compound(mode: Mode, alpha: float, beta: float, gamma: float, phi: float, seed=0) -> TrainConfig:
     """The base scaled by phi: depth * alpha^phi, width * beta^phi, resolution * gamma^phi."""
-    return config(mode, BASE.width * beta ** phi, BASE.depth * alpha ** phi,
-                  round(BASE.image_size * gamma ** phi), seed)
+    return config(mode, BASE.width * beta**phi, BASE.depth * alpha**phi, round(BASE.image_size * gamma**phi), seed)
 
 
 def architecture(cfg: TrainConfig) -> tuple:
@@ -111,9 +148,11 @@ def _macs(cfg: TrainConfig) -> int:
 
 
 # The values each dimension may take when it is scaled alone, in increasing cost.
-_SEARCH = {"width": lambda: np.round(np.arange(BASE.width, 8 * BASE.width, 0.01), 2),
-           "depth": lambda: np.round(np.arange(BASE.depth, 16 * BASE.depth, 0.01), 2),
-           "resolution": lambda: np.arange(BASE.image_size, 6 * BASE.image_size + 1)}
+_SEARCH = {
+    "width": lambda: np.round(np.arange(BASE.width, 8 * BASE.width, 0.01), 2),
+    "depth": lambda: np.round(np.arange(BASE.depth, 16 * BASE.depth, 0.01), 2),
+    "resolution": lambda: np.arange(BASE.image_size, 6 * BASE.image_size + 1),
+}
 
 
 def _base_value(dim: str):
@@ -146,6 +185,7 @@ def matched_value(dim: str, target: float):
 
 # Step 1: the grid of triples at phi = 1, at equal measured cost
 
+
 def grid_triples(mode: Mode) -> list[tuple[float, float, float]]:
     """The paper's triple, then for each (alpha, beta) of the grid the gamma whose resolution brings
     the measured MACs nearest to the paper's triple at phi = 1; a pair that cannot get within
@@ -169,6 +209,7 @@ def grid_triples(mode: Mode) -> list[tuple[float, float, float]]:
 
 # The configs of each experiment
 
+
 def _targets(mode: Mode, triples) -> list[int]:
     return sorted({_macs(compound(mode, *t, phi=p)) for t in triples for p in mode.phis if p > 0})
 
@@ -178,14 +219,19 @@ def single_dimension(mode: Mode, triples=(PAPER_TRIPLE,)) -> list[TrainConfig]:
     measured MACs of each compound network (phi > 0) of the first triple, and for a further
     triple's networks a point only where no point of that dimension lies within the matched band
     (25%) of their MACs already."""
-    points = {dim: {matched_value(dim, t) for t in _targets(mode, triples[:1])}
-              for dim in ("width", "depth", "resolution")}
+    points = {
+        dim: {matched_value(dim, t) for t in _targets(mode, triples[:1])} for dim in ("width", "depth", "resolution")
+    }
     for target in _targets(mode, triples[1:]):
         for dim, values in points.items():
             if not any(abs(math.log(_cost(dim, v) / target)) <= math.log(MATCHED_BAND) for v in values):
                 values.add(matched_value(dim, target))
-    return [c for s in mode.seeds for c in [config(mode, seed=s)]
-            + [config(mode, seed=s, **{dim: v}) for dim, values in points.items() for v in sorted(values)]]
+    return [
+        c
+        for s in mode.seeds
+        for c in [config(mode, seed=s)]
+        + [config(mode, seed=s, **{dim: v}) for dim, values in points.items() for v in sorted(values)]
+    ]
 
 
 def depth_budget(mode: Mode) -> list[TrainConfig]:
@@ -193,17 +239,25 @@ def depth_budget(mode: Mode) -> list[TrainConfig]:
     if mode.budget_epochs is None:
         return []
     deep = matched_value("depth", max(_targets(mode, [PAPER_TRIPLE])))
-    return [replace(config(mode, depth=d, seed=s), epochs=mode.budget_epochs)
-            for s in mode.seeds for d in (BASE.depth, deep)]
+    return [
+        replace(config(mode, depth=d, seed=s), epochs=mode.budget_epochs)
+        for s in mode.seeds
+        for d in (BASE.depth, deep)
+    ]
 
 
 def width_lines(mode: Mode) -> list[TrainConfig]:
     """Fig. 4: the single-dimension widths again at other (depth, resolution) pairs."""
-    widths = [BASE.width] + [matched_value("width", _macs(compound(mode, *PAPER_TRIPLE, phi=p)))
-                             for p in mode.fig4_phis if p > 0]
+    widths = [BASE.width] + [
+        matched_value("width", _macs(compound(mode, *PAPER_TRIPLE, phi=p))) for p in mode.fig4_phis if p > 0
+    ]
     pairs = [(1.0, 1.0)] + list(mode.fig4)
-    return [config(mode, width=w, depth=BASE.depth * d, resolution=round(BASE.image_size * r), seed=s)
-            for s in mode.seeds for d, r in pairs for w in widths]
+    return [
+        config(mode, width=w, depth=BASE.depth * d, resolution=round(BASE.image_size * r), seed=s)
+        for s in mode.seeds
+        for d, r in pairs
+        for w in widths
+    ]
 
 
 def compound_scaling(mode: Mode, triple) -> list[tuple[TrainConfig, dict]]:
@@ -221,10 +275,13 @@ def experiment_configs(mode: Mode, found=None) -> dict[str, list[tuple[TrainConf
     networks' MACs) is listed only once it is known."""
     grid = [(compound(mode, *t, phi=1, seed=s), _tags(t, 1)) for s in mode.seeds for t in grid_triples(mode)]
     triples = [PAPER_TRIPLE] + ([found] if found is not None else [])
-    out = {"single_dimension": [(c, {}) for c in single_dimension(mode, triples)],
-           "width_lines": [(c, {}) for c in width_lines(mode)],
-           "grid": grid, "compound_paper": compound_scaling(mode, PAPER_TRIPLE),
-           "depth_budget": [(c, {}) for c in depth_budget(mode)]}
+    out = {
+        "single_dimension": [(c, {}) for c in single_dimension(mode, triples)],
+        "width_lines": [(c, {}) for c in width_lines(mode)],
+        "grid": grid,
+        "compound_paper": compound_scaling(mode, PAPER_TRIPLE),
+        "depth_budget": [(c, {}) for c in depth_budget(mode)],
+    }
     if found is not None:
         out["compound_found"] = compound_scaling(mode, found)
     return out
@@ -243,14 +300,18 @@ def run(mode: Mode | str, cache=None, progress: bool = True, only=None, executor
         wanted |= {"grid", "single_dimension"}  # its triple comes from the grid, its rivals from Fig. 3
     wanted.add("compound_paper")  # holds the base (phi = 0) that MACs ratios are taken against
     configs = experiment_configs(mode)
-    frames = [_sweep(name, configs[name], cache, progress, executor) for name in EXPERIMENTS
-              if name in wanted and configs.get(name)]
+    frames = [
+        _sweep(name, configs[name], cache, progress, executor)
+        for name in EXPERIMENTS
+        if name in wanted and configs.get(name)
+    ]
     if "compound_found" in wanted:
         found = best_triple(_with_ratio(frames))
         later = experiment_configs(mode, found)
         frames = [f for f in frames if f.experiment.iloc[0] != "single_dimension"]
-        frames += [_sweep(name, later[name], cache, progress, executor)
-                   for name in ("single_dimension", "compound_found")]
+        frames += [
+            _sweep(name, later[name], cache, progress, executor) for name in ("single_dimension", "compound_found")
+        ]
     return _with_ratio(frames)
 
 
@@ -284,63 +345,15 @@ def costs(mode: Mode = FULL) -> pd.DataFrame:
                 continue
             value = now[dim]
             cost = measure(efficientnet(c.width, c.depth, num_classes=NUM_CLASSES), c.image_size)
-            rows.append({"dimension": dim, "value": value,
-                         "blocks": sum(s.layers for s in scaled_stages(c.width, c.depth)),
-                         "params": cost.params, "macs": cost.macs,
-                         "nominal_factor": (value / _base_value(dim)) ** (1 if dim == "depth" else 2)})
+            rows.append(
+                {
+                    "dimension": dim,
+                    "value": value,
+                    "blocks": sum(s.layers for s in scaled_stages(c.width, c.depth)),
+                    "params": cost.params,
+                    "macs": cost.macs,
+                    "nominal_factor": (value / _base_value(dim)) ** (1 if dim == "depth" else 2),
+                }
+            )
     t = pd.DataFrame(rows)
     return t.assign(measured_factor=t.macs / t.macs.iloc[0])
-
-
-# Committed full-mode results
-
-RESULTS = Path(__file__).resolve().parents[2] / "data" / "results" / "scaling_full.csv"
-
-
-def save_results(table: pd.DataFrame, command: str, path: Path = RESULTS) -> Path:
-    atomic_write_text(path, table.to_csv(index=False))
-    runs = table.drop_duplicates("key")
-    meta = {"command": command, "rows": len(table), "trained_configs": len(runs),
-            "data": sorted(runs.data.unique().tolist()), "recipe": sorted(runs.recipe.unique().tolist()),
-            "seeds": sorted(int(s) for s in table.seed.unique()),
-            "epochs": sorted(int(e) for e in table.epochs.unique()),
-            "trained_at_commits": sorted(runs.prov_commit.unique().tolist()),
-            "trained_on": sorted(runs.prov_device.unique().tolist()),
-            "trained_between": [runs.prov_date.min(), runs.prov_date.max()],
-            "total_train_seconds": round(float(runs.train_seconds.sum()), 1),
-            **{f"table_written_{k}": v for k, v in provenance().items()}}
-    atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
-    return path
-
-
-def load_results(path: Path = RESULTS) -> tuple[pd.DataFrame, dict]:
-    """The committed full-mode table and how it was made (command, commit, device, seeds)."""
-    if not path.exists():
-        raise MissingInputError(f"{path}: no full-mode results; "
-                                f"make them with `python -m effnet_lib scaling --mode full`")
-    return pd.read_csv(path), json.loads(path.with_suffix(".json").read_text())
-
-
-# The experiment behind the verdicts on width and depth: their first steps (width 0.38 at 1.7x the
-# base's MACs, depth 0.76 at 1.5x) with the last stage on 1x1, 2x2 and 4x4 maps (32, 64 and 128 px;
-# Fashion-MNIST's photos are 28 px, so the larger inputs add room, not detail). Trained by
-# scripts/regime_pilot.py (candidates fm32-cause, fm64-study, fm128-cause), 3 seeds, 6 epochs; each
-# row carries the command, commit, device and date it was made with.
-ROOM_FILES = ("fm32-cause.csv", "fm64-study.csv", "fm128-cause.csv")
-ROOM_STEPS = {"base": (BASE.width, BASE.depth), "width": (0.38, BASE.depth), "depth": (BASE.width, 0.76)}
-
-
-def load_room(folder: Path = RESULTS.parent / "pilots") -> pd.DataFrame:
-    """The room experiment's rows (one per network and seed), with `step` (base, width, depth)
-    and `last_map` (the side of the last stage's feature map)."""
-    files = [folder / name for name in ROOM_FILES if (folder / name).is_file()]
-    if not files:
-        raise MissingInputError(f"{folder}: none of {', '.join(ROOM_FILES)}; make them with "
-                                f"`python scripts/regime_pilot.py fm32-cause fm64-study fm128-cause --seeds 0 1 2`")
-    t = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    step = pd.Series(pd.NA, index=t.index, dtype="object")
-    for name, (w, d) in ROOM_STEPS.items():
-        step[np.isclose(t.width, w) & np.isclose(t.depth, d)] = name
-    t = t.assign(step=step).dropna(subset=["step"])
-    t = t[t.resolution.isin([32, 64, 128])]
-    return t.assign(last_map=t.resolution // 32).reset_index(drop=True)

@@ -59,8 +59,9 @@ def train_config(cfg: TrainConfig, runs: str | Path, threads: int = 1, progress:
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        done = train_and_evaluate(replace(cfg, out=str(Path(runs) / key)), ("val", "test"), write=False, reuse=True,
-                                  progress=progress)
+        done = train_and_evaluate(
+            replace(cfg, out=str(Path(runs) / key)), ("val", "test"), write=False, reuse=True, progress=progress
+        )
         run, predictor = done.run, done.predictor
         cost = measure(predictor.model, cfg.image_size)
         val = done.reports["val"].summary["accuracy"]
@@ -69,15 +70,24 @@ def train_config(cfg: TrainConfig, runs: str | Path, threads: int = 1, progress:
     finally:
         torch.set_num_threads(before)
     settings = {k: cfg.image_size if k == "resolution" else getattr(cfg, k) for k in ROW_SETTINGS}
-    return {**settings, "key": key, "params": cost.params, "macs": cost.macs,
-            "train_seconds": sum(r["seconds"] for r in run.history), "val_acc": val, "test_acc": test,
-            "best_epoch": max(run.history, key=lambda r: r["val_acc"])["epoch"],
-            **{f"prov_{k}": v for k, v in prov.items() if k not in ("seed", "quick")},
-            "prov_host": socket.gethostname(), "prov_threads": threads}
+    return {
+        **settings,
+        "key": key,
+        "params": cost.params,
+        "macs": cost.macs,
+        "train_seconds": sum(r["seconds"] for r in run.history),
+        "val_acc": val,
+        "test_acc": test,
+        "best_epoch": max(run.history, key=lambda r: r["val_acc"])["epoch"],
+        **{f"prov_{k}": v for k, v in prov.items() if k not in ("seed", "quick")},
+        "prov_host": socket.gethostname(),
+        "prov_threads": threads,
+    }
 
 
-def sweep(configs, cache: str | Path | None = None, progress: bool = True, executor=None,
-          threads: int = 1) -> pd.DataFrame:
+def sweep(
+    configs, cache: str | Path | None = None, progress: bool = True, executor=None, threads: int = 1
+) -> pd.DataFrame:
     """One row per config (cached results read back, the others trained), in the given order.
 
     `executor`: None trains one config after another here; otherwise any object with
@@ -88,8 +98,11 @@ def sweep(configs, cache: str | Path | None = None, progress: bool = True, execu
     configs = list({config_key(c): c for c in configs}.values())  # the same config twice is one run
     cache = Path(cache or default_cache())
     cache.mkdir(parents=True, exist_ok=True)
-    rows = {config_key(c): json.loads((cache / f"{config_key(c)}.json").read_text()) for c in configs
-            if (cache / f"{config_key(c)}.json").exists()}
+    rows = {
+        config_key(c): json.loads((cache / f"{config_key(c)}.json").read_text())
+        for c in configs
+        if (cache / f"{config_key(c)}.json").exists()
+    }
     todo = [c for c in configs if config_key(c) not in rows]
     failed: dict[str, str] = {}
     bar = tqdm(total=len(configs), initial=len(rows), desc="configs", disable=not progress)
@@ -103,14 +116,15 @@ def sweep(configs, cache: str | Path | None = None, progress: bool = True, execu
     bar.close()
     if failed:
         report = "\n".join(f"--- {name}\n{tb}" for name, tb in failed.items())
-        raise SweepError(f"{len(failed)} of {len(configs)} config(s) failed ({', '.join(failed)}); the others are "
-                         f"cached in {cache}, and the next call retries only these:\n{report}")
+        raise SweepError(
+            f"{len(failed)} of {len(configs)} config(s) failed ({', '.join(failed)}); the others are "
+            f"cached in {cache}, and the next call retries only these:\n{report}"
+        )
     return pd.DataFrame([rows[config_key(c)] for c in configs])
 
 
 def _name(cfg: TrainConfig) -> str:
-    return (f"w={cfg.width:g} d={cfg.depth:g} r={cfg.image_size} seed={cfg.seed} epochs={cfg.epochs} "
-            f"[{config_key(cfg)}]")
+    return f"w={cfg.width:g} d={cfg.depth:g} r={cfg.image_size} seed={cfg.seed} epochs={cfg.epochs} [{config_key(cfg)}]"
 
 
 def _results(todo, runs, threads, executor):
@@ -125,4 +139,3 @@ def _results(todo, runs, threads, executor):
                 yield cfg, None, traceback.format_exc()
         return
     yield from resubmitting(executor, train_config, todo, runs, threads)
-

@@ -38,9 +38,26 @@ from ..training.presets import QUICK, repo_root, runs_dir
 from .scaling_analysis import verdict
 from .sweeps import sweep
 
-__all__ = ["SOURCE", "TARGET", "PER_CLASS", "SEEDS", "LRS", "EPOCHS", "PASSES", "epochs_for", "task_folder",
-           "features_only", "source_config", "target_config", "run", "seed_gains", "gains", "RESULTS", "save_results",
-           "load_results"]
+__all__ = [
+    "SOURCE",
+    "TARGET",
+    "PER_CLASS",
+    "SEEDS",
+    "LRS",
+    "EPOCHS",
+    "PASSES",
+    "epochs_for",
+    "task_folder",
+    "features_only",
+    "source_config",
+    "target_config",
+    "run",
+    "seed_gains",
+    "gains",
+    "RESULTS",
+    "save_results",
+    "load_results",
+]
 
 SOURCE = ("tshirt_top", "trouser", "pullover", "dress", "coat")
 TARGET = ("sandal", "shirt", "sneaker", "bag", "ankle_boot")
@@ -57,6 +74,8 @@ def epochs_for(per_class: int) -> int:
     """Epochs of a target run: `EPOCHS`, or more for a few images, so that every run sees at least
     `PASSES` images (15 epochs of 25 images are 45 optimiser steps: too few to learn anything)."""
     return max(EPOCHS, -(-PASSES // (len(TARGET) * per_class)))
+
+
 MARKER = "fashion.json"  # the task folders are read with the Fashion-MNIST settings
 
 
@@ -97,12 +116,20 @@ def source_config(seed: int = 0, root=None) -> TrainConfig:
     return replace(QUICK, data=str(task_folder(SOURCE, None, seed, root)), seed=seed, batch_size=None)
 
 
-def target_config(per_class: int, seed: int, pretrained: Path | None, root=None,
-                  lr: float | None = None) -> TrainConfig:
+def target_config(
+    per_class: int, seed: int, pretrained: Path | None, root=None, lr: float | None = None
+) -> TrainConfig:
     """The same network on the target articles from `per_class` images each, from the source
     network's features (`pretrained`: `features_only`, a fresh classifier) or from scratch (None)."""
-    return replace(QUICK, data=str(task_folder(TARGET, per_class, seed, root)), seed=seed, epochs=epochs_for(per_class),
-                   batch_size=None, pretrained=None if pretrained is None else str(pretrained), lr=lr)
+    return replace(
+        QUICK,
+        data=str(task_folder(TARGET, per_class, seed, root)),
+        seed=seed,
+        epochs=epochs_for(per_class),
+        batch_size=None,
+        pretrained=None if pretrained is None else str(pretrained),
+        lr=lr,
+    )
 
 
 def features_only(checkpoint: Path) -> Path:
@@ -110,6 +137,7 @@ def features_only(checkpoint: Path) -> Path:
     starts from them with a fresh classifier. (Source and target both have five classes, so the
     whole state would fit, and the source's T-shirt row would start as the sandal's.)"""
     import torch
+
     out = Path(checkpoint).with_name("features-only.pt")
     if not out.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -128,18 +156,38 @@ def run(per_class=PER_CLASS, seeds=SEEDS, lrs=LRS, cache=None, progress: bool = 
     rows = []
     for seed, src in zip(seeds, sources.itertuples()):
         checkpoint = features_only(cache / "runs" / src.key / "best.pt")
-        todo = [(target_config(n, seed, start, root, lr), n, label) for n in per_class
-                for start, label in ((checkpoint, "from the source network"), (None, "from scratch")) for lr in lrs]
+        todo = [
+            (target_config(n, seed, start, root, lr), n, label)
+            for n in per_class
+            for start, label in ((checkpoint, "from the source network"), (None, "from scratch"))
+            for lr in lrs
+        ]
         done = sweep([c for c, _, _ in todo], cache, progress=progress)
-        tried = pd.DataFrame([{"per_class": n, "start": label, "lr": cfg.lr, "epochs": cfg.epochs, **r._asdict()}
-                              for (cfg, n, label), r in zip(todo, done.itertuples(index=False))])
+        tried = pd.DataFrame(
+            [
+                {"per_class": n, "start": label, "lr": cfg.lr, "epochs": cfg.epochs, **r._asdict()}
+                for (cfg, n, label), r in zip(todo, done.itertuples(index=False))
+            ]
+        )
         for (n, label), group in tried.groupby(["per_class", "start"], sort=False):
             best = group.loc[group.val_acc.idxmax()]
-            rows.append({"per_class": n, "seed": seed, "start": label, "lr": best.lr, "val_acc": best.val_acc,
-                         "test_acc": best.test_acc, "lrs_tried": " ".join(f"{v:g}" for v in group.lr),
-                         "val_accs": " ".join(f"{v:.3f}" for v in group.val_acc), "source_test_acc": src.test_acc,
-                         "epochs": best.epochs, "key": best.key, "train_seconds": group.train_seconds.sum(),
-                         **{k: best[k] for k in ("prov_commit", "prov_device", "prov_date", "prov_threads")}})
+            rows.append(
+                {
+                    "per_class": n,
+                    "seed": seed,
+                    "start": label,
+                    "lr": best.lr,
+                    "val_acc": best.val_acc,
+                    "test_acc": best.test_acc,
+                    "lrs_tried": " ".join(f"{v:g}" for v in group.lr),
+                    "val_accs": " ".join(f"{v:.3f}" for v in group.val_acc),
+                    "source_test_acc": src.test_acc,
+                    "epochs": best.epochs,
+                    "key": best.key,
+                    "train_seconds": group.train_seconds.sum(),
+                    **{k: best[k] for k in ("prov_commit", "prov_device", "prov_date", "prov_threads")},
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -149,13 +197,19 @@ RESULTS = repo_root() / "data" / "results" / "transfer.csv"
 
 def save_results(table: pd.DataFrame, command: str, path: Path = RESULTS) -> Path:
     atomic_write_text(path, table.to_csv(index=False))
-    meta = {"command": command, "rows": len(table), "per_class": sorted(int(n) for n in table.per_class.unique()),
-            "seeds": sorted(int(s) for s in table.seed.unique()), "source": list(SOURCE), "target": list(TARGET),
-            "trained_at_commits": sorted(table.prov_commit.unique().tolist()),
-            "trained_on": sorted(table.prov_device.unique().tolist()),
-            "trained_between": [table.prov_date.min(), table.prov_date.max()],
-            "total_train_seconds": round(float(table.train_seconds.sum()), 1),
-            **{f"table_written_{k}": v for k, v in provenance().items()}}
+    meta = {
+        "command": command,
+        "rows": len(table),
+        "per_class": sorted(int(n) for n in table.per_class.unique()),
+        "seeds": sorted(int(s) for s in table.seed.unique()),
+        "source": list(SOURCE),
+        "target": list(TARGET),
+        "trained_at_commits": sorted(table.prov_commit.unique().tolist()),
+        "trained_on": sorted(table.prov_device.unique().tolist()),
+        "trained_between": [table.prov_date.min(), table.prov_date.max()],
+        "total_train_seconds": round(float(table.train_seconds.sum()), 1),
+        **{f"table_written_{k}": v for k, v in provenance().items()},
+    }
     atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=1) + "\n")
     return path
 
@@ -182,8 +236,15 @@ def gains(table: pd.DataFrame) -> pd.DataFrame:
     out = []
     for n, d in diff.groupby(level="per_class"):
         se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-        out.append({"per_class": n, "seeds": len(d),
-                    "from scratch": wide["from scratch"].loc[n].mean(),
-                    "from the source network": wide["from the source network"].loc[n].mean(),
-                    "gain": d.mean(), "gain_se": se, "verdict": verdict(d.mean(), se)})
+        out.append(
+            {
+                "per_class": n,
+                "seeds": len(d),
+                "from scratch": wide["from scratch"].loc[n].mean(),
+                "from the source network": wide["from the source network"].loc[n].mean(),
+                "gain": d.mean(),
+                "gain_se": se,
+                "verdict": verdict(d.mean(), se),
+            }
+        )
     return pd.DataFrame(out)

@@ -20,10 +20,22 @@ from torch import nn
 
 from ..errors import WorkbookError
 from ..files import atomic_write_bytes, atomic_write_many
-from ..model.network import from_arch
+from ..model.variants import from_arch
 
-__all__ = ["CheckpointError", "RunExistsError", "RUN_FILES", "RUN_OUTPUTS", "prepare_run_folder", "load_checkpoint",
-           "RunFolderError", "save_epoch", "repair_best", "check_writable", "model_from_checkpoint", "check_finite"]
+__all__ = [
+    "CheckpointError",
+    "RunExistsError",
+    "RUN_FILES",
+    "RUN_OUTPUTS",
+    "prepare_run_folder",
+    "load_checkpoint",
+    "RunFolderError",
+    "save_epoch",
+    "repair_best",
+    "check_writable",
+    "model_from_checkpoint",
+    "check_finite",
+]
 
 # What a run folder holds; a fresh run replaces these, and resume reads last.pt.
 RUN_FILES = ("last.pt", "best.pt", "history.csv", "classes.txt", "split.json")
@@ -42,16 +54,21 @@ def load_checkpoint(path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # weights_only refused a Python object: code could run on load
-        raise CheckpointError(f"{path}: refused: not a plain weights file (it holds Python objects that could run "
-                              f"code when loaded), so it will not be loaded; use a checkpoint written by this "
-                              f"library or a torchvision weights file") from None
+        raise CheckpointError(
+            f"{path}: refused: not a plain weights file (it holds Python objects that could run "
+            f"code when loaded), so it will not be loaded; use a checkpoint written by this "
+            f"library or a torchvision weights file"
+        ) from None
     except Exception as e:  # RuntimeError and friends for a damaged or foreign file
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: unreadable checkpoint ({first[:200]}); the file is damaged or not a "
-                              f"PyTorch file: use the best.pt or last.pt of a run") from None
+        raise CheckpointError(
+            f"{path}: unreadable checkpoint ({first[:200]}); the file is damaged or not a "
+            f"PyTorch file: use the best.pt or last.pt of a run"
+        ) from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
-        raise CheckpointError(f"{path}: not a training checkpoint of this library "
-                              f"(for plain torchvision weights use `pretrained`)")
+        raise CheckpointError(
+            f"{path}: not a training checkpoint of this library (for plain torchvision weights use `pretrained`)"
+        )
     return ckpt
 
 
@@ -76,8 +93,11 @@ def repair_best(out: Path, history: list[dict], best_acc: float) -> float:
     if history and history[-1]["val_acc"] >= best_acc:  # last.pt is a best epoch: the same file
         atomic_write_bytes(out / "best.pt", (out / "last.pt").read_bytes())
         return best_acc
-    warnings.warn(f"{out / 'best.pt'}: missing, and its epoch cannot be rebuilt; the next epoch writes it and it "
-                  f"holds the best epoch from then on", stacklevel=4)
+    warnings.warn(
+        f"{out / 'best.pt'}: missing, and its epoch cannot be rebuilt; the next epoch writes it and it "
+        f"holds the best epoch from then on",
+        stacklevel=4,
+    )
     return -1.0
 
 
@@ -85,8 +105,10 @@ def check_finite(ckpt: dict, path) -> dict:
     """The checkpoint's inference weights, refused when a diverged run left NaN or infinity in them."""
     weights = ckpt.get("model_for_inference") or ckpt["model"]
     if not all(torch.isfinite(t).all() for t in weights.values() if t.is_floating_point()):
-        raise CheckpointError(f"{path}: holds NaN or infinite weights (the run diverged); use an earlier "
-                              f"checkpoint, or train again with a lower `lr`")
+        raise CheckpointError(
+            f"{path}: holds NaN or infinite weights (the run diverged); use an earlier "
+            f"checkpoint, or train again with a lower `lr`"
+        )
     return weights
 
 
@@ -116,8 +138,10 @@ def prepare_run_folder(out: Path, resume: bool, overwrite: bool) -> list[Path]:
     if resume and not (out / "last.pt").exists():
         raise CheckpointError(f"{out / 'last.pt'}: no run to resume here; start one without `resume=True`")
     if held and not resume and not overwrite:
-        raise RunExistsError(f"{out}: holds a run ({', '.join(p.name for p in held)}); continue it with `resume=True`, "
-                             f"replace it with `overwrite=True`, or choose another `out`")
+        raise RunExistsError(
+            f"{out}: holds a run ({', '.join(p.name for p in held)}); continue it with `resume=True`, "
+            f"replace it with `overwrite=True`, or choose another `out`"
+        )
     check_writable(out)
     return [] if resume else existing
 
@@ -129,5 +153,4 @@ def check_writable(out: Path):
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
-        raise RunFolderError(f"{out}: cannot write the run folder here ({e.strerror}); "
-                             f"choose another `out`") from None
+        raise RunFolderError(f"{out}: cannot write the run folder here ({e.strerror}); choose another `out`") from None

@@ -75,8 +75,11 @@ class TrainConfig:
         if self.recipe not in RECIPES:
             raise ParameterError(f"`recipe={self.recipe}`: choose one of {', '.join(sorted(RECIPES))}")
         r = RECIPES[self.recipe]
-        overrides = {k: getattr(self, k) for k in ("lr", "warmup_epochs", "label_smoothing", "ema", "dropout",
-                                                   "stochastic_depth") if getattr(self, k) is not None}
+        overrides = {
+            k: getattr(self, k)
+            for k in ("lr", "warmup_epochs", "label_smoothing", "ema", "dropout", "stochastic_depth")
+            if getattr(self, k) is not None
+        }
         return replace(r, **overrides)
 
 
@@ -115,8 +118,20 @@ def _validate(cfg: TrainConfig):
 
 
 # Settings a resume may change: where and how fast it runs, and how far it goes.
-RESUMABLE = {"epochs", "out", "device", "workers", "cache_mb", "compile", "amp", "channels_last", "augment_on",
-             "quick", "data", "max_steps_per_epoch"}
+RESUMABLE = {
+    "epochs",
+    "out",
+    "device",
+    "workers",
+    "cache_mb",
+    "compile",
+    "amp",
+    "channels_last",
+    "augment_on",
+    "quick",
+    "data",
+    "max_steps_per_epoch",
+}
 
 
 def resume_config(cfg: TrainConfig, saved: dict, last: Path, given=None) -> TrainConfig:
@@ -127,12 +142,19 @@ def resume_config(cfg: TrainConfig, saved: dict, last: Path, given=None) -> Trai
     known = {f.name for f in fields(TrainConfig)}
     saved = {k: v for k, v in saved.items() if k in known}
     chosen = known if given is None else set(given)
-    diff = [f"{k} {getattr(cfg, k)!r} (the run: {saved[k]!r})" for k in sorted(saved)
-            if k in chosen and k not in RESUMABLE and _differs(getattr(cfg, k), saved[k])
-            and not (k == "batch_size" and cfg.batch_size is None)]  # not given: the run's own
+    diff = [
+        f"{k} {getattr(cfg, k)!r} (the run: {saved[k]!r})"
+        for k in sorted(saved)
+        if k in chosen
+        and k not in RESUMABLE
+        and _differs(getattr(cfg, k), saved[k])
+        and not (k == "batch_size" and cfg.batch_size is None)
+    ]  # not given: the run's own
     if diff:
-        raise CheckpointError(f"{last}: the run was trained with other settings: {'; '.join(diff)}; resume without "
-                              f"changing them, or train a new run into another `out`")
+        raise CheckpointError(
+            f"{last}: the run was trained with other settings: {'; '.join(diff)}; resume without "
+            f"changing them, or train a new run into another `out`"
+        )
     return replace(TrainConfig(**saved), **{k: getattr(cfg, k) for k in RESUMABLE & chosen})
 
 

@@ -1,8 +1,8 @@
 """Training: a `TrainConfig`, a folder of images, a run folder with history and checkpoints.
 
 `fit` sets a run up (`_setup`: device, data and caches, loaders, model, optimizer, resume) and
-trains it one epoch at a time (`_train_epoch`, then `_finish_epoch`: validation, the finite-weights
-check and the save). Everything a run makes goes into its folder: ``history.csv`` (one row per
+trains it one epoch at a time (`_train_epoch`, then `session.finish_epoch`: validation, the
+finite-weights check and the save). Everything a run makes goes into its folder: ``history.csv`` (one row per
 epoch), ``last.pt`` (every epoch), ``best.pt`` (best validation accuracy), ``classes.txt`` and
 ``split.json`` (the images it trains and validates on), one epoch's files written as one. A checkpoint
 holds model, optimizer, scheduler, EMA, epoch, history, class names and the full config, so
@@ -12,20 +12,16 @@ Nothing trained is lost by accident: a folder that holds a run is refused withou
 ``overwrite``; a diverged epoch (non-finite loss or weights) is never saved and the run stops with
 the epoch named; an interrupt (SIGINT, SIGTERM) stops after the current step with the last
 finished epoch on disk; a second process training into the same folder is refused (a lock), and
-a full disk leaves the last whole epoch. Runs under ``torchrun`` use DistributedDataParallel (`distributed`): each
-process trains on its shard, metrics are summed, and only rank 0 writes files.
+a full disk leaves the last whole epoch. Runs under ``torchrun`` use DistributedDataParallel
+(`distributed`): each process trains on its shard, metrics are summed, and only rank 0 writes files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import json
-import math
 import os
-import shutil
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,8 +35,6 @@ from ..data import loaders as L
 from ..data import transforms as T
 from ..errors import ParameterError
 from ..files import folder_lock
-from ..model.network import arch_of
-from ..provenance import provenance
 from . import distributed as dist
 from .assemble import make_model, open_data
 from .checkpoint import (
@@ -49,13 +43,13 @@ from .checkpoint import (
     load_checkpoint,
     prepare_run_folder,
     repair_best,
-    save_epoch,
 )
 from .config import TrainConfig, config_key, resume_config
 from .recipes import EmaRamp, make_optimizer
+from .session import Session, check_step, finish_epoch, report_bad
 from .stopping import Interrupted, StopOnSignal, TrainingStopped
 
-__all__ = ["TrainingStopped", "Run", "fit", "evaluate_loss", "train_or_load"]
+__all__ = ["TrainingStopped", "Run", "fit", "train_or_load"]
 
 
 @dataclass
@@ -77,49 +71,9 @@ class Run:
 # Setting a run up
 
 
-@dataclass
-class _Session:
-    """Everything one run holds while it trains."""
-
-    cfg: TrainConfig
-    out: Path
-    device: torch.device
-    rank: int
-    world: int
-    folder: D.ImageFolder
-    tf: T.Transforms
-    model: nn.Module
-    net: nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    ema: nn.Module | None
-    train_loader: object
-    val_loader: object
-    steps: int
-    fresh: bool  # not a resumed run
-    scaler: torch.amp.GradScaler
-    start: int = 0
-    history: list = field(default_factory=list)
-    best_acc: float = -1.0
-    stale: list = field(default_factory=list)  # an overwritten run's files, removed after the first save
-    bad_files: set = field(default_factory=set)
-
-    @property
-    def memory_format(self):
-        return torch.channels_last if self.cfg.channels_last else torch.contiguous_format
-
-    @property
-    def amp(self) -> tuple[bool, torch.dtype]:
-        on = self.cfg.amp and self.device.type == "cuda"
-        return on, torch.bfloat16 if on and torch.cuda.is_bf16_supported() else torch.float16
-
-    @property
-    def base_lr(self) -> float:
-        return self.scheduler.base_lrs[0]  # the run's rate before warm-up and decay, as --lr gives it
-
-
-def _open_run(cfg: TrainConfig, resume: bool, overwrite: bool, rank: int,
-              given=None) -> tuple[TrainConfig, dict | None, list]:
+def _open_run(
+    cfg: TrainConfig, resume: bool, overwrite: bool, rank: int, given=None
+) -> tuple[TrainConfig, dict | None, list]:
     """Check the run folder and, on resume, the config against the run's; returns (cfg, ckpt, stale)."""
     out = Path(cfg.out)
     stale = prepare_run_folder(out, resume, overwrite) if rank == 0 else []
@@ -128,12 +82,14 @@ def _open_run(cfg: TrainConfig, resume: bool, overwrite: bool, rank: int,
     ckpt = load_checkpoint(out / "last.pt")
     cfg = resume_config(cfg, ckpt["config"], out / "last.pt", given)
     if cfg.epochs < len(ckpt["history"]):
-        raise ParameterError(f"{out / 'last.pt'}: the run has already trained {len(ckpt['history'])} epochs; "
-                             f"`epochs={cfg.epochs}` would undo them (give {len(ckpt['history'])} or more)")
+        raise ParameterError(
+            f"{out / 'last.pt'}: the run has already trained {len(ckpt['history'])} epochs; "
+            f"`epochs={cfg.epochs}` would undo them (give {len(ckpt['history'])} or more)"
+        )
     return cfg, ckpt, stale
 
 
-def _setup(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool = True, given=None) -> _Session:
+def _setup(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool = True, given=None) -> Session:
     device = dist.resolve_device(cfg.device)
     if device.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -145,20 +101,42 @@ def _setup(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool = Tru
         torch.use_deterministic_algorithms(True, warn_only=True)
     folder, tf, cfg = open_data(cfg, resumed=ckpt is not None, rank=rank)
     if ckpt is not None and ckpt["classes"] != folder.classes:
-        raise CheckpointError(f"{Path(cfg.out) / 'last.pt'}: trained on classes {ckpt['classes'][:5]}..., "
-                              f"but {folder.root} has {folder.classes[:5]}...; resume on the same data")
+        raise CheckpointError(
+            f"{Path(cfg.out) / 'last.pt'}: trained on classes {ckpt['classes'][:5]}..., "
+            f"but {folder.root} has {folder.classes[:5]}...; resume on the same data"
+        )
     model = make_model(cfg, len(folder.classes), load_weights=ckpt is None)
     finished = ckpt is not None and ckpt["epoch"] + 1 >= cfg.epochs
     train_loader, val_loader = L.training_loaders(cfg, folder, tf, device, rank, world, finished, progress)
     steps = min(len(train_loader), cfg.max_steps_per_epoch or len(train_loader))
     model = model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.contiguous_format)
     optimizer, scheduler = make_optimizer(cfg, model, steps)
-    ema = (torch.optim.swa_utils.AveragedModel(model, avg_fn=EmaRamp(cfg.recipe_().ema), use_buffers=True)
-           if cfg.recipe_().ema else None)
+    ema = (
+        torch.optim.swa_utils.AveragedModel(model, avg_fn=EmaRamp(cfg.recipe_().ema), use_buffers=True)
+        if cfg.recipe_().ema
+        else None
+    )
     fp16 = cfg.amp and device.type == "cuda" and not torch.cuda.is_bf16_supported()  # only fp16 needs loss scaling
-    s = _Session(cfg, Path(cfg.out), device, rank, world, folder, tf, model, model, optimizer, scheduler, ema,
-                 train_loader, val_loader, steps, fresh=ckpt is None, scaler=torch.amp.GradScaler("cuda", enabled=fp16),
-                 stale=stale)
+    s = Session(
+        cfg,
+        Path(cfg.out),
+        device,
+        rank,
+        world,
+        folder,
+        tf,
+        model,
+        model,
+        optimizer,
+        scheduler,
+        ema,
+        train_loader,
+        val_loader,
+        steps,
+        fresh=ckpt is None,
+        scaler=torch.amp.GradScaler("cuda", enabled=fp16),
+        stale=stale,
+    )
     if ckpt is not None:
         _restore(s, ckpt)
     if world > 1:
@@ -168,7 +146,7 @@ def _setup(cfg: TrainConfig, resume: bool, overwrite: bool, progress: bool = Tru
     return s
 
 
-def _restore(s: _Session, ckpt: dict):
+def _restore(s: Session, ckpt: dict):
     s.model.load_state_dict(ckpt["model"])
     s.optimizer.load_state_dict(ckpt["optimizer"])
     # LambdaLR saves its Schedule's fields (the old horizon among them) into the object it holds:
@@ -185,12 +163,12 @@ def _restore(s: _Session, ckpt: dict):
     if s.rank == 0:
         s.best_acc = repair_best(s.out, s.history, s.best_acc)
 
+
 # -----------------------------------------------------------------------------
 # The loop
 
 
-def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, progress: bool = True,
-        given=None) -> Run:
+def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, progress: bool = True, given=None) -> Run:
     """Train as `cfg` says, writing history and checkpoints into `cfg.out`; see the module doc.
 
     A folder that holds a run is refused unless `resume` (continue it to `cfg.epochs`) or
@@ -209,7 +187,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, prog
             with StopOnSignal() as stop:
                 for epoch in range(s.start, s.cfg.epochs):
                     stats, seconds, lr = _train_epoch(s, epoch, stop, progress)
-                    _finish_epoch(s, epoch, stats, seconds, lr, progress)
+                    finish_epoch(s, epoch, stats, seconds, lr, progress)
     except BaseException:
         if made and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
@@ -220,7 +198,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, prog
     return Run(out, s.history, s.folder.classes, s.folder, s.tf, best)
 
 
-def _train_epoch(s: _Session, epoch: int, stop: StopOnSignal, progress: bool) -> tuple[list[float], float, float]:
+def _train_epoch(s: Session, epoch: int, stop: StopOnSignal, progress: bool) -> tuple[list[float], float, float]:
     """One pass over the training shard: the summed (loss, correct, seen), the seconds and the rate."""
     cfg, device = s.cfg, s.device
     L.seed_epoch(s.train_loader, cfg.seed, epoch)
@@ -234,13 +212,18 @@ def _train_epoch(s: _Session, epoch: int, stop: StopOnSignal, progress: bool) ->
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = torch.zeros((), device=device, dtype=torch.long)
-    bar = tqdm(total=s.steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress or s.rank, leave=False,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=s.steps,
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        disable=not progress or s.rank,
+        leave=False,
+        dynamic_ncols=True,
+    )
     t0 = time.perf_counter()
     for step, (x, y, _, bad) in enumerate(s.train_loader):
         if step >= s.steps:
             break
-        _report_bad(bad, s.folder.train, s.bad_files)
+        report_bad(bad, s.folder.train, s.bad_files)
         if len(y):
             x, y = L.to_device(x, s.tf, device, s.memory_format), y.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
@@ -258,126 +241,20 @@ def _train_epoch(s: _Session, epoch: int, stop: StopOnSignal, progress: bool) ->
             seen += len(y)
             bar.update()
         if step % sync_every == 0:
-            _check_step(s, epoch, step, (loss_sum, correct, seen), t0, bar)
+            check_step(s, epoch, step, (loss_sum, correct, seen), t0, bar)
         if dist.agree(stop.signal is not None, s.world, step % sync_every == 0):
-            raise Interrupted(f"{stop.signal or 'stop request'} at epoch {epoch + 1} step {step + 1}: "
-                                  f"{s.out / 'last.pt'} holds the last finished epoch ({len(s.history)} of "
-                                  f"{cfg.epochs}); continue with `resume=True`")
+            raise Interrupted(
+                f"{stop.signal or 'stop request'} at epoch {epoch + 1} step {step + 1}: "
+                f"{s.out / 'last.pt'} holds the last finished epoch ({len(s.history)} of "
+                f"{cfg.epochs}); continue with `resume=True`"
+            )
     bar.close()
     seconds = time.perf_counter() - t0
-    return dist.all_reduce(torch.stack([loss_sum.double(), correct.double(), seen.double()]),
-                           s.world), seconds, epoch_lr
-
-
-def _check_step(s: _Session, epoch, step, totals, t0, bar):
-    loss_sum, correct, seen = (t.item() for t in totals)  # a wait for the device, every few steps only
-    if not math.isfinite(loss_sum):
-        raise TrainingStopped(_diverged(s, epoch, f"step {step + 1}"))
-    bar.set_postfix(loss=f"{loss_sum / max(1, seen):.3f}", acc=f"{correct / max(1, seen):.3f}",
-                    img_s=f"{seen * s.world / (time.perf_counter() - t0):.0f}")
-
-
-def _finish_epoch(s: _Session, epoch: int, stats: list[float], seconds: float, lr: float, progress: bool):
-    """Validate, refuse non-finite results, record the epoch and save it (rank 0)."""
-    loss_sum, correct, seen = stats
-    if seen == 0:
-        raise D.DataError(f"{s.folder.root}: no training image of this epoch could be read "
-                          f"({len(s.bad_files)} unreadable); check the files")
-    if not math.isfinite(loss_sum):
-        raise TrainingStopped(_diverged(s, epoch, "training"))
-    use_amp, amp_dtype = s.amp
-    criterion = nn.CrossEntropyLoss(label_smoothing=s.cfg.recipe_().label_smoothing)
-    t0 = time.perf_counter()
-    val_loss, val_acc = evaluate_loss(s.ema.module if s.ema is not None else s.net, s.val_loader, s.device, criterion,
-                                      s.memory_format, use_amp, amp_dtype, s.world, s.tf.normalise_batch)
-    if not math.isfinite(val_loss) or not _finite(s.model):
-        raise TrainingStopped(_diverged(s, epoch, "validation"))
-    row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": val_loss,
-           "val_acc": val_acc, "lr": lr, "seconds": seconds,
-           "img_per_s": seen / seconds, "val_seconds": time.perf_counter() - t0, "skipped_files": len(s.bad_files)}
-    s.history.append(row)
-    if s.rank == 0:
-        _save(s, epoch, improved=row["val_acc"] > s.best_acc)
-    s.best_acc = max(s.best_acc, row["val_acc"])
-    if progress and s.rank == 0:
-        tqdm.write(f"epoch {epoch + 1}/{s.cfg.epochs}: train loss {row['train_loss']:.3f} acc {row['train_acc']:.3f} "
-                   f"| val loss {row['val_loss']:.3f} acc {row['val_acc']:.3f} | {row['img_per_s']:.0f} img/s")
-
-
-def _save(s: _Session, epoch: int, improved: bool):
-    first = epoch == s.start and s.fresh
-    extra = {}
-    if first:  # a fresh run: its own class list and split, in the same write as its first epoch
-        extra["classes.txt"] = "\n".join(s.folder.classes) + "\n"
-        if s.folder.split_record is not None:
-            extra["split.json"] = json.dumps(s.folder.split_record)
-    ckpt = {"format": 1, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
-            "scheduler": s.scheduler.state_dict(), "ema": s.ema.state_dict() if s.ema is not None else None,
-            "epoch": epoch, "history": s.history, "best_acc": max(r["val_acc"] for r in s.history),
-            "config": asdict(s.cfg), "arch": arch_of(s.model), "transforms": asdict(s.tf),
-            "classes": s.folder.classes, "rng": {"torch": torch.get_rng_state()},
-            "provenance": provenance(str(s.device), seed=s.cfg.seed, quick=s.cfg.quick)}
-    if s.ema is not None:  # predictions use the averaged weights
-        ckpt["model_for_inference"] = s.ema.module.state_dict()
-    try:
-        save_epoch(s.out, ckpt, s.history, improved, extra)
-    except OSError as e:
-        s.history.pop()
-        kept = (f"{s.out / 'last.pt'} holds epoch {s.history[-1]['epoch']}; free space and continue with `resume=True`"
-                if s.history and not first else
-                "the folder's earlier run is kept as it was; free space and run again with --overwrite" if s.stale
-                else "no epoch was saved; free space and run again")
-        raise TrainingStopped(f"{e.filename or s.out}: could not write epoch {epoch + 1} ({e.strerror}); nothing of "
-                              f"that epoch was saved: {kept}") from None
-    if first and s.folder.split_record is not None:
-        try:  # the data folder's manifest, now that a run trained on the split
-            D.save_split(s.folder)
-        except D.DataError as e:
-            warnings.warn(f"{e} (this run keeps its split in {s.out / 'split.json'})", stacklevel=2)
-    # An overwritten run's leftovers go once the new run has its first epoch on disk.
-    rewritten = {"last.pt", "best.pt", "history.csv", "classes.txt"} | ({"split.json"} if s.folder.split_record
-                                                                        else set())
-    for p in (p for p in s.stale if p.name not in rewritten):
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-    s.stale = []
-
-
-def _finite(model: nn.Module) -> bool:
-    return bool(torch.stack([torch.isfinite(t).all() for t in model.state_dict().values()
-                             if t.is_floating_point()]).all())
-
-
-def _report_bad(bad, samples, seen: set):
-    for i in bad:
-        if i not in seen:
-            seen.add(i)
-            warnings.warn(f"{samples[i][0]}: {D.unreadable_reason(samples[i][0])}; skipped", stacklevel=4)
-
-
-def _diverged(s: _Session, epoch: int, where: str) -> str:
-    kept = (f"{s.out / 'last.pt'} holds epoch {s.history[-1]['epoch']}, the last with finite weights" if s.history
-            else "no checkpoint was written")
-    return (f"loss became NaN or infinite in epoch {epoch + 1} ({where}); stopped without saving it. {kept}; "
-            f"try a lower `lr` (this run: {s.base_lr:g}) or check the data")
-
-
-@torch.no_grad()
-def evaluate_loss(model, loader, device, criterion, memory_format, use_amp=False,
-                  amp_dtype=torch.bfloat16, world=1, normalise=None) -> tuple[float, float]:
-    """Mean loss and accuracy over a loader of uint8 batches (summed over processes)."""
-    model.eval()
-    totals = torch.zeros(3, dtype=torch.float64, device=device)
-    for x, y, _, _ in loader:
-        if not len(y):
-            continue
-        x = normalise(x.to(device, non_blocking=True)).contiguous(memory_format=memory_format)
-        y = y.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-            logits = model(x)
-        totals += torch.stack([criterion(logits.float(), y).double() * len(y),
-                               (logits.argmax(1) == y).sum().double(), torch.tensor(len(y), device=device).double()])
-    loss, correct, n = dist.all_reduce(totals, world)
-    return loss / max(n, 1), correct / max(n, 1)
+    return (
+        dist.all_reduce(torch.stack([loss_sum.double(), correct.double(), seen.double()]), s.world),
+        seconds,
+        epoch_lr,
+    )
 
 
 def train_or_load(cfg: TrainConfig, progress: bool = True) -> Run:
@@ -388,7 +265,6 @@ def train_or_load(cfg: TrainConfig, progress: bool = True) -> Run:
         mine = {**asdict(cfg), "epochs": saved["epochs"]}
         if cfg.batch_size is None:  # chosen by the run from its data: the run's choice
             mine["batch_size"] = saved["batch_size"]
-        if config_key(TrainConfig(**saved)) != config_key(TrainConfig(**mine)) \
-                or saved["epochs"] > cfg.epochs:
+        if config_key(TrainConfig(**saved)) != config_key(TrainConfig(**mine)) or saved["epochs"] > cfg.epochs:
             raise CheckpointError(f"{last}: holds a run of another config; choose another out folder")
     return fit(cfg, resume=last.exists(), progress=progress)

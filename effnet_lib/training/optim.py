@@ -30,11 +30,14 @@ __all__ = ["RMSpropTF"]
 class RMSpropTF(torch.optim.Optimizer):
     """v <- v + (1 - decay) (g^2 - v);  m <- momentum * m + lr * g / sqrt(v + eps);  p <- p - m."""
 
-    def __init__(self, params, lr: float, decay: float = 0.9, momentum: float = 0.9, eps: float = 1e-3,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self, params, lr: float, decay: float = 0.9, momentum: float = 0.9, eps: float = 1e-3, weight_decay: float = 0.0
+    ):
         if lr < 0 or eps < 0 or not 0 <= decay < 1 or momentum < 0 or weight_decay < 0:
-            raise ParameterError(f"RMSpropTF: invalid lr={lr}, decay={decay}, momentum={momentum}, eps={eps}, "
-                             f"weight_decay={weight_decay}")
+            raise ParameterError(
+                f"RMSpropTF: invalid lr={lr}, decay={decay}, momentum={momentum}, eps={eps}, "
+                f"weight_decay={weight_decay}"
+            )
         super().__init__(params, dict(lr=lr, decay=decay, momentum=momentum, eps=eps, weight_decay=weight_decay))
 
     @torch.no_grad()

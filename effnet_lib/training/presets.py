@@ -18,8 +18,9 @@ __all__ = ["QUICK", "repo_root", "runs_dir", "quick_training_config", "full_trai
 # Width 0.5, depth 0.34 of B0 (about 0.7M parameters) on Fashion-MNIST at 32 px with the reference
 # experiment's recipe as it is: large enough to learn the ten articles, small enough for a laptop
 # (benchmarks/train_speed.md times it).
-QUICK = TrainConfig(data="fashion", model=None, width=0.5, depth=0.34, image_size=32, epochs=10,
-                    batch_size=64, quick=True)
+QUICK = TrainConfig(
+    data="fashion", model=None, width=0.5, depth=0.34, image_size=32, epochs=10, batch_size=64, quick=True
+)
 
 
 def repo_root() -> Path:
@@ -39,8 +40,18 @@ def quick_training_config(name: str = "quick", **changes) -> TrainConfig:
 
 def full_training_config(data: str, name: str = "full", **changes) -> TrainConfig:
     """The reference experiment: B0, 224 px, seed recipe, 30 epochs, batch 32, on `data`."""
-    cfg = replace(TrainConfig(data=data, model="b0", image_size=224, epochs=30, batch_size=32,
-                              recipe="seed", workers=min(8, os.cpu_count() or 1)), **changes)
+    cfg = replace(
+        TrainConfig(
+            data=data,
+            model="b0",
+            image_size=224,
+            epochs=30,
+            batch_size=32,
+            recipe="seed",
+            workers=min(8, os.cpu_count() or 1),
+        ),
+        **changes,
+    )
     return replace(cfg, out=str(runs_dir() / f"{name}-{config_key(cfg)}"))
 
 
@@ -48,12 +59,15 @@ def quick_mode_timing(notebook: str) -> str:
     """One line for the top of a notebook: how long its quick mode took, measured by
     `scripts/time_notebooks.py` (benchmarks/notebook_times.json), on which machine and when."""
     import json
+
     path = repo_root() / "benchmarks" / "notebook_times.json"
     record = json.loads(path.read_text()).get("notebooks", {}).get(notebook) if path.is_file() else None
     if record is None:
         return f"QUICK MODE timing of {notebook}: not measured yet (python scripts/time_notebooks.py {notebook})"
     minutes = lambda s: f"{int(s // 60)} min {s % 60:.0f} s" if s >= 60 else f"{s:.0f} s"  # noqa: E731
-    return (f"QUICK MODE: this notebook ran in {minutes(record['cold_s'])} the first time, "
-            f"opened on its own with nothing cached, "
-            f"and {minutes(record['warm_s'])} once its runs were cached, on {record['device']} "
-            f"(measured by scripts/time_notebooks.py at commit {record['commit']}, {record['date'][:10]})")
+    return (
+        f"QUICK MODE: this notebook ran in {minutes(record['cold_s'])} the first time, "
+        f"opened on its own with nothing cached, "
+        f"and {minutes(record['warm_s'])} once its runs were cached, on {record['device']} "
+        f"(measured by scripts/time_notebooks.py at commit {record['commit']}, {record['date'][:10]})"
+    )

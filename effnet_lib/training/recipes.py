@@ -59,10 +59,33 @@ RECIPES = {
     # stochastic depth (tiny networks underfit in a few epochs), residual blocks that start as the
     # identity so that extra depth does not start behind, and the official code's depthwise
     # initialisation so that one learning rate suits every width (data/results/REGIME.md).
-    "short": Recipe("sgd", 0.05, 1e-4, "cosine", "seed", warmup_epochs=1, dropout=0.0, stochastic_depth=0.0,
-                    zero_init_residual=True, init="official"),
-    "paper": Recipe("rmsprop_tf", 0.256, 1e-5, "step", "tf", lr_batch=4096, dropout=None, autoaugment=True,
-                    warmup_epochs=5, ema=0.9999, label_smoothing=0.1, decay_batchnorm=False, eval_crop=0.875),
+    "short": Recipe(
+        "sgd",
+        0.05,
+        1e-4,
+        "cosine",
+        "seed",
+        warmup_epochs=1,
+        dropout=0.0,
+        stochastic_depth=0.0,
+        zero_init_residual=True,
+        init="official",
+    ),
+    "paper": Recipe(
+        "rmsprop_tf",
+        0.256,
+        1e-5,
+        "step",
+        "tf",
+        lr_batch=4096,
+        dropout=None,
+        autoaugment=True,
+        warmup_epochs=5,
+        ema=0.9999,
+        label_smoothing=0.1,
+        decay_batchnorm=False,
+        eval_crop=0.875,
+    ),
 }
 
 
@@ -73,16 +96,22 @@ PAPER_SOURCES = {
     "learning rate": ("0.016 per 256 images = 0.256 per 4096", "main.py --base_learning_rate, scaled by batch / 256"),
     "warm-up": ("5 epochs, linear", "main.py --lr_warmup_epochs; utils.py build_learning_rate"),
     "decay": ("x0.97 every 2.4 epochs (staircase)", "paper sec. 5.2; main.py --lr_decay_factor, --lr_decay_epoch"),
-    "weight decay": ("1e-5 L2, all weights but BatchNorm's", "paper sec. 5.2; main.py --weight_decay and the "
-                     "'batch_normalization' filter of the loss"),
+    "weight decay": (
+        "1e-5 L2, all weights but BatchNorm's",
+        "paper sec. 5.2; main.py --weight_decay and the 'batch_normalization' filter of the loss",
+    ),
     "label smoothing": ("0.1", "main.py --label_smoothing"),
     "BatchNorm": ("momentum 0.99 (PyTorch 0.01), eps 1e-3", "paper sec. 5.2; builder efficientnet()"),
     "dropout": ("0.2 (B0) rising to 0.5 (B7)", "paper sec. 5.2; builder efficientnet_params"),
-    "stochastic depth": ("survival 0.8 at the last block, linear in the block index", "paper sec. 5.2; builder "
-                         "survival_prob=0.8; efficientnet_model.py"),
+    "stochastic depth": (
+        "survival 0.8 at the last block, linear in the block index",
+        "paper sec. 5.2; builder survival_prob=0.8; efficientnet_model.py",
+    ),
     "AutoAugment": ("ImageNet policy", "paper sec. 5.2; main.py --augment_name=autoaugment"),
-    "weight EMA": ("0.9999, decay min(0.9999, (1 + n) / (10 + n))", "main.py --moving_average_decay, "
-                   "tf.train.ExponentialMovingAverage(num_updates=global_step)"),
+    "weight EMA": (
+        "0.9999, decay min(0.9999, (1 + n) / (10 + n))",
+        "main.py --moving_average_decay, tf.train.ExponentialMovingAverage(num_updates=global_step)",
+    ),
     "evaluation crop": ("centre 87.5%, bicubic", "preprocessing.py CROP_FRACTION = 0.875, resize_bicubic"),
 }
 
@@ -117,7 +146,8 @@ def make_optimizer(cfg, model: nn.Module, steps_per_epoch: int):
     else:
         raise ParameterError(f"recipe optimizer {r.optimizer!r}: choose sgd or rmsprop_tf")
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, Schedule(r.schedule, steps_per_epoch, cfg.epochs, r.warmup_epochs, r.decay, r.decay_epochs))
+        opt, Schedule(r.schedule, steps_per_epoch, cfg.epochs, r.warmup_epochs, r.decay, r.decay_epochs)
+    )
     return opt, sched
 
 
@@ -125,13 +155,19 @@ def _decay_groups(model: nn.Module, weight_decay: float, decay_batchnorm: bool) 
     """Parameter groups with and without weight decay; BatchNorm's own parameters go without it
     when `decay_batchnorm` is False (the official code leaves out every 'batch_normalization'
     variable and decays all others, biases included)."""
-    bn = {id(p) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-          for p in m.parameters(recurse=False)}
+    bn = {
+        id(p)
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for p in m.parameters(recurse=False)
+    }
     trainable = [p for p in model.parameters() if p.requires_grad]
     if decay_batchnorm:
         return [{"params": trainable, "weight_decay": weight_decay}]
-    return [{"params": [p for p in trainable if id(p) not in bn], "weight_decay": weight_decay},
-            {"params": [p for p in trainable if id(p) in bn], "weight_decay": 0.0}]
+    return [
+        {"params": [p for p in trainable if id(p) not in bn], "weight_decay": weight_decay},
+        {"params": [p for p in trainable if id(p) in bn], "weight_decay": 0.0},
+    ]
 
 
 class EmaRamp:

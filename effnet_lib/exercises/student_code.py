@@ -6,7 +6,7 @@ a half-written answer never stops the notebook.
 
 from __future__ import annotations
 
-from .model import network as M
+from ..model import network as M
 
 __all__ = ["se_reference", "verify_se", "cam_reference", "verify_cam"]
 
@@ -14,6 +14,7 @@ __all__ = ["se_reference", "verify_se", "cam_reference", "verify_cam"]
 def se_reference(x, w1, b1, w2, b2):
     """The library's block, given these weights: what the student's function must compute."""
     import torch
+
     block = M.SqueezeExcitation(w1.shape[1], w1.shape[0]).eval()
     with torch.no_grad():
         for layer, (w, b) in ((block.fc1, (w1, b1)), (block.fc2, (w2, b2))):
@@ -25,11 +26,16 @@ def se_reference(x, w1, b1, w2, b2):
 def verify_se(student_function) -> tuple[bool, str]:
     """The student's function, given a library block's weights, must give that block's output."""
     import torch
+
     channels, squeeze = 16, 4
     torch.manual_seed(0)
     block = M.SqueezeExcitation(channels, squeeze)
-    weights = (block.fc1.weight.detach().reshape(squeeze, channels), block.fc1.bias.detach(),
-               block.fc2.weight.detach().reshape(channels, squeeze), block.fc2.bias.detach())
+    weights = (
+        block.fc1.weight.detach().reshape(squeeze, channels),
+        block.fc1.bias.detach(),
+        block.fc2.weight.detach().reshape(channels, squeeze),
+        block.fc2.bias.detach(),
+    )
     x = torch.randn(2, channels, 5, 5)
     want = se_reference(x, *weights)
     try:
@@ -48,10 +54,13 @@ def verify_cam(student_function) -> tuple[bool, str]:
     all-negative case (where nothing pushes the class, the map is zero, not a division by zero)."""
     import torch
 
-    from .evaluation.gradcam import cam_from
+    from ..evaluation.gradcam import cam_from
+
     torch.manual_seed(0)
-    cases = [(torch.randn(8, 5, 5), torch.randn(8, 5, 5)),
-             (torch.rand(8, 4, 4), -torch.rand(8, 4, 4))]  # every channel pulls against the class
+    cases = [
+        (torch.randn(8, 5, 5), torch.randn(8, 5, 5)),
+        (torch.rand(8, 4, 4), -torch.rand(8, 4, 4)),
+    ]  # every channel pulls against the class
     for activations, gradients in cases:
         try:
             got = torch.as_tensor(student_function(activations.clone(), gradients.clone()), dtype=torch.float32)
@@ -67,5 +76,6 @@ def verify_cam(student_function) -> tuple[bool, str]:
 
 def cam_reference(activations, gradients):
     """The library's Grad-CAM map on the layer's grid (`gradcam.cam_from`): exercise 05.3's answer."""
-    from .evaluation.gradcam import cam_from
+    from ..evaluation.gradcam import cam_from
+
     return cam_from(activations, gradients)
