@@ -1,9 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -203,7 +206,7 @@ ax.legend(fontsize=8);
 
 # %%
 scaling_claims.paper_claims(full[full.experiment.isin(["width_lines", "grid", "compound_found", "compound_paper",
-                                                 "single_dimension"])])
+                                                       "single_dimension"])])
 
 # %% [markdown]
 # ## What this data shows

@@ -251,7 +251,7 @@ EXERCISES: dict[str, Exercise] = {
         "probability 1/2. How many such images are there, and what do the agreeing images add?",
         lambda: (
             f"25 discordant images, 17 for the bigger network: two-sided binomial test with p = 1/2 gives "
-            f"{mcnemar_exact(17, 8):.3f} (class_changes.mcnemar_exact). The agreeing images carry no "
+            f"{mcnemar_exact(17, 8):.3f} (effnet_lib.evaluation.changes.mcnemar_exact). The agreeing images carry no "
             f"information on which network is better: had both got 450 right and 25 wrong, p would be "
             f"the same."
         ),
