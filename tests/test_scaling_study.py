@@ -34,6 +34,14 @@ def test_single_dimension_lines_reach_every_compound_network_within_the_band():
         assert S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.image_size) == base
 
 
+def test_each_network_is_measured_once():
+    """The matching asks for the same networks' MACs hundreds of times; each is measured once."""
+    S.macs_of(0.25, 0.34, 33)
+    before = S.macs_of.cache_info()
+    assert S.macs_of(0.25, 0.34, 33) == S.macs_of(0.25, 0.34, 33)
+    assert S.macs_of.cache_info().hits == before.hits + 2 and S.macs_of.cache_info().misses == before.misses
+
+
 def test_matched_value_is_the_nearest_in_cost():
     target = 2 * S.macs_of(S.BASE.width, S.BASE.depth, S.BASE.image_size)
     r = S.matched_value("resolution", target)

@@ -133,11 +133,7 @@ def architecture(cfg: TrainConfig) -> tuple:
     return stages, round_filters(1280, cfg.width), cfg.image_size
 
 
-@functools.cache
-def _macs_at(width: float, depth: float, resolution) -> int:
-    return macs_of(width, depth, int(resolution))
-
-
+@functools.cache  # the matching asks for the same few hundred networks over and over: measure each once
 def macs_of(width: float, depth: float, resolution: int) -> int:
     """Measured multiply-adds of one image through the base's network at these coefficients."""
     return measure(efficientnet(width, depth, num_classes=NUM_CLASSES), int(resolution)).macs
@@ -197,7 +193,7 @@ def grid_triples(mode: Mode) -> list[tuple[float, float, float]]:
     for alpha, beta, gamma in candidates:
         if gamma is None:
             width, depth = round(BASE.width * beta, 4), round(BASE.depth * alpha, 4)
-            res = _nearest(_SEARCH["resolution"](), functools.partial(_macs_at, width, depth), target)
+            res = _nearest(_SEARCH["resolution"](), functools.partial(macs_of, width, depth), target)
             gamma = round(res / BASE.image_size, 4)
         cfg = compound(mode, alpha, beta, gamma, phi=1)
         if abs(math.log(_macs(cfg) / target)) > math.log(GRID_COST_BAND) or architecture(cfg) in seen:
